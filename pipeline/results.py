@@ -1,0 +1,74 @@
+"""Writing results: the starter's prediction files and a JSON record with provenance beside each."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from pipeline.data import PROJECT_DIR
+
+
+def git_commit() -> str:
+    """The project's current commit (with ``-dirty`` when there are uncommitted changes), or ``unknown``."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)} x{torch.cuda.device_count()}"
+    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def provenance(device: torch.device) -> dict:
+    return {
+        "git_commit": git_commit(),
+        "device": device_description(device),
+        "hostname": platform.node(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so that readers see either the old or the complete new content, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        handle.write(text)
+        temporary = Path(handle.name)
+    os.replace(temporary, path)
+
+
+def write_predictions(path: Path, predictions, labels) -> None:
+    """The starter's format: for each example, its predicted label on one line and its gold label on the next."""
+    lines = [f"{int(p)}\n{int(y)}\n" for p, y in zip(predictions, labels, strict=True)]
+    atomic_write_text(path, "".join(lines))
+
+
+def write_json(path: Path, record: dict) -> None:
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
+
+
+def read_predictions(path: Path) -> tuple[list[int], list[int]]:
+    """Inverse of ``write_predictions``: (predictions, labels)."""
+    values = [int(line) for line in Path(path).read_text().split()]
+    if len(values) % 2:
+        raise ValueError(f"{path}: odd number of lines; expected a prediction line then a label line per example")
+    return values[0::2], values[1::2]

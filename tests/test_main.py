@@ -1,0 +1,175 @@
+"""The core pipeline through the real CLI: training, evaluation, outputs, and every bad input's error."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import main
+from conftest import PROJECT_DIR, offline_env, run_main, synthetic_reviews, write_parquet
+from pipeline.data import UsageError, project_path
+from pipeline.results import read_predictions
+
+TRAIN_ARGS = ["--num_epochs", "3", "--learning_rate", "2e-3", "--batch_size", "16", "--max_length", "48",
+              "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model, tiny_data):
+    """One real training run through the CLI, started from an unrelated working directory."""
+    work = tmp_path_factory.mktemp("elsewhere")
+    model_dir, out = work / "models" / "out", work / "results"
+    result = run_main(["--train", "--eval", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", model_dir, "--output_dir", out, *TRAIN_ARGS], cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {"work": work, "model_dir": model_dir, "out": out, "result": result}
+
+
+def test_training_learns_and_writes_starter_outputs(trained, tiny_data):
+    record = json.loads((trained["out"] / "out_original.json").read_text())
+    assert record["accuracy"] >= 0.9, record
+    assert record["examples"] == 120 and record["eval_set"] == "original"
+    for key in ("model_name", "dataset", "max_length", "seed", "train_seconds", "eval_seconds",
+                "eval_examples_per_second", "train_examples_per_second", "provenance"):
+        assert record[key] is not None, key
+    assert record["provenance"]["git_commit"] and record["provenance"]["device"].startswith("cpu")
+
+    # Starter format: a prediction line then a label line per example, in test-set order.
+    lines = (trained["out"] / "out_original.txt").read_text().splitlines()
+    assert len(lines) == 2 * 120 and set(lines) <= {"0", "1"}
+    predictions, labels = read_predictions(trained["out"] / "out_original.txt")
+    assert labels == pq.read_table(tiny_data / "test.parquet").column("label").to_pylist()
+    assert sum(p == y for p, y in zip(predictions, labels)) == record["correct"]
+
+    info = json.loads((trained["model_dir"] / "training_info.json").read_text())
+    assert info["train_examples"] == 400 and info["optimizer_steps"] == 3 * 25 and info["seed"] == 3
+    assert "***** Running training *****" in trained["result"].stdout
+    assert not any(trained["model_dir"].parent.glob(".*tmp-save*")), "temporary save folder left behind"
+
+
+def test_eval_only_reproduces_predictions(trained, tiny_data, tmp_path):
+    result = run_main(["--eval", "--model_dir", trained["model_dir"], "--dataset", tiny_data,
+                       "--output_dir", tmp_path, "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "out_original.txt").read_text() == (trained["out"] / "out_original.txt").read_text()
+
+
+def test_eval_transformed_writes_its_own_files(trained, tiny_data, tmp_path):
+    result = run_main(["--eval_transformed", "--transform", "example_transform", "--model_dir",
+                       trained["model_dir"], "--dataset", tiny_data, "--output_dir", tmp_path,
+                       "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "out_transformed.json").read_text())
+    assert record["eval_set"] == "transformed" and record["transform"] == "example_transform"
+    assert record["examples"] == 120 and record["accuracy"] >= 0.9  # lower-casing changes nothing for this vocab
+    assert not (tmp_path / "out_original.txt").exists()
+
+
+def test_relative_outputs_resolve_against_the_project(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert project_path("out") == PROJECT_DIR / "out"
+    assert project_path(tmp_path / "x") == tmp_path / "x"
+
+
+def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatch):
+    """A save that fails half-way (here: the tokenizer write) leaves the existing model exactly as it was."""
+    import shutil
+
+    from accelerate import Accelerator
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = tmp_path / "out"
+    shutil.copytree(trained["model_dir"], model_dir)
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for parameter in model.parameters():
+        parameter.data.zero_()  # a different model, so a partial overwrite would show
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tokenizer, "save_pretrained", broken)
+    with pytest.raises(OSError, match="disk full"):
+        main.save_model(Accelerator(cpu=True), model, tokenizer, model_dir, {"note": "new"})
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input: a clear message, a non-zero exit, and nothing slow first
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "nothing to do"),
+    (["--eval_transformed", "--debug_transformation", "--train"], "without --train"),
+    (["--debug_transformation"], "use it with --eval_transformed"),
+    (["--train", "--train_augmented"], "run one at a time"),
+    (["--eval", "--resume"], "--resume continues a training run"),
+    (["--eval", "--transform", "nope"], "unknown --transform 'nope'"),
+    (["--train", "--batch_size", "0"], "--batch_size must be positive"),
+])
+def test_invalid_flag_combinations_are_rejected(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_debug_train_uses_the_starter_subset_sizes():
+    args = main.parse_args(["--train", "--debug_train"])
+    assert (args.max_train_samples, args.max_eval_samples, args.model_dir) == (4000, 1000, "out")
+    assert main.parse_args(["--train_augmented"]).model_dir == "out_augmented"
+
+
+def test_unreachable_hub_fails_fast_naming_the_local_alternatives(tmp_path):
+    env = offline_env(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf"))
+    del env["HF_HUB_OFFLINE"]
+    start = time.monotonic()
+    result = run_main(["--train"], cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "--dataset 'imdb'" in result.stderr and "local folder" in result.stderr
+    assert time.monotonic() - start < 60  # seconds of imports, not the hub client's retry loop
+
+
+def test_offline_mode_with_empty_cache_names_model_name(tmp_path, tiny_data):
+    env = offline_env(HF_HOME=str(tmp_path / "hf"))
+    result = run_main(["--train", "--dataset", tiny_data], cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "--model_name 'distilbert-base-uncased'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_eval_without_a_trained_model(tmp_path, tiny_data):
+    result = run_main(["--eval", "--dataset", tiny_data, "--model_dir", tmp_path / "empty"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "holds no trained model" in result.stderr and "--train" in result.stderr
+
+
+@pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels"])
+def test_bad_dataset_folders(case, tmp_path, tiny_model):
+    rows = synthetic_reviews(10, seed=0)
+    if case == "missing_split":
+        splits, message = {"train": rows}, "test.parquet"
+    elif case == "missing_column":
+        splits, message = {"train": [{"review": r["text"], "label": r["label"]} for r in rows],
+                           "test": rows}, "no 'text' column"
+    else:
+        splits, message = {"train": rows, "test": [{**r, "label": 2} for r in rows]}, "outside {0, 1}"
+    folder = write_parquet(tmp_path / "data", splits)
+    result = run_main(["--train", "--dataset", folder, "--model_name", tiny_model,
+                       "--model_dir", tmp_path / "out"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_augment_size_larger_than_training_set_is_an_error():
+    args = main.parse_args(["--train_augmented", "--augment_size", "50"])
+    with pytest.raises(UsageError, match="at most 40"):
+        main.augment_size(args, 40)
+    assert main.augment_size(main.parse_args(["--train_augmented"]), 25_000) == 5000
+    assert main.augment_size(main.parse_args(["--train_augmented"]), 4000) == 800
