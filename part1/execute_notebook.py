@@ -20,6 +20,8 @@ NOTEBOOK = HERE / "part1.ipynb"
 def execute(path: Path = NOTEBOOK, cwd: Path = HERE, timeout: int = 120) -> nbformat.NotebookNode:
     """Run every cell of the notebook at `path` with working directory `cwd`; return it."""
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # no timing metadata: keeps re-runs diff-free
+        cell.metadata.pop("execution", None)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
