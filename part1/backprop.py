@@ -135,7 +135,7 @@ def _evidence(key: str, dims: Mapping[str, int], arrays: Mapping[str, np.ndarray
                 part = f"{k} has {dims[name]} {noun}"
                 if part not in parts:
                     parts.append(part)
-    return " and ".join(parts)
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
 def _check_shapes(arrays: Mapping[str, np.ndarray]) -> dict[str, int]:
