@@ -29,6 +29,7 @@ from pathlib import Path
 
 DEBIAN_WORDNET_DIR = Path(os.environ.get("WORDNET_DEBIAN_DIR", "/usr/share/wordnet"))
 DOWNLOAD_HOST = ("raw.githubusercontent.com", 443)
+REACHABILITY_TIMEOUT = 3.0
 
 # lexnames(5WN): "file number <TAB> lexicographer file name <TAB> syntactic category"
 # (1 noun, 2 verb, 3 adjective, 4 adverb).  Order matters: NLTK asserts line i has number i.
@@ -73,8 +74,8 @@ def lexnames_text() -> str:
     return "".join(f"{i:02d}\t{name}\t{cat}\n" for i, (name, cat) in enumerate(LEXNAMES))
 
 
-def debian_wordnet_available(source_dir: Path | str = DEBIAN_WORDNET_DIR) -> bool:
-    source_dir = Path(source_dir)
+def debian_wordnet_available(source_dir: Path | str | None = None) -> bool:
+    source_dir = Path(source_dir or DEBIAN_WORDNET_DIR)
     return all((source_dir / f).is_file() for f in DEBIAN_FILES)
 
 
@@ -87,13 +88,13 @@ def default_nltk_data_dir() -> Path:
 
 
 def build_wordnet_from_debian(nltk_data_dir: Path | str | None = None,
-                              source_dir: Path | str = DEBIAN_WORDNET_DIR) -> Path:
+                              source_dir: Path | str | None = None) -> Path:
     """Copy Debian's WordNet 3.0 files into ``<nltk_data_dir>/corpora/wordnet`` and add ``lexnames``.
 
     The folder is assembled in a temporary sibling and renamed into place, so a
     half-written folder is never visible.  Returns the folder path.
     """
-    source_dir = Path(source_dir)
+    source_dir = Path(source_dir or DEBIAN_WORDNET_DIR)
     missing = [f for f in DEBIAN_FILES if not (source_dir / f).is_file()]
     if missing:
         raise RuntimeError(f"Debian WordNet files missing in {source_dir}: {missing}\n{INSTALL_HINT}")
@@ -145,9 +146,10 @@ def _nltk_wordnet_works() -> bool:
         return False
 
 
-def _host_reachable(host_port=DOWNLOAD_HOST, timeout: float = 3.0) -> bool:
+def _host_reachable() -> bool:
+    """Quick TCP probe of the NLTK download host (REACHABILITY_TIMEOUT seconds at most)."""
     try:
-        with socket.create_connection(host_port, timeout=timeout):
+        with socket.create_connection(DOWNLOAD_HOST, timeout=REACHABILITY_TIMEOUT):
             return True
     except OSError:
         return False
