@@ -90,7 +90,9 @@ SYNONYM_SKIP = frozenset("""
 funny cheap simple plain fine pretty sick cool hot dark light heavy easy hard kind mean
 well right like sweet rich fun wicked killer bomb plot star stars lead cast part role
 thing things stuff good bad great best worst better worse love hate like likes liked
-watch watched watching show shows time times year years people
+watch watched watching show shows time times year years people young old director directors
+minute minutes might must would could should shall may problem simply actually real
+one two three four five six seven eight nine ten hundred thousand million first second third
 """.split())
 
 
@@ -207,8 +209,10 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
     share a meaning and hence a polarity ("awful" -> "dreadful", "movie" ->
     "picture"), while other senses drift ("terrible" -> "severe",
     "great" -> "large").  Antonyms of any lemma are excluded explicitly, as
-    are hyphenated/apostrophised/capitalised (proper-name) lemmas and words in
-    ``SYNONYM_SKIP`` whose first sense drifts in polarity in reviews.
+    are hyphenated/apostrophised/capitalised (proper-name) lemmas, lemmas never
+    tagged with this sense in SemCor (count 0: archaic or odd paraphrases such as
+    "cognize" for "know", "begetter" for "father"), and words in ``SYNONYM_SKIP``
+    whose first sense drifts in polarity or meaning in reviews.
 
     Inflection: a word equal to its lemma is replaced as is; a plural/3rd-person
     "-s"/"-es" form gets the candidate pluralised; other inflections (-ed, -ing,
@@ -221,12 +225,12 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
     offset_map = wn._lemma_pos_offset_map  # lemma -> pos -> offsets, most frequent sense first
     scored = []
     for pos in ("n", "v", "a", "r"):
-        base = wn.morphy(word, pos)
-        if base is None:
+        # all lemma forms morphy accepts ("effects" -> effects, effect): take the most used one
+        bases = [b for b in wn._morphy(word, pos) if offset_map.get(b, {}).get(pos)]
+        if not bases:
             continue
-        offsets = offset_map.get(base, {}).get(pos)
-        if not offsets:
-            continue
+        base = max(bases, key=lambda b: (by_lemma_pos.get((b, pos), 0), b == word))
+        offsets = offset_map[base][pos]
         # +0.5 per sense so that untagged (count 0) words still rank by polysemy
         scored.append((by_lemma_pos.get((base, pos), 0) + 0.5 * len(offsets), pos, base, offsets[0]))
     if not scored:
@@ -252,8 +256,8 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
                 or not re.fullmatch(r"[a-z]+(?:_[a-z]+)*", low)):
             continue
         cand = low.replace("_", " ")
-        if len(cand) < 3 or (" " in cand and not by_key.get(lemma.key(), 0)):
-            continue  # "hr"; rare multi-word paraphrases ("adult female", "flood tide")
+        if len(cand) < 3 or not by_key.get(lemma.key(), 0):
+            continue  # "hr"; lemmas never tagged in this sense: "cognize", "begetter", "adult female"
         if base in cand.split():
             continue  # "picture" -> "moving picture" is not a real replacement
         cand = _pluralize(cand) if plural else cand
