@@ -161,15 +161,18 @@ _SS_TYPE_POS = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
 def _sense_counts() -> tuple[dict, dict]:
     """SemCor tag counts from WordNet's ``index.sense``, read once into memory.
 
-    Returns ``(by_key, by_lemma_pos)``: sense key -> count, and (lemma, pos) -> summed
-    count ("s" satellites folded into "a").  ``Lemma.count()`` would binary-search
-    ``cntlist.rev`` on disk for every call, which dominated the run time.
+    Returns ``(by_key, by_lemma_pos, tagged_members)``: sense key -> count,
+    (lemma, pos) -> summed count ("s" satellites folded into "a"), and
+    (pos, synset offset) -> lemmas tagged (count > 0) in that synset.
+    ``Lemma.count()`` would binary-search ``cntlist.rev`` on disk for every call,
+    and building a Synset costs a data-file read; both dominated the run time.
     """
     wn = _wn()
     with wn.open("index.sense") as fh:
         data = fh.read()
     by_key: dict[str, int] = {}
     by_lemma_pos: dict[tuple[str, str], int] = {}
+    tagged_members: dict[tuple[str, int], set] = {}
     for line in data.splitlines():
         parts = line.split()
         if len(parts) < 4:
@@ -178,9 +181,11 @@ def _sense_counts() -> tuple[dict, dict]:
         by_key[key] = cnt
         if cnt:
             lemma, _, rest = key.partition("%")
-            lp = (lemma, _SS_TYPE_POS.get(rest[:1], "?"))
+            pos = _SS_TYPE_POS.get(rest[:1], "?")
+            lp = (lemma, pos)
             by_lemma_pos[lp] = by_lemma_pos.get(lp, 0) + cnt
-    return by_key, by_lemma_pos
+            tagged_members.setdefault((pos, int(parts[1])), set()).add(lemma)
+    return by_key, by_lemma_pos, tagged_members
 
 
 def _prepare_wordnet() -> None:
@@ -221,7 +226,7 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
     if word in SYNONYM_SKIP:
         return ()
     wn = _wn()
-    by_key, by_lemma_pos = _sense_counts()
+    by_key, by_lemma_pos, tagged_members = _sense_counts()
     offset_map = wn._lemma_pos_offset_map  # lemma -> pos -> offsets, most frequent sense first
     scored = []
     for pos in ("n", "v", "a", "r"):
@@ -245,6 +250,8 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
         plural = True
     else:
         return ()
+    if not any(len(m) >= 3 and m != base and m != word for m in tagged_members.get((pos, offset), ())):
+        return ()  # no other tagged lemma in the synset: skip building the Synset (speed)
     synset = wn.synset_from_pos_and_offset(pos, offset)
     lemmas = synset.lemmas()
     antonyms = {a.name().lower() for l in lemmas for a in l.antonyms()}
