@@ -1,0 +1,74 @@
+"""Throughput of the text transformations on IMDB test reviews.
+
+    python benchmarks/transforms.py                 # reviews/s per transformation on 2000 reviews
+    python benchmarks/transforms.py --n 5000 --full # + full 25k test set with custom_transform
+
+Per-transformation numbers are single-process, with cold WordNet caches (the
+synonym look-up cache is cleared before each transformation), over the first
+``--n`` test reviews.  ``--full`` times ``utils.transform_dataset(test,
+"custom_transform")`` end to end (default num_proc: min(2, cpu count)),
+which must stay <= 30 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
+sys.path.insert(0, str(REPO))
+
+
+def load_test(data_dir: Path):
+    import datasets
+
+    path = data_dir / "test.parquet"
+    if not path.is_file():
+        sys.exit(f"error: IMDB test split not found at {path} (pass --data DIR containing test.parquet)")
+    return datasets.load_dataset("parquet", data_files={"test": str(path)})["test"]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"IMDB parquet dir (default {DEFAULT_DATA})")
+    ap.add_argument("--n", type=int, default=2000, help="reviews per transformation (default 2000)")
+    ap.add_argument("--names", nargs="*", default=None, help="transformations to time (default: all)")
+    ap.add_argument("--full", action="store_true", help="also time custom_transform on the full test set")
+    ap.add_argument("--num_proc", type=int, default=None, help="workers for --full (default: utils' choice)")
+    args = ap.parse_args(argv)
+
+    import utils
+
+    test = load_test(args.data.resolve())
+    texts = test.select(range(min(args.n, len(test))))["text"]
+    labels = test.select(range(len(texts)))["label"]
+
+    t0 = time.perf_counter()
+    utils._prepare_wordnet()
+    print(f"WordNet load: {time.perf_counter() - t0:.1f} s   (cpus: {os.cpu_count()})")
+    print(f"{'transformation':<20}{'reviews/s':>12}{'seconds':>10}   ({len(texts)} reviews, 1 process)")
+    for name in args.names or utils.TRANSFORM_NAMES:
+        fn = utils.get_transform(name)
+        utils._synonym_candidates.cache_clear()
+        t0 = time.perf_counter()
+        for text, label in zip(texts, labels):
+            fn({"text": text, "label": label})
+        dt = time.perf_counter() - t0
+        print(f"{name:<20}{len(texts) / dt:>12.0f}{dt:>10.2f}")
+
+    if args.full:
+        utils._synonym_candidates.cache_clear()
+        t0 = time.perf_counter()
+        out = utils.transform_dataset(test, "custom_transform", num_proc=args.num_proc)
+        dt = time.perf_counter() - t0
+        assert out["label"] == test["label"] and len(out) == len(test)
+        print(f"full test set ({len(test)} reviews) custom_transform via transform_dataset: "
+              f"{dt:.1f} s ({len(test) / dt:.0f} reviews/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,445 @@
+"""Tests for the text transformations in utils.py and WordNet provisioning in pipeline/wordnet.py.
+
+Golden outputs live in tests/data/transform_golden.json and are compared exactly.
+After an intentional change to a transformation, regenerate them with
+
+    python tests/test_transforms.py --regen
+
+and review the diff of the JSON file before committing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import utils  # noqa: E402
+from pipeline import wordnet as pwn  # noqa: E402
+
+GOLDEN_PATH = Path(__file__).resolve().parent / "data" / "transform_golden.json"
+
+REVIEW = (
+    "I went into this movie expecting a masterpiece. It's not. The story is boring and the "
+    "actors never seem to care about their characters.<br /><br />Mr. Smith plays the father, "
+    "and he doesn't do a terrible job, but the dialogue is awful and the ending is predictable. "
+    "I do not recommend it. The music was beautiful, though, and the photography of the old "
+    "city is wonderful. Still, I cannot forgive the script. We are told nothing about the "
+    "villain, and the final scene makes no sense.<br /><br />Overall a disappointing film: "
+    "3 out of 10. Don't waste your money!"
+)
+TEXT_TRANSFORMS = [n for n in utils.TRANSFORM_NAMES if utils.TRANSFORMS[n].level == "text"]
+RANDOM_TRANSFORMS = TEXT_TRANSFORMS + ["custom_transform"]  # all but the deterministic toy
+EDGE_INPUTS = [
+    "",
+    "!!! ... ??? -- ;;",
+    "Amélie was naïve 😀 but the café scenes are lovely. Crème brûlée! 👍",
+    "<br /><br />",
+    "<br />Not bad at all!<br /><br />I would not watch it again.<i>Never</i>",
+    "   \n\t  ",
+]
+TAG_RE = re.compile(r"<[^<>]+>")
+NEG_WORDS = {"not", "no", "never", "nothing", "cannot", "nor", "none", "without"}
+
+
+def negation_tokens(text: str) -> list[str]:
+    """Negation tokens in order (lower-cased), including n't-contractions."""
+    return [t.lower() for t in utils.tokenize(text)
+            if t.lower() in NEG_WORDS or t.lower().endswith("n't")]
+
+
+def apply(name, text, strength=None, seed=0, **extra):
+    return utils.get_transform(name, strength, seed)({"text": text, "label": 1, **extra})
+
+
+# ----------------------------------------------------------------------------- golden
+
+GOLDEN_INPUTS = [
+    REVIEW,
+    "The acting was superb and the plot kept me guessing.<br /><br />I wouldn't change a thing!",
+    "Terrible. Just terrible. I can't believe I wasted two hours on this GARBAGE movie.",
+]
+
+
+def golden_cases() -> list[dict]:
+    cases = []
+    for name in utils.TRANSFORM_NAMES:
+        spec = utils.TRANSFORMS[name]
+        strengths = [None] if spec.level == "example" else [None, 0.5]
+        for strength in strengths:
+            for seed in (0, 1):
+                for text in GOLDEN_INPUTS:
+                    cases.append({"name": name, "strength": strength, "seed": seed, "input": text,
+                                  "expected": apply(name, text, strength, seed)["text"]})
+    return cases
+
+
+def test_golden_cases_match_exactly():
+    cases = json.loads(GOLDEN_PATH.read_text(encoding="utf-8"))
+    assert len(cases) >= 40
+    assert {c["name"] for c in cases} == set(utils.TRANSFORM_NAMES)
+    for c in cases:
+        got = apply(c["name"], c["input"], c["strength"], c["seed"])["text"]
+        assert got == c["expected"], f"{c['name']} strength={c['strength']} seed={c['seed']}"
+
+
+# ----------------------------------------------------------------------------- registry / API
+
+
+def test_registry_names_and_defaults():
+    names = utils.TRANSFORM_NAMES
+    assert names == list(utils.TRANSFORMS)
+    for required in ("synonym", "typo", "custom_transform", "example_transform"):
+        assert required in names
+    assert len(TEXT_TRANSFORMS) >= 5
+    for name in TEXT_TRANSFORMS:
+        spec = utils.TRANSFORMS[name]
+        assert 0 < spec.default_strength <= 1
+        assert spec.fn.__doc__ and len(spec.fn.__doc__) > 100, f"{name} needs a motivating docstring"
+
+
+def test_unknown_name_raises_with_valid_names():
+    with pytest.raises(ValueError) as err:
+        utils.get_transform("nope")
+    for name in utils.TRANSFORM_NAMES:
+        assert name in str(err.value)
+    with pytest.raises(ValueError):
+        utils.get_transform("custom_transform", strength=0.5)
+    with pytest.raises(ValueError):
+        utils.get_transform("typo", strength=-1)
+
+
+@pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
+def test_get_transform_is_picklable(name):
+    fn = utils.get_transform(name, seed=3)
+    fn2 = pickle.loads(pickle.dumps(fn))
+    ex = {"text": REVIEW, "label": 0}
+    assert fn2(ex) == fn(ex)
+
+
+def test_example_and_custom_transform_direct_calls():
+    ex = {"text": "Hello World <br />", "label": 1}
+    assert utils.example_transform(ex) == {"text": "hello world <br />", "label": 1}
+    assert ex["text"] == "Hello World <br />"  # input not mutated
+    out = utils.custom_transform({"text": REVIEW, "label": 0}, seed=5)
+    assert out["label"] == 0 and out["text"] != REVIEW
+    assert out == utils.get_transform("custom_transform", seed=5)({"text": REVIEW, "label": 0})
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
+def test_other_keys_untouched_and_text_changes(name):
+    ex = {"text": REVIEW, "label": 1, "idx": 7, "meta": {"a": 1}}
+    out = utils.get_transform(name)(ex)
+    assert set(out) == set(ex)
+    assert out["label"] == 1 and out["idx"] == 7 and out["meta"] == {"a": 1}
+    assert ex["text"] == REVIEW, "input example must not be mutated"
+    assert out["text"] != REVIEW, f"{name} did not change a normal review at default strength"
+
+
+@pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
+@pytest.mark.parametrize("text", EDGE_INPUTS)
+def test_edge_inputs(name, text):
+    out = apply(name, text)["text"]
+    assert isinstance(out, str)
+    assert TAG_RE.findall(out) == TAG_RE.findall(text)
+    if not text.strip():
+        assert out == text
+    for word in ("amélie", "naïve", "😀", "👍", "café", "brûlée"):
+        if word in text.lower():
+            assert word in out.lower(), f"{name} damaged non-ASCII token {word!r}"
+
+
+def test_tokenize_is_lossless_and_tags_atomic():
+    for text in EDGE_INPUTS + GOLDEN_INPUTS:
+        assert "".join(utils.tokenize(text)) == text
+    toks = utils.tokenize("a<br />b <i>c</i> don't 😀")
+    assert "<br />" in toks and "<i>" in toks and "</i>" in toks and "don't" in toks
+
+
+@pytest.mark.parametrize("name,strength", [(n, s) for n in RANDOM_TRANSFORMS for s in (None, 1.0)
+                                           if n in TEXT_TRANSFORMS or s is None])
+def test_negations_and_tags_untouched(name, strength):
+    for seed in range(3):
+        out = apply(name, REVIEW, strength, seed)["text"]
+        assert TAG_RE.findall(out) == TAG_RE.findall(REVIEW)
+        # contraction/social may rewrite "do not" <-> "don't" / "dont": same number of negations
+        assert utils.count_negations(out) == utils.count_negations(REVIEW) == 8
+        if name not in ("contraction", "social"):
+            assert negation_tokens(out) == negation_tokens(REVIEW)
+
+
+@pytest.mark.parametrize("name", RANDOM_TRANSFORMS)
+def test_deterministic_and_seed_dependent(name):
+    a = apply(name, REVIEW, seed=0)["text"]
+    assert apply(name, REVIEW, seed=0)["text"] == a
+    outs = {apply(name, REVIEW, seed=s)["text"] for s in range(4)}
+    assert len(outs) > 1, f"{name}: different seeds should give different outputs"
+
+
+@pytest.mark.parametrize("name", TEXT_TRANSFORMS)
+def test_strength_zero_is_identity(name):
+    for text in GOLDEN_INPUTS + EDGE_INPUTS:
+        assert apply(name, text, 0.0)["text"] == text
+
+
+def test_no_global_rng_use():
+    random.seed(12345)
+    state = random.getstate()
+    for name in utils.TRANSFORM_NAMES:
+        apply(name, REVIEW, seed=9)
+    for name in TEXT_TRANSFORMS:
+        utils.TRANSFORMS[name].fn(REVIEW, random.Random(1), 1.0)
+    assert random.getstate() == state
+
+
+# ----------------------------------------------------------------------------- synonym
+
+
+def _all_antonyms(word):
+    wn = utils._wn()
+    return {a.name().lower().replace("_", " ")
+            for s in wn.synsets(word) for l in s.lemmas() for a in l.antonyms()}
+
+
+@pytest.mark.parametrize("word", ["awful", "boring", "beautiful", "happy", "strong", "movie",
+                                  "wonderful", "horrible", "actor", "story", "slow", "fast"])
+def test_synonym_candidates_exclude_word_and_antonyms(word):
+    cands = utils._synonym_candidates(word)
+    assert word not in cands
+    assert not set(cands) & _all_antonyms(word)
+    assert all("_" not in c for c in cands)
+
+
+def test_synonym_candidates_examples():
+    assert "film" in utils._synonym_candidates("movie")
+    assert "films" in utils._synonym_candidates("movies")  # plural kept
+    assert "dreadful" in utils._synonym_candidates("awful")
+    for protected in ("not", "never", "very", "extremely", "the", "good", "bad", "great", "funny"):
+        assert utils._synonym_candidates(protected) == () or protected in utils.INTENSIFIERS | utils.NEGATIONS | utils.STOPWORDS
+    assert utils._synonym_candidates("ending") == ()  # inflected/ambiguous POS: left alone
+
+
+def test_synonym_replacement_keeps_case_and_skips_protected():
+    rng = random.Random(0)
+    text = "Movie night. MOVIE night! Another movie night with Grace: very awful, not awful, really awful."
+    out = utils.synonym_replace(text, rng, 1.0)
+    toks = [t for t in utils.tokenize(out) if t.strip()]
+    orig = [t for t in utils.tokenize(text) if t.strip()]
+    assert len(toks) >= len(orig)
+    first, second = out.split(". ")[0].split()[0], out.split(". ")[1].split()[0]
+    assert first != "Movie" and first[0].isupper() and not first.isupper()
+    assert second != "MOVIE" and second.isupper()
+    assert "Grace" in out  # capitalised mid-sentence: treated as a name
+    for kept in ("very", "not", "really", "with", "night"):
+        assert kept in out
+    assert "awful" not in out  # every replaceable occurrence replaced at strength 1
+    assert "movie" not in out.lower().split()
+
+
+def test_synonym_changes_roughly_strength_fraction():
+    words = ["awful", "movie", "story", "actor", "beautiful", "wonderful"] * 50
+    text = " ".join(words)
+    vocab = set(words)
+    for w in vocab:
+        assert not set(utils._synonym_candidates(w)) & vocab
+    out = utils.synonym_replace(text, random.Random(0), 0.3)
+    changed = len(words) - sum(w in vocab for w in out.split())
+    assert 0.2 * len(words) < changed < 0.4 * len(words)  # strength 0.3, all words replaceable
+
+
+# ----------------------------------------------------------------------------- typo / noise
+
+
+def test_typo_uses_qwerty_neighbours_and_keeps_case():
+    text = "Wonderful ACTING throughout 1984 not cannot <br /> x"
+    out = utils.keyboard_typos(text, random.Random(0), 1.0)
+    a, b = text.split(), out.split()
+    assert len(a) == len(b)
+    for w, v in zip(a, b):
+        if w in ("1984", "not", "cannot", "<br", "/>", "x"):
+            assert v == w
+            continue
+        diff = [(c, d) for c, d in zip(w, v) if c != d]
+        assert len(v) == len(w) and len(diff) == 1 and v[0] == w[0]
+        c, d = diff[0]
+        assert d.lower() in utils.QWERTY_NEIGHBOURS[c.lower()]
+        assert c.isupper() == d.isupper()
+
+
+def test_qwerty_neighbour_table():
+    nb = utils.QWERTY_NEIGHBOURS
+    assert set(nb["g"]) == set("tyfhvb") and set(nb["q"]) == set("wa") and set(nb["m"]) == set("njk")
+    assert all(c in nb[d] for c in nb for d in nb[c])  # symmetric
+
+
+def test_char_noise_keeps_first_and_last_letter():
+    text = "absolutely wonderful performances everywhere"
+    out = utils.char_noise(text, random.Random(2), 1.0)
+    for w, v in zip(text.split(), out.split()):
+        assert v != w and v[0] == w[0] and v[-1] == w[-1] and abs(len(v) - len(w)) <= 1
+
+
+# ----------------------------------------------------------------------------- contraction / social / distractor
+
+
+def test_contraction_both_directions():
+    rng = random.Random(0)
+    assert utils.contraction_swap("I do not like it.", rng, 1.0) == "I don't like it."
+    assert utils.contraction_swap("Don't go. I'm here.", rng, 1.0) == "Do not go. I am here."
+    assert utils.contraction_swap("I cannot say", rng, 1.0) == "I can't say"
+    assert utils.contraction_swap("It's been long.", rng, 1.0) == "It's been long."  # it has
+    assert utils.contraction_swap("He'd go. John's car.", rng, 1.0) == "He'd go. John's car."
+
+
+def test_social_noise_keeps_words():
+    text = "The Acting was GREAT! I don't know why. Really."
+    out = utils.social_noise(text, random.Random(0), 1.0)
+    assert out.lower().replace("'", "").replace("!", "").replace(".", "") == \
+        text.lower().replace("'", "").replace("!", "").replace(".", "")
+    assert "dont" in out and "!!" in out
+
+
+def test_distractor_inserts_neutral_sentence_at_boundary():
+    text = "Mr. Smith was great. I loved it! The end."
+    out = utils.insert_distractor(text, random.Random(0), 1.0)
+    assert out.startswith("Mr. Smith")  # no insertion after an abbreviation
+    inserted = [s for s in utils.DISTRACTOR_SENTENCES if s in out]
+    assert len(inserted) >= 1
+    stripped = out
+    for s in utils.DISTRACTOR_SENTENCES:
+        stripped = stripped.replace(" " + s, "")
+    assert stripped == text
+    for s in utils.DISTRACTOR_SENTENCES:
+        assert utils.count_negations(s) == 0
+    assert utils.insert_distractor("no punctuation here", random.Random(0), 0.1).startswith("no punctuation here ")
+
+
+def test_mark_changes():
+    assert utils.mark_changes("a b c", "a x c") == "a [[b -> x]] c"
+    assert utils.mark_changes("a b", "a b c") == "a b [[ -> c]]"
+    assert utils.mark_changes("a b c", "a c") == "a [[b -> ]] c"
+    assert utils.mark_changes("same text", "same text") == "same text"
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def test_transform_dataset_keeps_labels_and_rows():
+    datasets = pytest.importorskip("datasets")
+    texts = [REVIEW, GOLDEN_INPUTS[1], GOLDEN_INPUTS[2], "", "<br />"] * 8
+    labels = [i % 2 for i in range(len(texts))]
+    ds = datasets.Dataset.from_dict({"text": texts, "label": labels})
+    out = utils.transform_dataset(ds, "custom_transform", seed=0)
+    assert len(out) == len(ds) and out["label"] == labels and out.column_names == ds.column_names
+    assert out["text"][0] != REVIEW
+    assert out["text"] == [utils.custom_transform({"text": t, "label": 0})["text"] for t in texts]
+    # two forked workers give the same result (picklable fn, shared WordNet)
+    out2 = utils.transform_dataset(ds, "custom_transform", seed=0, num_proc=2)
+    assert out2["text"] == out["text"] and out2["label"] == labels
+    out3 = utils.transform_dataset(ds, "typo", strength=0.5, seed=1)
+    assert out3["label"] == labels and out3["text"] != texts
+
+
+# ----------------------------------------------------------------------------- WordNet provisioning
+
+NEED_DEBIAN = pytest.mark.skipif(
+    not pwn.debian_wordnet_available() and not os.environ.get("CI"),
+    reason="Debian wordnet-base/wordnet-sense-index not installed (required when CI is set)",
+)
+
+
+def test_lexnames_format():
+    lines = pwn.lexnames_text().splitlines()
+    assert len(lines) == 45
+    assert lines[0] == "00\tadj.all\t3" and lines[1] == "01\tadj.pert\t3"
+    assert lines[3] == "03\tnoun.Tops\t1" and lines[18] == "18\tnoun.person\t1"
+    assert lines[29] == "29\tverb.body\t2" and lines[44] == "44\tadj.ppl\t3"
+    for i, line in enumerate(lines):
+        num, name, cat = line.split("\t")
+        assert int(num) == i and {"adj": "3", "adv": "4", "noun": "1", "verb": "2"}[name.split(".")[0]] == cat
+
+
+@NEED_DEBIAN
+def test_build_wordnet_from_debian_into_temp_nltk_data(tmp_path, monkeypatch):
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.corpus.util import LazyCorpusLoader
+
+    monkeypatch.setenv("NLTK_DATA", str(tmp_path))
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    target = pwn.build_wordnet_from_debian()
+    assert target == tmp_path / "corpora" / "wordnet"
+    assert (target / "lexnames").read_text() == pwn.lexnames_text()
+    assert not any(p.is_symlink() for p in target.iterdir())
+    # load it the way nltk.corpus.wordnet does: found through nltk.data.path
+    wn = LazyCorpusLoader("wordnet", WordNetCorpusReader, None)
+    good = wn.synsets("good")
+    assert good and good[0].name() == "good.n.01"
+    assert "film" in wn.synset("movie.n.01").lemma_names()
+    assert wn.synset("good.a.01").lexname() == "adj.all"
+    assert wn.lemma("good.a.01.good").antonyms()[0].name() == "bad"
+    assert wn.lemma("dog.n.01.dog").count() > 0  # cntlist.rev
+    assert wn.lemma_from_key("dog%1:05:00::").synset().name() == "dog.n.01"  # index.sense
+    assert wn.morphy("movies", "n") == "movie"  # exception lists + index
+
+
+@NEED_DEBIAN
+def test_ensure_wordnet_offline_route(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLTK_DATA", str(tmp_path))
+    monkeypatch.setenv("NLTK_NO_DOWNLOAD", "1")
+    monkeypatch.setattr(pwn, "_READY", False)
+    real = pwn._nltk_wordnet_works
+    calls = []
+
+    def fake_works():  # pretend NLTK's data is absent on the first probe
+        calls.append(1)
+        return False if len(calls) == 1 else real()
+
+    monkeypatch.setattr(pwn, "_nltk_wordnet_works", fake_works)
+    pwn.ensure_wordnet()
+    assert (tmp_path / "corpora" / "wordnet" / "lexnames").is_file()
+    assert pwn._READY and len(calls) >= 2
+
+
+def test_ensure_wordnet_error_names_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLTK_NO_DOWNLOAD", "1")
+    monkeypatch.setattr(pwn, "_READY", False)
+    monkeypatch.setattr(pwn, "_nltk_wordnet_works", lambda: False)
+    monkeypatch.setattr(pwn, "DEBIAN_WORDNET_DIR", tmp_path / "absent")
+    with pytest.raises(RuntimeError) as err:
+        pwn.ensure_wordnet()
+    assert "apt-get install -y wordnet-base wordnet-sense-index" in str(err.value)
+    assert "nltk.downloader wordnet" in str(err.value)
+
+
+def test_download_skipped_quickly_when_offline(monkeypatch):
+    import time
+
+    monkeypatch.delenv("NLTK_NO_DOWNLOAD", raising=False)
+    monkeypatch.setattr(pwn, "DOWNLOAD_HOST", ("192.0.2.1", 9))  # TEST-NET-1: never answers
+    monkeypatch.setattr(pwn, "REACHABILITY_TIMEOUT", 0.5)
+    t0 = time.time()
+    assert pwn._try_download() is False
+    assert time.time() - t0 < 3
+
+
+if __name__ == "__main__":
+    if "--regen" in sys.argv:
+        cases = golden_cases()
+        GOLDEN_PATH.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN_PATH.write_text(json.dumps(cases, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {len(cases)} golden cases to {GOLDEN_PATH}")
+    else:
+        print(__doc__)
