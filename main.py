@@ -94,7 +94,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; fp32 on CPU")
     training.add_argument("--seed", type=int, default=42,
-                          help="seed for initialisation, dropout, batch order and transformations")
+                          help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=0,
                           help="save a resumable checkpoint every N optimizer steps and at each epoch end (0: never)")
     training.add_argument("--resume", action="store_true",
@@ -107,8 +107,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     sizes.add_argument("--max_eval_samples", type=int, default=None,
                        help="evaluate on a seeded random subset of this many test reviews (for CPU runs)")
     sizes.add_argument("--data_seed", type=int, default=42,
-                       help="seed of the subsets and the augmentation sample; fixed across --seed so that runs "
-                            "with different seeds see the same reviews")
+                       help="seed of the subsets, the augmentation sample and the transformations; kept apart from "
+                            "--seed so that runs with different seeds see the same (transformed) reviews")
 
     transforms = parser.add_argument_group("transformations and augmentation")
     transforms.add_argument("--transform", default="custom_transform",
@@ -139,6 +139,12 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--resume continues a training run: use it with --train or --train_augmented")
     if args.transform not in utils.TRANSFORM_NAMES:
         parser.error(f"unknown --transform {args.transform!r}; choose one of: {', '.join(utils.TRANSFORM_NAMES)}")
+    if args.transform_strength is not None and utils.TRANSFORMS[args.transform].default_strength is None:
+        parser.error(f"--transform {args.transform} is a whole-example transformation and takes no "
+                     f"--transform_strength; strengths apply to: "
+                     f"{', '.join(n for n, s in utils.TRANSFORMS.items() if s.default_strength is not None)}")
+    if args.transform_strength is not None and args.transform_strength < 0:
+        parser.error(f"--transform_strength must be >= 0 (got {args.transform_strength})")
     positive = ["learning_rate", "num_epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps",
                 "max_length", "max_train_samples", "max_eval_samples", "augment_size"]
     for name in positive:
@@ -186,20 +192,23 @@ def augment_size(args, train_size: int) -> int:
     return min(DEFAULT_AUGMENT_SIZE, round(train_size * DEFAULT_AUGMENT_SIZE / FULL_TRAIN_SIZE))
 
 
+def augmented_training_set(args, train):
+    """The training split plus a seeded random sample of its reviews, transformed (labels unchanged)."""
+    sample = train.shuffle(seed=args.data_seed).select(range(augment_size(args, len(train))))
+    transformed = utils.transform_dataset(sample, args.transform, args.transform_strength, seed=args.data_seed)
+    return concatenate_datasets([train, transformed])
+
+
 def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False):
-    """The training split plus a seeded random sample of its reviews, transformed, in length-grouped batches."""
-    train = dataset["train"]
-    size = augment_size(args, len(train))
-    sample = train.shuffle(seed=args.data_seed).select(range(size))
-    transformed = utils.transform_dataset(sample, args.transform, args.transform_strength, seed=args.seed)
-    augmented = concatenate_datasets([train, transformed])
+    """The augmented training set in length-grouped batches, through the same data path as --train."""
+    augmented = augmented_training_set(args, dataset["train"])
     return train_dataloader(tokenize(augmented, tokenizer, args), tokenizer, args.batch_size, args.seed, on_cuda)
 
 
 def show_transformed_examples(args, test_split, count: int = 5) -> None:
     """Print ``count`` seeded test reviews before and after the transformation, changed words marked."""
     small = test_split.shuffle(seed=args.data_seed).select(range(min(count, len(test_split))))
-    transformed = utils.transform_dataset(small, args.transform, args.transform_strength, seed=args.seed)
+    transformed = utils.transform_dataset(small, args.transform, args.transform_strength, seed=args.data_seed)
     for k, (before, after) in enumerate(zip(small, transformed)):
         print(f"Example {k} (label {before['label']}), transformation {args.transform}")
         print("Original:   ", before["text"])
@@ -212,7 +221,8 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
     if debug_transformation:
         show_transformed_examples(args, dataset["test"])
         return None
-    transformed = utils.transform_dataset(dataset["test"], args.transform, args.transform_strength, seed=args.seed)
+    transformed = utils.transform_dataset(dataset["test"], args.transform, args.transform_strength,
+                                          seed=args.data_seed)
     return eval_dataloader(tokenize(transformed, tokenizer, args, with_idx=True), tokenizer,
                            args.eval_batch_size, on_cuda)
 

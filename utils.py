@@ -145,8 +145,10 @@ def _wn():
 
 def _pluralize(phrase: str) -> str:
     head, _, last = phrase.rpartition(" ")
-    if re.search(r"(s|x|z|ch|sh)$", last):
+    if re.search(r"(ss|x|z|ch|sh)$", last):
         last += "es"
+    elif last.endswith("s"):
+        pass  # already plural in form ("athletics", "news"): "athleticses" would be no word
     elif re.search(r"[^aeiou]y$", last):
         last = last[:-1] + "ies"
     else:

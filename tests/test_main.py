@@ -111,6 +111,8 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
     (["--eval", "--resume"], "--resume continues a training run"),
     (["--eval", "--transform", "nope"], "unknown --transform 'nope'"),
     (["--train", "--batch_size", "0"], "--batch_size must be positive"),
+    (["--eval_transformed", "--transform_strength", "0.5"], "takes no --transform_strength"),
+    (["--eval_transformed", "--transform", "typo", "--transform_strength", "-1"], "must be >= 0"),
 ])
 def test_invalid_flag_combinations_are_rejected(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -443,3 +443,10 @@ if __name__ == "__main__":
         print(f"wrote {len(cases)} golden cases to {GOLDEN_PATH}")
     else:
         print(__doc__)
+
+
+def test_pluralize_leaves_plural_form_lemmas_alone():
+    """'sports' -> 'athletics', not 'athleticses' (found in --debug_transformation output)."""
+    assert utils._pluralize("athletics") == "athletics"
+    assert utils._pluralize("box") == "boxes" and utils._pluralize("film") == "films"
+    assert utils._pluralize("moving picture") == "moving pictures" and utils._pluralize("story") == "stories"
