@@ -1,6 +1,6 @@
 """The study behind the report: every model, every evaluation set, one JSON result per pair.
 
-    python study/run_study.py            # the full CPU study (background it: ~1.5 h on 2 cores)
+    python study/run_study.py            # the full CPU study (background it: ~1 h on 2 cores)
     python study/run_study.py --quick    # a small smoke version (the tests run it on a tiny model)
 
 Models (``results/study/runs/<model_id>/``): the stand-in encoder fine-tuned on the training subset
@@ -38,7 +38,7 @@ from pipeline.data import UsageError, load_imdb, load_pretrained, project_path, 
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}
-FULL = dict(train_samples=2000, eval_samples=1000, max_length=256, num_epochs=1, learning_rate=1e-4,
+FULL = dict(train_samples=2000, eval_samples=1000, max_length=128, num_epochs=1, learning_rate=1e-4,
             batch_size=16, seeds=[0, 1, 2], cad_pairs=500,
             sweeps={"synonym": [0.1, 0.3, 0.5, 0.8], "typo": [0.05, 0.1, 0.2, 0.4]})
 QUICK = dict(train_samples=64, eval_samples=32, max_length=48, num_epochs=2, learning_rate=2e-3,
