@@ -657,7 +657,7 @@ def table_headline(study: Study, cells, drops) -> str:
         prev_prefix = prefix
         rows.append(f"{family_label(study, fam)} & {pm(cells.get((fam, ORIGINAL)))} & "
                     f"{pm(cells.get((fam, CUSTOM)))} & {drop_mean(drops.get((fam, CUSTOM)))} \\\\")
-    return (HEADER + "\\setlength{\\tabcolsep}{4pt}\n\\begin{tabular}{@{}lccr@{}}\n\\toprule\n"
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lccr@{}}\n\\toprule\n"
             "Model (training data) & Original & Transformed & Drop \\\\\n\\midrule\n"
             + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
 
@@ -707,7 +707,7 @@ def table_cad(study: Study, cells) -> str:
         rows.append(f"{family_label(study, fam)} & {pm(a)} & {pm(b)} & {gap} \\\\")
     if not rows:
         rows = [f"\\multicolumn{{4}}{{c}}{{no CAD results}} \\\\"]
-    return (HEADER + "\\begin{tabular}{@{}lccc@{}}\n\\toprule\n"
+    return (HEADER + "\\setlength{\\tabcolsep}{4pt}\n\\begin{tabular}{@{}lccr@{}}\n\\toprule\n"
             "Model (training data) & CAD orig. & CAD new & Gap \\\\\n\\midrule\n"
             + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
 

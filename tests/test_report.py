@@ -457,6 +457,28 @@ def test_pdf_builds_from_fake_results_within_page_limit_with_embedded_fonts(fake
     check_pdf(build_pdf(fake["out"], tmp_path))
 
 
+def test_partial_results_give_dashes_warnings_and_a_pdf(fake, tmp_path):
+    """Only the original model, seed 0, original + custom sets: everything else must degrade to dashes."""
+    results = tmp_path / "partial"
+    for ev in ("original", "custom_transform"):
+        src = fake["results"] / "runs" / "minilm-original-seed0" / f"{ev}.json"
+        dst = results / "runs" / "minilm-original-seed0" / f"{ev}.json"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    proc = subprocess.run([sys.executable, str(REPORT / "make_assets.py"), "--results", str(results),
+                           "--out", str(tmp_path / "gen"), "--summary", str(tmp_path / "s.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr and "GainCustom" in proc.stderr
+    m = parse_macros(tmp_path / "gen" / "macros.tex")
+    assert m["GainCustom"] == NA and m["AccOrigStd"] == NA and m["NumSeeds"] == "1"
+    assert m["AccOrigMean"] == make_assets.pct(direct_acc(fake["runs"][("minilm-original", "original", 0)]))
+    headline = (tmp_path / "gen" / "tables" / "headline.tex").read_text()
+    assert "MiniLM orig." in headline and "aug." not in headline
+    if all(shutil.which(t) for t in ("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")):
+        build_pdf(tmp_path / "gen", tmp_path / "pdf")  # compiles with the dashes
+
+
 def test_committed_generated_assets_build(tmp_path):
     if not (REPORT / "generated" / "macros.tex").exists():
         pytest.skip("report/generated/ not committed yet (waits for the real results)")
