@@ -58,7 +58,7 @@ NA = "\\textendash{}"  # what a table cell / macro shows when the result does no
 # NA) so that the paper compiles, and make_assets prints a warning naming them.
 REQUIRED_MACROS = """
 ModelName BaselineName NumSeeds SeedList FirstSeed EvalExamples CustomExamples TrainExamples
-AugmentSize AugTrainExamples NumEpochs LearningRate BatchSize MaxLength TrainMinutes TrainMinutesAug
+AugmentSize AugTrainExamples AugRatio NumEpochs LearningRate BatchSize MaxLength TrainMinutes TrainMinutesAug
 TotalTrainMinutes Hardware GitCommit Alpha NumTransforms BootstrapResamples CILevel ExactMaxDiscordant
 AccOrigMean AccOrigStd AccOrigCILow AccOrigCIHigh AccOrigCustomMean AccOrigCustomStd
 AccOrigCustomCILow AccOrigCustomCIHigh AccAugMean AccAugStd AccAugCILow AccAugCIHigh
@@ -404,7 +404,11 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     study = Study(load_runs(results), config)
     macros: dict[str, str] = {}
-    summary: dict = {"results": str(results), "main_prefix": study.main,
+    try:
+        shown = str(results.resolve().relative_to(ROOT))
+    except ValueError:
+        shown = results.name
+    summary: dict = {"results": shown, "main_prefix": study.main,
                      "statistics": {"bootstrap_resamples": BOOTSTRAP_RESAMPLES, "bootstrap_seed": BOOTSTRAP_SEED,
                                     "ci_level": CI_LEVEL, "std": "sample standard deviation (ddof=1) over seeds",
                                     "mcnemar": f"exact two-sided binomial when discordant <= {EXACT_MAX_DISCORDANT}, "
@@ -566,6 +570,8 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["TrainExamples"] = fmt_int(tr.get("train_examples"))
     macros["AugmentSize"] = fmt_int(aug_tr.get("augment_size"))
     macros["AugTrainExamples"] = fmt_int(aug_tr.get("train_examples"))
+    if tr.get("train_examples") and aug_tr.get("augment_size"):
+        macros["AugRatio"] = f"{round(tr['train_examples'] / aug_tr['augment_size'], 1):g}"
     macros["NumEpochs"] = str(tr["num_epochs"]) if "num_epochs" in tr else NA
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA

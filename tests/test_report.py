@@ -266,7 +266,7 @@ def test_drop_gain_and_pvalue_macros_equal_values_computed_from_files(fake):
 
 def test_setup_macros_and_escaping(fake):
     m = fake["macros"]
-    assert m["TrainExamples"] == "2000" and m["AugmentSize"] == "400" and m["AugTrainExamples"] == "2400"
+    assert m["TrainExamples"] == "2000" and m["AugmentSize"] == "400" and m["AugTrainExamples"] == "2400" and m["AugRatio"] == "5"
     assert m["NumEpochs"] == "1" and m["BatchSize"] == "16" and m["MaxLength"] == "256"
     assert m["LearningRate"] == "$1\\times10^{-4}$"
     assert m["TrainMinutes"] == f"{np.mean([400, 410, 420]) / 60:.1f}"
