@@ -201,6 +201,7 @@ def augmented_training_set(args, train):
 
 def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False):
     """The augmented training set in length-grouped batches, through the same data path as --train."""
+    args.augment_size = augment_size(args, len(dataset["train"]))  # resolved, for training_info.json
     augmented = augmented_training_set(args, dataset["train"])
     return train_dataloader(tokenize(augmented, tokenizer, args), tokenizer, args.batch_size, args.seed, on_cuda)
 
@@ -364,6 +365,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
         "augmented": bool(args.train_augmented),
         "transform": args.transform if args.train_augmented else None,
         "transform_strength": args.transform_strength if args.train_augmented else None,
+        "augment_size": args.augment_size if args.train_augmented else None,
         "num_epochs": args.num_epochs,
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,

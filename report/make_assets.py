@@ -71,7 +71,7 @@ GainCustom GainCustomCILow GainCustomCIHigh McNemarPModelsCustomText
 GainOrig GainOrigCILow GainOrigCIHigh McNemarPModelsOrigText
 AccTfidfMean AccTfidfCustomMean DropCustomTfidf
 WorstTransform WorstTransformDrop MildestTransform MildestTransformDrop
-CadOrigExamples CadNewExamples AccOrigCadOrigMean AccOrigCadNewMean AccCadTrainedCadNewMean
+CadPairs CadTrainExamples CadOrigExamples CadNewExamples AccOrigCadOrigMean AccOrigCadNewMean AccCadTrainedCadNewMean
 AugTransform StrengthSynonym StrengthTypo StrengthCharNoise StrengthContraction StrengthSocial StrengthDistractor
 """.split()
 
@@ -568,10 +568,15 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     aug_runs = study.get(aug, ORIGINAL)
     aug_tr = aug_runs[min(aug_runs)].training if aug_runs else {}
     macros["TrainExamples"] = fmt_int(tr.get("train_examples"))
-    macros["AugmentSize"] = fmt_int(aug_tr.get("augment_size"))
+    macros["AugmentSize"] = fmt_int(aug_tr.get("augment_size") or config.get("augment_size"))
+    macros["CadPairs"] = fmt_int(config.get("cad_pairs"))
+    cad_runs = study.get(study.fam("cad"), ORIGINAL)
+    cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
+    macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))
     macros["AugTrainExamples"] = fmt_int(aug_tr.get("train_examples"))
-    if tr.get("train_examples") and aug_tr.get("augment_size"):
-        macros["AugRatio"] = f"{round(tr['train_examples'] / aug_tr['augment_size'], 1):g}"
+    augment = aug_tr.get("augment_size") or config.get("augment_size")
+    if tr.get("train_examples") and augment:
+        macros["AugRatio"] = f"{round(tr['train_examples'] / augment, 1):g}"
     macros["NumEpochs"] = str(tr["num_epochs"]) if "num_epochs" in tr else NA
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA

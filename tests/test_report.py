@@ -98,7 +98,7 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
     config = {"model": "all-MiniLM-L6-v2", "seeds": [0, 1, 2], "hardware": DEVICE,
               "transformations": {**{t: {"default_strength": v} for t, v in TRANSFORMS.items()},
                                   "custom_transform": {"default_strength": None}},
-              "sweeps": SWEEPS}
+              "sweeps": SWEEPS, "cad_pairs": 500, "augment_size": 400}
     (root / "config.json").write_text(json.dumps(config))
     return root
 
