@@ -39,9 +39,17 @@ def main(argv=None) -> None:
     ap.add_argument("--names", nargs="*", default=None, help="transformations to time (default: all)")
     ap.add_argument("--full", action="store_true", help="also time custom_transform on the full test set")
     ap.add_argument("--num_proc", type=int, default=None, help="workers for --full (default: utils' choice)")
+    ap.add_argument("--results", default="benchmarks/results/transforms.json",
+                    help="where the JSON figures go (relative: to the project folder)")
     args = ap.parse_args(argv)
 
+    import torch
+
     import utils
+    from pipeline.data import project_path
+    from pipeline.results import provenance, write_json
+
+    record = {"data": str(args.data), "reviews": None, "reviews_per_second": {}, "full_test_set": None}
 
     test = load_test(args.data.resolve())
     texts = test.select(range(min(args.n, len(test))))["text"]
@@ -59,6 +67,8 @@ def main(argv=None) -> None:
             fn({"text": text, "label": label})
         dt = time.perf_counter() - t0
         print(f"{name:<20}{len(texts) / dt:>12.0f}{dt:>10.2f}")
+        record["reviews_per_second"][name] = round(len(texts) / dt, 1)
+    record["reviews"] = len(texts)
 
     if args.full:
         utils._synonym_candidates.cache_clear()
@@ -68,6 +78,11 @@ def main(argv=None) -> None:
         assert out["label"] == test["label"] and len(out) == len(test)
         print(f"full test set ({len(test)} reviews) custom_transform via transform_dataset: "
               f"{dt:.1f} s ({len(test) / dt:.0f} reviews/s)")
+        record["full_test_set"] = {"transform": "custom_transform", "reviews": len(test), "seconds": round(dt, 2),
+                                   "num_proc": args.num_proc or "default"}
+    record["provenance"] = provenance(torch.device("cpu"))
+    write_json(project_path(args.results), record)
+    print(f"figures written to {project_path(args.results)}")
 
 
 if __name__ == "__main__":
