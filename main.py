@@ -35,6 +35,7 @@ import utils
 from pipeline.batching import eval_dataloader, train_dataloader
 from pipeline.data import (
     UsageError,
+    exit_code,
     load_imdb,
     load_pretrained,
     project_path,
@@ -517,13 +518,7 @@ def run(args) -> None:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
 sys.path.insert(0, str(REPO))
+
+from pipeline.data import SHARED_DATA  # noqa: E402
+
+DEFAULT_DATA = SHARED_DATA / "imdb"
 
 
 def load_test(data_dir: Path):

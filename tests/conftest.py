@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,14 @@ def run_main(args: list[str], cwd: Path, env: dict | None = None, timeout: int =
     """Run main.py as a user would, as a subprocess started from ``cwd``."""
     return subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *map(str, args)], cwd=cwd,
                           env=env or offline_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def need_tools(*tools: str) -> None:
+    """Skip when a command-line tool (TeX, poppler) is missing locally; in CI (``CI`` set) that is a failure."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        message = f"{', '.join(missing)} not on PATH (apt-get install texlive-latex-base texlive-latex-recommended " \
+                  f"texlive-fonts-recommended latexmk poppler-utils)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)

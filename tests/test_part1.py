@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import need_tools
+
 REPO = Path(__file__).resolve().parents[1]
 PART1 = REPO / "part1"
 SCRIPT = PART1 / "backprop.py"
@@ -331,13 +333,6 @@ def test_notebook_executes_and_matches_script(tmp_path, monkeypatch, where):
 
 # ---------------------------------------------------------------- the PDF
 
-def _need_tools(*tools):
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        msg = f"{', '.join(missing)} not on PATH (install texlive + poppler-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def _pdf_text(pdf):
@@ -351,7 +346,7 @@ def _words(pdf):
 
 
 def test_pdf_rebuilds_within_two_pages(tmp_path):
-    _need_tools("pdflatex", "pdfinfo", "pdffonts", "pdftotext")
+    need_tools("pdflatex", "pdfinfo", "pdffonts", "pdftotext")
     out = tmp_path / "part1.pdf"
     proc = subprocess.run([sys.executable, str(PART1 / "build_pdf.py"),
                            "--outdir", str(tmp_path / "build"), "--output", str(out)],

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import need_tools
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "report"
 sys.path.insert(0, str(REPORT))
@@ -386,13 +388,6 @@ def test_committed_macros_match_committed_results(tmp_path):
 
 # --------------------------------------------------------------------------- the PDF
 
-def _need_tools(*tools):
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        msg = f"{', '.join(missing)} not on PATH (install texlive + poppler-utils, see report/README.md)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def build_pdf(generated: Path, workdir: Path) -> Path:
@@ -453,7 +448,7 @@ def check_pdf(pdf: Path) -> None:
 
 
 def test_pdf_builds_from_fake_results_within_page_limit_with_embedded_fonts(fake, tmp_path):
-    _need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
+    need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
     check_pdf(build_pdf(fake["out"], tmp_path))
 
 
@@ -482,5 +477,5 @@ def test_partial_results_give_dashes_warnings_and_a_pdf(fake, tmp_path):
 def test_committed_generated_assets_build(tmp_path):
     if not (REPORT / "generated" / "macros.tex").exists():
         pytest.skip("report/generated/ not committed yet (waits for the real results)")
-    _need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
+    need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
     check_pdf(build_pdf(REPORT / "generated", tmp_path))
