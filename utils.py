@@ -593,25 +593,27 @@ def example_transform(example: dict) -> dict:
     return out
 
 
-# custom_transform = these token-level stages, in order, with these strengths.
+# custom_transform = these token-level stages, in order, with these strengths: the strengths chosen by reasoning
+# (synonym 0.3, typo 0.1, distractor 0.1) scaled by 2.5, the smallest factor that lowered the stand-in's accuracy
+# by >= 5 points on held-out *training* reviews (study/calibrate_custom.py,
+# results/calibration_custom_transform.json); the test set played no part in the choice.
 CUSTOM_STAGES = (
-    ("synonym", 0.3),
-    ("typo", 0.1),
-    ("distractor", 0.1),
+    ("synonym", 0.75),
+    ("typo", 0.25),
+    ("distractor", 0.25),
 )
 
 
-def custom_transform(example: dict, seed: int = 0) -> dict:
-    """The assignment's main transformation: synonyms + keyboard typos + a neutral distractor.
+def custom_transform(example: dict, seed: int = 0, stages=CUSTOM_STAGES) -> dict:
+    """The assignment's main transformation: synonyms + keyboard typos + neutral distractors.
 
     Each stage is a realistic, label-preserving change on its own (see the stage
-    functions); together they model a review written by someone else, typed in a
-    hurry, with some chatter about when/how they watched it.  Strengths are the
-    stage defaults, chosen by reasoning, not tuned on test accuracy:
-
-    * synonym 0.3 (nlpaug's default aug_p; same-synset lemmas only, so the opinion is kept),
-    * typo 0.1 (one typo every ~10 words: sloppy but clearly readable),
-    * distractor 0.1 (one neutral sentence per ~10 sentences, at least one).
+    functions); together they model a review paraphrased by someone else, typed in a
+    hurry, with some chatter about when/how they watched it.  ``stages`` (default
+    ``CUSTOM_STAGES``): synonym 0.75 (three in four replaceable content words, same-synset
+    lemmas only, so the opinion is kept), typo 0.25 (one word in four: sloppy but
+    readable), distractor 0.25 (one neutral sentence per ~4 sentences, at least one).
+    The strengths were calibrated on held-out training reviews (see ``CUSTOM_STAGES``).
 
     Distractors are inserted last, so they are clean text.  The text is tokenised
     once for all stages (speed); tags and negations are never touched.
@@ -619,7 +621,7 @@ def custom_transform(example: dict, seed: int = 0) -> dict:
     text = example["text"] or ""
     rng = random.Random(f"{seed}:custom_transform:{text}")
     tokens = tokenize(text)
-    for name, strength in CUSTOM_STAGES:
+    for name, strength in stages:
         _TOKEN_STAGES[name](tokens, rng, strength)
     out = dict(example)
     out["text"] = "".join(tokens)
