@@ -82,6 +82,7 @@ def test_two_processes_train_data_parallel_and_write_once(two_process_run):
     assert result.stdout.count("***** Running training *****") == 1, result.stdout
     assert result.stdout.count("out_original: accuracy") == 1, result.stdout
     assert "devices = 2" in result.stdout
+    assert result.stderr.count("Training:   0%") == 1 and result.stderr.count("Evaluating:   0%") == 1
     assert sorted(p.name for p in out.iterdir()) == ["out_original.json", "out_original.txt"]
     assert not any(model_dir.parent.glob(".*tmp-save*"))
     # Checkpoints hold both processes' RNG states (random_states_0/1) and are complete.
@@ -202,6 +203,18 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, tiny_data, tmp
     assert not (tmp_path / "out").exists()
 
 
+def test_resume_with_another_number_of_processes_is_refused(two_process_run, tiny_model, tiny_data, tmp_path):
+    """Batch positions count per-process batches: a 2-process checkpoint cannot continue on 1 process."""
+    import shutil
+
+    shutil.copytree(two_process_run["model_dir"].parent / "out_checkpoints", tmp_path / "out_checkpoints")
+    result = run_main(["--train", "--resume", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "out", *TRAIN_ARGS], cwd=tmp_path, env=env())
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "processes 2 (now 1)" in result.stderr and "--num_processes 2" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
 def test_resume_from_incomplete_checkpoints_only_is_a_clear_error(tiny_model, tiny_data, tmp_path):
     """A checkpoint folder without position.json (a save cut off half-way) is never resumed from."""
     (tmp_path / "out_checkpoints" / "step-5").mkdir(parents=True)
@@ -238,6 +251,15 @@ def examples(n: int, vocab_size: int, seed: int = 0) -> list[dict]:
     ids[:, 0] = 2  # [CLS]
     return [{"input_ids": ids[i], "attention_mask": torch.ones(12, dtype=torch.long), "labels": torch.tensor(i % 2)}
             for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """In-process training of the tiny model: one thread is far faster than two competing ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumulation, learning_rate=0.5):
