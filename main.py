@@ -318,6 +318,12 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
         check_resumable(checkpoint, position)
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"Resuming from {checkpoint} (epoch {position.epoch}, step {position.global_step})")
+    elif checkpoint_root(save_dir).is_dir():
+        # A fresh run replaces the model in save_dir: an older run's checkpoints must never be resumed into it.
+        accelerator.print(f"Starting over: removing the previous run's checkpoints in {checkpoint_root(save_dir)}")
+        if accelerator.is_main_process:
+            shutil.rmtree(checkpoint_root(save_dir))
+        accelerator.wait_for_everyone()
 
     examples = len(train_dataloader.dataset)
     accelerator.print("***** Running training *****")

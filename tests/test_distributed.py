@@ -275,8 +275,12 @@ def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumu
     model = deterministic_model(tiny_model)
     loader = DataLoader(data, batch_size=batch_size, shuffle=False)
     save_dir = tmp_path / f"b{batch_size}-n{accumulation}"
+    stale = main.checkpoint_root(save_dir) / "step-99"  # an older run's: a fresh run must drop it
+    stale.mkdir(parents=True)
+    (stale / "position.json").write_text("{}")
     info = main.do_train(args, model, loader, save_dir, Accelerator(cpu=True),
                          AutoTokenizer.from_pretrained(tiny_model))
+    assert not stale.exists() and main.latest_checkpoint(save_dir) is None
     return weights(save_dir), info, CountingSGD.steps
 
 
