@@ -9,6 +9,7 @@ DistributedDataParallel, sharded batches, ``no_sync`` and ``gather_for_metrics``
 from __future__ import annotations
 
 import json
+import math
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 
@@ -39,12 +41,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def main_command(args: list, processes: int) -> list[str]:
+    """``python main.py``, or ``accelerate launch`` of main.py on ``processes`` CPU processes (gloo)."""
+    if processes == 1:
+        return [sys.executable, str(PROJECT_DIR / "main.py"), *map(str, args)]
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--main_process_port", str(free_port()), str(PROJECT_DIR / "main.py"), *map(str, args)]
+
+
 def launch(args: list, cwd: Path, processes: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``accelerate launch`` of main.py with ``processes`` CPU processes (gloo), as a user would run it."""
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()), str(PROJECT_DIR / "main.py"), *map(str, args)]
-    return subprocess.run(command, cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
+    """Run main.py on ``processes`` CPU processes, as a user would run it."""
+    return subprocess.run(main_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -145,7 +153,8 @@ RESUME_ARGS = ["--num_epochs", "3", "--learning_rate", "2e-3", "--batch_size", "
                "--gradient_accumulation_steps", "2", "--seed", "7"]
 
 
-def test_killed_run_resumes_to_the_same_weights(tiny_model, tiny_data, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data, tmp_path):
     """SIGKILL after the first checkpoint, then --resume: the final weights equal an uninterrupted run's.
 
     The tiny model keeps DistilBERT's dropout (0.1), so this holds only if the checkpoint restores the RNG state
@@ -155,35 +164,39 @@ def test_killed_run_resumes_to_the_same_weights(tiny_model, tiny_data, tmp_path)
 
     assert AutoConfig.from_pretrained(tiny_model).dropout == 0.1
     common = ["--train", "--model_name", tiny_model, "--dataset", tiny_data, *RESUME_ARGS]
-    reference = run_main([*common, "--model_dir", tmp_path / "reference"], cwd=tmp_path, env=env())
+    steps = 3 * math.ceil(math.ceil(400 / (8 * processes)) / 2)  # 3 epochs of batch 8 per process, 2 per step
+    reference = launch([*common, "--model_dir", tmp_path / "reference"], cwd=tmp_path, processes=processes)
     assert reference.returncode == 0, reference.stderr[-3000:]
 
     model_dir = tmp_path / "killed"
     checkpoints = tmp_path / "killed_checkpoints"
-    command = [sys.executable, str(PROJECT_DIR / "main.py"), *map(str, common), "--model_dir", str(model_dir),
-               "--checkpoint_every", "5"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    command = main_command([*common, "--model_dir", model_dir, "--checkpoint_every", "5"], processes)
+    process = subprocess.Popen(command, cwd=tmp_path, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not list(checkpoints.glob("step-*/position.json")):
         assert process.poll() is None, "training ended before its first checkpoint"
         assert time.monotonic() < deadline, "no checkpoint within 5 minutes"
         time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
+    # The launcher and every worker at once, as when a node is lost (torchrun's workers have their own sessions).
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    for member in tree:
+        member.send_signal(signal.SIGKILL)
+    psutil.wait_procs(tree, timeout=60)
     process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL
     assert not (model_dir / "model.safetensors").exists(), "the run finished before it was killed"
 
     newest = main.latest_checkpoint(model_dir)
     position = json.loads((newest / "position.json").read_text())
-    assert position["global_step"] < 3 * 25 and position["batches_done"] > 0, position  # mid-epoch
+    assert position["global_step"] < steps and position["batches_done"] > 0, position  # mid-epoch
+    assert position["shape"]["processes"] == processes
 
-    resumed = run_main([*common, "--model_dir", model_dir, "--checkpoint_every", "5", "--resume"], cwd=tmp_path,
-                       env=env())
+    resumed = launch([*common, "--model_dir", model_dir, "--checkpoint_every", "5", "--resume"], cwd=tmp_path,
+                     processes=processes)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"Resuming from {newest}" in resumed.stdout
     info = json.loads((model_dir / "training_info.json").read_text())
-    assert info["resumed"] is True and info["optimizer_steps"] == 3 * 25
+    assert info["resumed"] is True and info["optimizer_steps"] == steps and info["processes"] == processes
 
     expected, actual = weights(tmp_path / "reference"), weights(model_dir)
     initial = weights(Path(tiny_model))
