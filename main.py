@@ -234,16 +234,33 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
 # ----------------------------------------------------------------------------------------------------------------
 
 class TrainingPosition:
-    """Where training stands, saved in checkpoints so that --resume continues at the same batch."""
+    """Where training stands, saved in checkpoints so that --resume continues at the same batch.
 
-    def __init__(self):
+    ``shape`` (processes, per-device batch size, accumulation) fixes what a batch index means: a checkpoint can only
+    be resumed by a run of the same shape.
+    """
+
+    def __init__(self, shape: dict | None = None):
         self.epoch, self.batches_done, self.global_step = 0, 0, 0
+        self.shape = shape or {}
 
     def state_dict(self):
-        return {"epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step}
+        return {"epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
+                "shape": self.shape}
 
     def load_state_dict(self, state):
         self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
+
+
+def check_resumable(checkpoint: Path, position: TrainingPosition) -> None:
+    """Refuse a checkpoint saved by a run of another shape: its batch positions would point at other batches."""
+    saved = json.loads((checkpoint / "position.json").read_text()).get("shape") or {}
+    differences = [f"{key} {saved[key]} (now {position.shape[key]})" for key in position.shape
+                   if key in saved and saved[key] != position.shape[key]]
+    if differences:
+        raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
+                         f"--batch_size, --gradient_accumulation_steps and number of processes "
+                         f"(accelerate launch --num_processes {saved.get('processes', 1)})")
 
 
 def checkpoint_root(save_dir: Path) -> Path:
@@ -302,15 +319,23 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
     total_steps = steps_per_epoch * args.num_epochs
     # Not passed to accelerator.prepare: it would step the schedule once per process.
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(args.warmup_ratio * total_steps), total_steps)
-    position = TrainingPosition()
+    position = TrainingPosition({"processes": accelerator.num_processes, "batch_size": args.batch_size,
+                                 "gradient_accumulation_steps": accumulation})
     accelerator.register_for_checkpointing(scheduler, position)
 
     if args.resume:
         checkpoint = latest_checkpoint(save_dir)
         if checkpoint is None:
             raise UsageError(f"--resume: no checkpoint in {checkpoint_root(save_dir)}; start without --resume")
+        check_resumable(checkpoint, position)
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"Resuming from {checkpoint} (epoch {position.epoch}, step {position.global_step})")
+    elif checkpoint_root(save_dir).is_dir():
+        # A fresh run replaces the model in save_dir: an older run's checkpoints must never be resumed into it.
+        accelerator.print(f"Starting over: removing the previous run's checkpoints in {checkpoint_root(save_dir)}")
+        if accelerator.is_main_process:
+            shutil.rmtree(checkpoint_root(save_dir))
+        accelerator.wait_for_everyone()
 
     examples = len(train_dataloader.dataset)
     accelerator.print("***** Running training *****")
@@ -464,12 +489,22 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 # ----------------------------------------------------------------------------------------------------------------
 
 def make_accelerator(args) -> Accelerator:
+    """One process per device under ``accelerate launch``, a single process under plain ``python``."""
     precision = args.mixed_precision
     if precision == "auto":
         precision = "no"
         if torch.cuda.is_available():
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return Accelerator(mixed_precision=precision)
+            # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
+            precision = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+    accelerator = Accelerator(mixed_precision=precision)
+    if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+    return accelerator
 
 
 def run(args) -> None:

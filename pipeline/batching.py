@@ -55,7 +55,10 @@ def make_collator(tokenizer, on_cuda: bool = False):
 def train_dataloader(dataset, tokenizer, batch_size: int, seed: int, on_cuda: bool = False) -> DataLoader:
     """Length-grouped, shuffled training batches of a tokenized split with a ``length`` column."""
     sampler = LengthGroupedSampler(dataset["length"], batch_size, seed=seed)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=make_collator(tokenizer, on_cuda))
+    # Its own generator: otherwise every new iterator (each epoch, and the one --resume starts mid-epoch) draws a
+    # base seed from the global torch RNG, shifting the dropout stream so that a resumed run diverges.
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=make_collator(tokenizer, on_cuda),
+                      generator=torch.Generator().manual_seed(seed))
 
 
 def eval_dataloader(dataset, tokenizer, batch_size: int, on_cuda: bool = False) -> DataLoader:

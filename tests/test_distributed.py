@@ -1,0 +1,357 @@
+"""Data-parallel training and evaluation, gradient accumulation, and checkpoint/resume, all on CPU.
+
+Two processes on CPU: ``accelerate launch --multi_gpu`` starts them through torchrun, and ``ACCELERATE_USE_CPU=1``
+makes Accelerate use the gloo backend instead of NCCL. (``accelerate launch --cpu --num_processes 2`` would start a
+single process: Accelerate only runs several CPU processes through mpirun.) The code path is the one two GPUs take:
+DistributedDataParallel, sharded batches, ``no_sync`` and ``gather_for_metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import socket
+import subprocess
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+
+import main
+from conftest import PROJECT_DIR, offline_env, run_main
+from pipeline.results import read_predictions
+
+TRAIN_ARGS = ["--num_epochs", "3", "--learning_rate", "3e-3", "--batch_size", "16", "--max_length", "48",
+              "--seed", "5"]
+
+
+def env() -> dict:
+    """Offline, and one thread per process: the tiny model runs many times faster than with threads competing."""
+    return offline_env(OMP_NUM_THREADS="1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main_command(args: list, processes: int) -> list[str]:
+    """``python main.py``, or ``accelerate launch`` of main.py on ``processes`` CPU processes (gloo)."""
+    if processes == 1:
+        return [sys.executable, str(PROJECT_DIR / "main.py"), *map(str, args)]
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--main_process_port", str(free_port()), str(PROJECT_DIR / "main.py"), *map(str, args)]
+
+
+def launch(args: list, cwd: Path, processes: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run main.py on ``processes`` CPU processes, as a user would run it."""
+    return subprocess.run(main_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(model_dir / "model.safetensors")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two processes: training, and evaluation identical to one process
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory, tiny_model, tiny_data):
+    work = tmp_path_factory.mktemp("ddp")
+    model_dir, out = work / "out", work / "results"
+    result = launch(["--train", "--eval", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", model_dir,
+                     "--output_dir", out, "--checkpoint_every", "10", *TRAIN_ARGS], cwd=work)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return {"work": work, "model_dir": model_dir, "out": out, "result": result}
+
+
+def test_two_processes_train_data_parallel_and_write_once(two_process_run):
+    model_dir, out, result = two_process_run["model_dir"], two_process_run["out"], two_process_run["result"]
+    info = json.loads((model_dir / "training_info.json").read_text())
+    # 400 reviews in batches of 16 per process: 25 batches, 13 per process (the last one padded) -> 13 steps/epoch
+    assert info["processes"] == 2 and info["optimizer_steps"] == 3 * 13, info
+    assert info["train_examples"] == 400
+    record = json.loads((out / "out_original.json").read_text())
+    assert record["examples"] == 120 and record["accuracy"] >= 0.8, record
+    assert record["training"]["processes"] == 2
+
+    # Only the main process prints and writes: one banner, one result line, exactly the expected files.
+    assert result.stdout.count("***** Running training *****") == 1, result.stdout
+    assert result.stdout.count("out_original: accuracy") == 1, result.stdout
+    assert "devices = 2" in result.stdout
+    assert result.stderr.count("Training:   0%") == 1 and result.stderr.count("Evaluating:   0%") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["out_original.json", "out_original.txt"]
+    assert not any(model_dir.parent.glob(".*tmp-save*"))
+    # Checkpoints hold both processes' RNG states (random_states_0/1) and are complete.
+    checkpoints = sorted((model_dir.parent / "out_checkpoints").glob("step-*"))
+    assert checkpoints and all((c / "position.json").is_file() for c in checkpoints)
+    assert {p.name for p in checkpoints[-1].glob("random_states_*.pkl")} == {"random_states_0.pkl",
+                                                                            "random_states_1.pkl"}
+
+
+def test_two_process_eval_matches_one_process_eval(two_process_run, tiny_data, tmp_path):
+    """The 2-process evaluation of a model equals the 1-process evaluation of the same model, file for file."""
+    single = run_main(["--eval", "--model_dir", two_process_run["model_dir"], "--dataset", tiny_data,
+                       "--output_dir", tmp_path, "--max_length", "48"], cwd=tmp_path, env=env())
+    assert single.returncode == 0, single.stderr[-3000:]
+    two = two_process_run["out"]
+    assert (tmp_path / "out_original.txt").read_text() == (two / "out_original.txt").read_text()
+    one_record = json.loads((tmp_path / "out_original.json").read_text())
+    two_record = json.loads((two / "out_original.json").read_text())
+    assert (one_record["accuracy"], one_record["correct"]) == (two_record["accuracy"], two_record["correct"])
+    predictions, _ = read_predictions(two / "out_original.txt")
+    assert set(predictions) == {0, 1}, "a constant classifier would make the comparison meaningless"
+
+
+def test_uneven_evaluation_has_no_duplicates_or_missing_rows(two_process_run, tiny_data, tmp_path):
+    """101 reviews in batches of 7 on 2 processes: 15 batches, so the last round is padded with repeated rows."""
+    import pyarrow.parquet as pq
+
+    from pipeline.data import subset
+
+    common = ["--eval", "--eval_transformed", "--transform", "example_transform", "--model_dir",
+              two_process_run["model_dir"], "--dataset", tiny_data, "--max_length", "48",
+              "--max_eval_samples", "101", "--eval_batch_size", "7"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    single = run_main([*common, "--output_dir", one], cwd=tmp_path, env=env())
+    assert single.returncode == 0, single.stderr[-3000:]
+    double = launch([*common, "--output_dir", two], cwd=tmp_path)
+    assert double.returncode == 0, double.stderr[-4000:]
+
+    import datasets
+
+    test = datasets.Dataset(pq.read_table(tiny_data / "test.parquet"))
+    expected_labels = subset(test, 101, 42)["label"]
+    for name in ("out_original", "out_transformed"):
+        text = (two / f"{name}.txt").read_text()
+        assert text == (one / f"{name}.txt").read_text(), name
+        predictions, labels = read_predictions(two / f"{name}.txt")
+        assert len(predictions) == 101 and labels == expected_labels, name
+        record = json.loads((two / f"{name}.json").read_text())
+        assert record["examples"] == 101
+        assert record["correct"] == sum(p == y for p, y in zip(predictions, labels))
+        assert record == {**record, **{k: json.loads((one / f"{name}.json").read_text())[k]
+                                       for k in ("accuracy", "correct", "examples")}}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checkpoints: a run killed mid-way and resumed ends exactly where an uninterrupted run ends
+# ---------------------------------------------------------------------------------------------------------------
+
+RESUME_ARGS = ["--num_epochs", "3", "--learning_rate", "2e-3", "--batch_size", "8", "--max_length", "48",
+               "--gradient_accumulation_steps", "2", "--seed", "7"]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data, tmp_path):
+    """SIGKILL after the first checkpoint, then --resume: the final weights equal an uninterrupted run's.
+
+    The tiny model keeps DistilBERT's dropout (0.1), so this holds only if the checkpoint restores the RNG state
+    *and* nothing draws from the global RNG between restoring it and the next batch (see pipeline/batching.py).
+    """
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(tiny_model).dropout == 0.1
+    common = ["--train", "--model_name", tiny_model, "--dataset", tiny_data, *RESUME_ARGS]
+    steps = 3 * math.ceil(math.ceil(400 / (8 * processes)) / 2)  # 3 epochs of batch 8 per process, 2 per step
+    reference = launch([*common, "--model_dir", tmp_path / "reference"], cwd=tmp_path, processes=processes)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    model_dir = tmp_path / "killed"
+    checkpoints = tmp_path / "killed_checkpoints"
+    command = main_command([*common, "--model_dir", model_dir, "--checkpoint_every", "5"], processes)
+    process = subprocess.Popen(command, cwd=tmp_path, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(checkpoints.glob("step-*/position.json")):
+        assert process.poll() is None, "training ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint within 5 minutes"
+        time.sleep(0.01)
+    # The launcher and every worker at once, as when a node is lost (torchrun's workers have their own sessions).
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    for member in tree:
+        member.send_signal(signal.SIGKILL)
+    psutil.wait_procs(tree, timeout=60)
+    process.wait(timeout=60)
+    assert not (model_dir / "model.safetensors").exists(), "the run finished before it was killed"
+
+    newest = main.latest_checkpoint(model_dir)
+    position = json.loads((newest / "position.json").read_text())
+    assert position["global_step"] < steps and position["batches_done"] > 0, position  # mid-epoch
+    assert position["shape"]["processes"] == processes
+
+    resumed = launch([*common, "--model_dir", model_dir, "--checkpoint_every", "5", "--resume"], cwd=tmp_path,
+                     processes=processes)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Resuming from {newest}" in resumed.stdout
+    info = json.loads((model_dir / "training_info.json").read_text())
+    assert info["resumed"] is True and info["optimizer_steps"] == steps and info["processes"] == processes
+
+    expected, actual = weights(tmp_path / "reference"), weights(model_dir)
+    initial = weights(Path(tiny_model))
+    assert expected.keys() == actual.keys()
+    moved = [name for name in expected if name in initial and not torch.allclose(expected[name], initial[name])]
+    assert len(moved) > len(expected) // 2, "training barely changed the weights; the comparison would be empty"
+    different = [name for name in expected if not torch.allclose(expected[name], actual[name], atol=1e-5)]
+    assert not different, different
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, tiny_data, tmp_path):
+    result = run_main(["--train", "--resume", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "out"], cwd=tmp_path, env=env())
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--resume: no checkpoint" in result.stderr and "without --resume" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_with_another_number_of_processes_is_refused(two_process_run, tiny_model, tiny_data, tmp_path):
+    """Batch positions count per-process batches: a 2-process checkpoint cannot continue on 1 process."""
+    import shutil
+
+    shutil.copytree(two_process_run["model_dir"].parent / "out_checkpoints", tmp_path / "out_checkpoints")
+    result = run_main(["--train", "--resume", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "out", *TRAIN_ARGS], cwd=tmp_path, env=env())
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "processes 2 (now 1)" in result.stderr and "--num_processes 2" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_resume_from_incomplete_checkpoints_only_is_a_clear_error(tiny_model, tiny_data, tmp_path):
+    """A checkpoint folder without position.json (a save cut off half-way) is never resumed from."""
+    (tmp_path / "out_checkpoints" / "step-5").mkdir(parents=True)
+    result = run_main(["--train", "--resume", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "out", "--max_length", "48"], cwd=tmp_path, env=env())
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--resume: no checkpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Gradient accumulation, in-process, on a deterministic model
+# ---------------------------------------------------------------------------------------------------------------
+
+class CountingSGD(torch.optim.SGD):
+    """Plain SGD: unlike Adam, its update is proportional to the gradient, so a mis-scaled loss shows."""
+
+    steps = 0
+
+    def step(self, closure=None):
+        CountingSGD.steps += 1
+        return super().step(closure)
+
+
+def deterministic_model(tiny_model):
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(tiny_model, dropout=0.0, attention_dropout=0.0,
+                                                              seq_classif_dropout=0.0)
+
+
+def examples(n: int, vocab_size: int, seed: int = 0) -> list[dict]:
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, vocab_size, (n, 12), generator=generator)
+    ids[:, 0] = 2  # [CLS]
+    return [{"input_ids": ids[i], "attention_mask": torch.ones(12, dtype=torch.long), "labels": torch.tensor(i % 2)}
+            for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """In-process training of the tiny model: one thread is far faster than two competing ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumulation, learning_rate=0.5):
+    from accelerate import Accelerator
+    from torch.utils.data import DataLoader
+    from transformers import AutoTokenizer
+
+    monkeypatch.setattr(main, "AdamW", lambda groups, lr: CountingSGD(groups, lr=lr))
+    CountingSGD.steps = 0
+    args = main.parse_args(["--train", "--num_epochs", "1", "--learning_rate", str(learning_rate),
+                            "--batch_size", str(batch_size), "--gradient_accumulation_steps", str(accumulation),
+                            "--warmup_ratio", "0", "--max_grad_norm", "1e9", "--model_name", str(tiny_model)])
+    model = deterministic_model(tiny_model)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=False)
+    save_dir = tmp_path / f"b{batch_size}-n{accumulation}"
+    stale = main.checkpoint_root(save_dir) / "step-99"  # an older run's: a fresh run must drop it
+    stale.mkdir(parents=True)
+    (stale / "position.json").write_text("{}")
+    info = main.do_train(args, model, loader, save_dir, Accelerator(cpu=True),
+                         AutoTokenizer.from_pretrained(tiny_model))
+    assert not stale.exists() and main.latest_checkpoint(save_dir) is None
+    return weights(save_dir), info, CountingSGD.steps
+
+
+def test_accumulating_four_batches_of_two_equals_one_batch_of_eight(tiny_model, tmp_path, monkeypatch):
+    model = deterministic_model(tiny_model)
+    data = examples(8, model.config.vocab_size)
+    accumulated, info, steps = train_in_process(tiny_model, tmp_path, monkeypatch, data, 2, 4)
+    assert steps == 1 and info["optimizer_steps"] == 1
+    single, _, steps = train_in_process(tiny_model, tmp_path, monkeypatch, data, 8, 1)
+    assert steps == 1
+    initial = {n: p.detach() for n, p in model.state_dict().items()}
+    assert any(not torch.allclose(initial[n], single[n]) for n in single), "the step changed nothing"
+    different = [n for n in single if not torch.allclose(single[n], accumulated[n], atol=1e-6)]
+    assert not different, different
+
+
+def test_partial_last_group_is_averaged_over_its_own_batches(tiny_model, tmp_path, monkeypatch):
+    """10 batches of 2 with n=4: steps after batches 4, 8 and 10; the last group of 2 is scaled by 1/2, not 1/4."""
+    from transformers import get_linear_schedule_with_warmup
+
+    model = deterministic_model(tiny_model)
+    data = examples(20, model.config.vocab_size, seed=1)
+    trained, info, steps = train_in_process(tiny_model, tmp_path, monkeypatch, data, 2, 4)
+    assert steps == 3 and info["optimizer_steps"] == 3
+
+    # Reference: one SGD step per group on the mean loss of the group's examples, same linear schedule.
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    optimizer = torch.optim.SGD([
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ], lr=0.5)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 0, 3)
+    model.train()
+    for group in (data[0:8], data[8:16], data[16:20]):
+        batch = {k: torch.stack([e[k] for e in group]) for k in group[0]}
+        model(**batch).loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    expected = model.state_dict()
+    different = [n for n in trained if not torch.allclose(expected[n], trained[n], atol=1e-6)]
+    assert not different, different
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SLURM batch files (syntax and the requeue/resume contract; a cluster run is not possible here)
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, launcher", [("train_1gpu.sbatch", "python main.py"),
+                                            ("train_2gpu.sbatch", "accelerate launch --multi_gpu --num_processes 2")])
+def test_sbatch_files_requeue_and_resume(name, launcher):
+    script = PROJECT_DIR / "scripts" / name
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    for needed in ("#SBATCH --requeue", "#SBATCH --signal=B:USR1@", "trap requeue USR1",
+                   'scontrol requeue "$SLURM_JOB_ID"', "--checkpoint_every", "--resume", "SLURM_RESTART_COUNT",
+                   "--train --eval", "--eval_transformed", "--train_augmented --eval_transformed",
+                   "--eval --model_dir out_augmented"):
+        assert needed in text, needed
+    assert launcher in " ".join(text.split()), launcher
