@@ -71,6 +71,7 @@ GainCustom GainCustomCILow GainCustomCIHigh McNemarPModelsCustomText
 GainOrig GainOrigCILow GainOrigCIHigh McNemarPModelsOrigText
 AccTfidfMean AccTfidfCustomMean DropCustomTfidf
 WorstTransform WorstTransformDrop MildestTransform MildestTransformDrop
+CustomSynonym CustomTypo CustomDistractor CalibScale CalibDrop CalibTarget CalibExamples
 CadPairs CadTrainExamples CadOrigExamples CadNewExamples AccOrigCadOrigMean AccOrigCadNewMean AccCadTrainedCadNewMean
 AugTransform StrengthSynonym StrengthTypo StrengthCharNoise StrengthContraction StrengthSocial StrengthDistractor
 """.split()
@@ -570,6 +571,21 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["TrainExamples"] = fmt_int(tr.get("train_examples"))
     macros["AugmentSize"] = fmt_int(aug_tr.get("augment_size") or config.get("augment_size"))
     macros["CadPairs"] = fmt_int(config.get("cad_pairs"))
+    stages = dict((name, strength) for name, strength in config.get("custom_transform_stages", []))
+    for name in ("synonym", "typo", "distractor"):
+        if name in stages:
+            macros[f"Custom{camel(name)}"] = f"{stages[name]:g}"
+    # custom_transform's calibration on held-out training reviews (study/calibrate_custom.py), beside results/
+    calibration_path = results.parent / "calibration_custom_transform.json"
+    if calibration_path.is_file():
+        calibration = json.loads(calibration_path.read_text())
+        chosen = calibration.get("chosen") or {}
+        macros["CalibScale"] = f"{chosen['scale']:g}" if chosen else NA
+        macros["CalibDrop"] = f"{chosen['drop_points']:.1f}" if chosen else NA
+        macros["CalibTarget"] = re.search(r">= ([\d.]+)", calibration.get("rule", "")).group(1) \
+            if re.search(r">= ([\d.]+)", calibration.get("rule", "")) else NA
+        macros["CalibExamples"] = fmt_int(int(calibration["validation"].split()[0]))
+        summary["calibration"] = calibration
     cad_runs = study.get(study.fam("cad"), ORIGINAL)
     cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
     macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))

@@ -100,8 +100,13 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
     config = {"model": "all-MiniLM-L6-v2", "seeds": [0, 1, 2], "hardware": DEVICE,
               "transformations": {**{t: {"default_strength": v} for t, v in TRANSFORMS.items()},
                                   "custom_transform": {"default_strength": None}},
-              "sweeps": SWEEPS, "cad_pairs": 500, "augment_size": 400}
+              "sweeps": SWEEPS, "cad_pairs": 500, "augment_size": 400,
+              "custom_transform_stages": [["synonym", 0.75], ["typo", 0.25], ["distractor", 0.25]]}
     (root / "config.json").write_text(json.dumps(config))
+    calibration = {"rule": "smallest scale whose validation drop is >= 5.0 points",
+                   "validation": "1000 IMDB training reviews outside the 2000-review training subset (seed 43)",
+                   "chosen": {"scale": 2.5, "drop_points": 6.8}}
+    (root.parent / "calibration_custom_transform.json").write_text(json.dumps(calibration))
     return root
 
 
@@ -479,3 +484,9 @@ def test_committed_generated_assets_build(tmp_path):
         pytest.skip("report/generated/ not committed yet (waits for the real results)")
     need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
     check_pdf(build_pdf(REPORT / "generated", tmp_path))
+
+
+def test_calibration_and_custom_stages_come_from_the_files(fake):
+    m = fake["macros"]
+    assert (m["CustomSynonym"], m["CustomTypo"], m["CustomDistractor"]) == ("0.75", "0.25", "0.25")
+    assert (m["CalibScale"], m["CalibDrop"], m["CalibTarget"], m["CalibExamples"]) == ("2.5", "6.8", "5.0", "1000")
