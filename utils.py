@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import os
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
+
+from datasets.fingerprint import Hasher
 
 from pipeline.wordnet import ensure_wordnet, release_file_handles
 
@@ -604,13 +608,13 @@ CUSTOM_STAGES = (
 )
 
 
-def custom_transform(example: dict, seed: int = 0, stages=CUSTOM_STAGES) -> dict:
+def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
     """The assignment's main transformation: synonyms + keyboard typos + neutral distractors.
 
     Each stage is a realistic, label-preserving change on its own (see the stage
     functions); together they model a review paraphrased by someone else, typed in a
-    hurry, with some chatter about when/how they watched it.  ``stages`` (default
-    ``CUSTOM_STAGES``): synonym 0.75 (three in four replaceable content words, same-synset
+    hurry, with some chatter about when/how they watched it.  ``stages`` (default, when
+    None: ``CUSTOM_STAGES``): synonym 0.75 (three in four replaceable content words, same-synset
     lemmas only, so the opinion is kept), typo 0.25 (one word in four: sloppy but
     readable), distractor 0.25 (one neutral sentence per ~4 sentences, at least one).
     The strengths were calibrated on held-out training reviews (see ``CUSTOM_STAGES``).
@@ -621,7 +625,7 @@ def custom_transform(example: dict, seed: int = 0, stages=CUSTOM_STAGES) -> dict
     text = example["text"] or ""
     rng = random.Random(f"{seed}:custom_transform:{text}")
     tokens = tokenize(text)
-    for name, strength in stages:
+    for name, strength in stages or CUSTOM_STAGES:
         _TOKEN_STAGES[name](tokens, rng, strength)
     out = dict(example)
     out["text"] = "".join(tokens)
@@ -705,6 +709,7 @@ def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Ca
 
 
 SMALL_DATASET_ROWS = 1000
+_SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def transform_dataset(dataset, name: str = "custom_transform", strength: float | None = None,
@@ -717,13 +722,17 @@ def transform_dataset(dataset, name: str = "custom_transform", strength: float |
     first so that the workers do not share file offsets.
     """
     fn = get_transform(name, strength, seed)
+    # The transformed rows get a fingerprint that names everything they depend on, including this module's code
+    # and CUSTOM_STAGES: later cached datasets.map calls (tokenization) are keyed on it, and a fingerprint derived
+    # from the function's identity alone would let them reuse tokens of an older version of the transformation.
+    fingerprint = Hasher.hash([dataset._fingerprint, name, strength, seed, CUSTOM_STAGES, _SOURCE_HASH])
     if num_proc is None:
         num_proc = min(2, os.cpu_count() or 1) if len(dataset) >= SMALL_DATASET_ROWS else 1
     if TRANSFORMS[name].uses_wordnet:
         _prepare_wordnet()
         release_file_handles()
-    return dataset.map(fn, num_proc=num_proc if num_proc > 1 else None,
-                       load_from_cache_file=False, desc=f"transform {name}")
+    return dataset.map(fn, num_proc=num_proc if num_proc > 1 else None, load_from_cache_file=False,
+                       new_fingerprint=fingerprint, desc=f"transform {name}")
 
 
 # --------------------------------------------------------------------------- debugging

@@ -18,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -337,7 +338,6 @@ def test_mark_changes():
 
 
 def test_transform_dataset_keeps_labels_and_rows():
-    datasets = pytest.importorskip("datasets")
     texts = [REVIEW, GOLDEN_INPUTS[1], GOLDEN_INPUTS[2], "", "<br />"] * 8
     labels = [i % 2 for i in range(len(texts))]
     ds = datasets.Dataset.from_dict({"text": texts, "label": labels})
@@ -450,3 +450,19 @@ def test_pluralize_leaves_plural_form_lemmas_alone():
     assert utils._pluralize("athletics") == "athletics"
     assert utils._pluralize("box") == "boxes" and utils._pluralize("film") == "films"
     assert utils._pluralize("moving picture") == "moving pictures" and utils._pluralize("story") == "stories"
+
+
+def test_transformed_fingerprint_follows_what_the_rows_depend_on(monkeypatch):
+    """Cached maps downstream (tokenization) are keyed on the fingerprint: it must change whenever the transformed
+    rows could (a stale cache once served tokens of an older custom_transform)."""
+    ds = datasets.Dataset.from_dict({"text": ["This film was really good , the acting was great ."] * 4,
+                                     "label": [1] * 4})
+    fingerprint = lambda *a, **k: utils.transform_dataset(ds, *a, **k)._fingerprint  # noqa: E731
+    base = fingerprint("typo", 0.1, seed=0)
+    assert base == fingerprint("typo", 0.1, seed=0)
+    assert len({base, fingerprint("typo", 0.5, seed=0), fingerprint("typo", 0.1, seed=1),
+                fingerprint("char_noise", 0.1, seed=0)}) == 4
+    custom = fingerprint("custom_transform")
+    monkeypatch.setattr(utils, "CUSTOM_STAGES", (("typo", 1.0),))
+    assert fingerprint("custom_transform") != custom
+    assert utils.transform_dataset(ds, "custom_transform")["text"][0] != ds["text"][0]
