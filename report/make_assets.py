@@ -73,6 +73,8 @@ AccTfidfMean AccTfidfCustomMean DropCustomTfidf
 WorstTransform WorstTransformDrop MildestTransform MildestTransformDrop
 CustomSynonym CustomTypo CustomDistractor CalibScale CalibDrop CalibTarget CalibExamples
 CadPairs CadTrainExamples CadOrigExamples CadNewExamples AccOrigCadOrigMean AccOrigCadNewMean AccCadTrainedCadNewMean
+AccAugCadNewMean SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
+SweepTypoMaxDrop SweepTypoMaxStrength
 AugTransform StrengthSynonym StrengthTypo StrengthCharNoise StrengthContraction StrengthSocial StrengthDistractor
 """.split()
 
