@@ -175,3 +175,46 @@ def test_augment_size_larger_than_training_set_is_an_error():
         main.augment_size(args, 40)
     assert main.augment_size(main.parse_args(["--train_augmented"]), 25_000) == 5000
     assert main.augment_size(main.parse_args(["--train_augmented"]), 4000) == 800
+
+
+def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tiny_data):
+    from pipeline.data import load_imdb
+
+    train = load_imdb(str(tiny_data))["train"]
+    args = main.parse_args(["--train_augmented", "--augment_size", "50", "--transform", "typo",
+                            "--transform_strength", "0.5"])
+    augmented = main.augmented_training_set(args, train)
+    assert len(augmented) == len(train) + 50
+    assert augmented.select(range(len(train)))["text"] == train["text"]  # the originals, untouched
+    added = augmented.select(range(len(train), len(augmented)))
+    sample = train.shuffle(seed=args.data_seed).select(range(50))
+    assert added["label"] == sample["label"]  # each transformed review keeps its source's label
+    assert sum(a != b for a, b in zip(added["text"], sample["text"])) >= 45  # and really is transformed
+    assert main.augmented_training_set(args, train)["text"] == augmented["text"]  # seeded: same set every run
+
+
+def test_train_augmented_writes_out_augmented_and_leaves_out_alone(trained, tiny_data, tmp_path):
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(trained["model_dir"], models / "out")
+    before = {p.name: p.read_bytes() for p in (models / "out").iterdir()}
+    result = run_main(["--train_augmented", "--eval_transformed", "--transform", "typo", "--model_name",
+                       trained["model_dir"], "--dataset", tiny_data, "--model_dir", models / "out_augmented",
+                       "--output_dir", tmp_path / "res", "--augment_size", "80", *TRAIN_ARGS], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = json.loads((models / "out_augmented" / "training_info.json").read_text())
+    assert info["augmented"] and info["augment_size"] == 80 and info["train_examples"] == 480
+    record = json.loads((tmp_path / "res" / "out_augmented_transformed.json").read_text())
+    assert record["eval_set"] == "transformed" and record["transform"] == "typo" and record["examples"] == 120
+    assert {p.name: p.read_bytes() for p in (models / "out").iterdir()} == before
+
+
+def test_debug_transformation_prints_five_marked_examples_without_a_model(tiny_data, tmp_path):
+    result = run_main(["--eval_transformed", "--debug_transformation", "--transform", "typo",
+                       "--transform_strength", "0.5", "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "no-model-here"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("Original:") == 5 and result.stdout.count("Transformed:") == 5
+    assert "[[" in result.stdout and " -> " in result.stdout
+    assert not list(tmp_path.glob("**/*.json"))  # nothing evaluated or written
