@@ -267,9 +267,13 @@ def checkpoint_root(save_dir: Path) -> Path:
     return save_dir.with_name(save_dir.name + "_checkpoints")
 
 
+def checkpoints(save_dir: Path) -> list[Path]:
+    """The checkpoint folders of ``save_dir``'s run, oldest first."""
+    return sorted(checkpoint_root(save_dir).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+
+
 def latest_checkpoint(save_dir: Path) -> Path | None:
-    steps = sorted(checkpoint_root(save_dir).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
-    complete = [p for p in steps if (p / "position.json").is_file()]
+    complete = [p for p in checkpoints(save_dir) if (p / "position.json").is_file()]
     return complete[-1] if complete else None
 
 
@@ -279,8 +283,7 @@ def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: Training
     accelerator.save_state(str(folder))
     if accelerator.is_main_process:
         write_json(folder / "position.json", position.state_dict())
-        old = sorted(checkpoint_root(save_dir).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]
-        for stale in old:
+        for stale in checkpoints(save_dir)[:-keep]:
             shutil.rmtree(stale, ignore_errors=True)
     accelerator.wait_for_everyone()
 

@@ -584,8 +584,8 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
         chosen = calibration.get("chosen") or {}
         macros["CalibScale"] = f"{chosen['scale']:g}" if chosen else NA
         macros["CalibDrop"] = f"{chosen['drop_points']:.1f}" if chosen else NA
-        macros["CalibTarget"] = re.search(r">= ([\d.]+)", calibration.get("rule", "")).group(1) \
-            if re.search(r">= ([\d.]+)", calibration.get("rule", "")) else NA
+        target = re.search(r">= ([\d.]+)", calibration.get("rule", ""))
+        macros["CalibTarget"] = target.group(1) if target else NA
         macros["CalibExamples"] = fmt_int(int(calibration["validation"].split()[0]))
         summary["calibration"] = calibration
     cad_runs = study.get(study.fam("cad"), ORIGINAL)

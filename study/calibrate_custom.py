@@ -33,7 +33,8 @@ from pipeline.data import (  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 from study.run_study import FULL  # noqa: E402
 
-BASE_STAGES = (("synonym", 0.3), ("typo", 0.1), ("distractor", 0.1))  # the strengths chosen by reasoning
+# The strengths chosen by reasoning: each stage of custom_transform at its own default strength.
+BASE_STAGES = tuple((name, utils.TRANSFORMS[name].default_strength) for name, _ in utils.CUSTOM_STAGES)
 
 
 def parse_args(argv=None):

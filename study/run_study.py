@@ -28,7 +28,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import datasets  # noqa: E402
-from accelerate import Accelerator  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 
 import main  # noqa: E402
@@ -113,7 +112,7 @@ class Study:
         self.root = project_path(options.results)
         self.models = self.root / "models"
         self.cad_folder = Path(options.cad).resolve()
-        self.accelerator = Accelerator(mixed_precision="no" if not _cuda() else "bf16")
+        self.accelerator = main.make_accelerator(self.args(0, "--train"))  # main.py's precision rule
         data = load_imdb(options.dataset)
         self.train = subset(data["train"], self.sizes["train_samples"], options.data_seed)
         self.test = subset(data["test"], self.sizes["eval_samples"], options.data_seed)
@@ -160,9 +159,14 @@ class Study:
             "custom_transform_stages": [list(stage) for stage in utils.CUSTOM_STAGES],
             "cad_test_originals_in_train_subset": overlap,
             "hardware": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
-                        f"{'cuda' if _cuda() else 'cpu'}",
+                        f"{self.accelerator.device.type}",
             "eval_sets": [eval_id for eval_id, _, _ in eval_sets(self.sizes)],
         }
+
+    def cad_training_set(self) -> datasets.Dataset:
+        """The training subset plus the seeded CAD training pairs (the ``cad`` models of both architectures)."""
+        pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
+        return datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)])
 
     # -- the transformer ------------------------------------------------------------------------------------------
     def train_model(self, model_id: str, train_data: str, seed: int) -> Path:
@@ -178,10 +182,7 @@ class Study:
         if train_data == "augmented":
             loader = main.create_augmented_dataloader(args, dataset, tokenizer)
         else:
-            train = self.train
-            if train_data == "cad":
-                pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
-                train = datasets.concatenate_datasets([train, pairs.cast(train.features)])
+            train = self.cad_training_set() if train_data == "cad" else self.train
             loader = train_dataloader(main.tokenize(train, tokenizer, args), tokenizer, args.batch_size, seed)
         main.do_train(args, model, loader, model_dir, self.accelerator, tokenizer)
         return model_dir
@@ -215,8 +216,7 @@ class Study:
         if train_data == "augmented":
             train = main.augmented_training_set(self.args(0, "--train_augmented"), train)
         elif train_data == "cad":
-            pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
-            train = datasets.concatenate_datasets([train, pairs.cast(train.features)])
+            train = self.cad_training_set()
         start = time.perf_counter()
         classifier = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                                    LogisticRegression(max_iter=1000, C=1.0))
@@ -274,12 +274,6 @@ class Study:
         for model_id, train_data, seed, which in plan:
             model_dir = self.train_model(model_id, train_data, seed)
             self.evaluate_model(model_id, train_data, seed, model_dir, which)
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def run_study(argv=None) -> int:
