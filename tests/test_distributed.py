@@ -337,21 +337,3 @@ def test_partial_last_group_is_averaged_over_its_own_batches(tiny_model, tmp_pat
     expected = model.state_dict()
     different = [n for n in trained if not torch.allclose(expected[n], trained[n], atol=1e-6)]
     assert not different, different
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# SLURM batch files (syntax and the requeue/resume contract; a cluster run is not possible here)
-# ---------------------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name, launcher", [("train_1gpu.sbatch", "python main.py"),
-                                            ("train_2gpu.sbatch", "accelerate launch --multi_gpu --num_processes 2")])
-def test_sbatch_files_requeue_and_resume(name, launcher):
-    script = PROJECT_DIR / "scripts" / name
-    subprocess.run(["bash", "-n", str(script)], check=True)
-    text = script.read_text()
-    for needed in ("#SBATCH --requeue", "#SBATCH --signal=B:USR1@", "trap requeue USR1",
-                   'scontrol requeue "$SLURM_JOB_ID"', "--checkpoint_every", "--resume", "SLURM_RESTART_COUNT",
-                   "--train --eval", "--eval_transformed", "--train_augmented --eval_transformed",
-                   "--eval --model_dir out_augmented"):
-        assert needed in text, needed
-    assert launcher in " ".join(text.split()), launcher
