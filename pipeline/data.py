@@ -19,6 +19,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
 LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
 
 
 class UsageError(Exception):
@@ -180,8 +181,7 @@ def load_pretrained(model_name: str, num_labels: int = 2):
 
 def trained_model_files(model_dir: Path) -> bool:
     """Whether ``model_dir`` holds a model saved by ``save_pretrained`` (config and weights)."""
-    weights = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
-    return (model_dir / "config.json").is_file() and any((model_dir / w).is_file() for w in weights)
+    return (model_dir / "config.json").is_file() and any((model_dir / w).is_file() for w in WEIGHT_FILES)
 
 
 def require_trained_model(model_dir: Path, flag: str = "--model_dir") -> None:
