@@ -25,7 +25,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
-from accelerate import Accelerator  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
@@ -87,9 +86,10 @@ def main_benchmark(argv=None) -> dict:
     train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, args.max_length)
     test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, args.max_length,
                          with_idx=True)
-    accelerator = Accelerator(mixed_precision="no")
-    ours_train = train_dataloader(train, tokenizer, args.batch_size, args.seed)
-    ours_test = eval_dataloader(test, tokenizer, args.eval_batch_size)
+    accelerator = main.make_accelerator("no")  # fp32 both ways; main.py's device settings (TF32, async copies)
+    on_cuda = accelerator.device.type == "cuda"
+    ours_train = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
+    ours_test = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
     starter_train, starter_test = starter_dataloaders(train, test, tokenizer, args)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -182,12 +182,13 @@ def load_pretrained(model_name: str, max_length: int | None = None, num_labels: 
             f"(see README, 'Running offline')."
         ) from error
     if max_length is not None:
-        check_max_length(model, max_length, model_name)
+        check_max_length(model.config, max_length, model_name)
     return tokenizer, model
 
 
-def check_max_length(model, max_length: int, model_name: str) -> None:
-    limit = getattr(model.config, "max_position_embeddings", None)
+def check_max_length(config, max_length: int, model_name: str) -> None:
+    """``--max_length`` within the positions of a model of this configuration."""
+    limit = getattr(config, "max_position_embeddings", None)
     if limit is not None and max_length > limit:
         raise UsageError(f"--max_length {max_length} exceeds {model_name}'s {limit} positions; "
                          f"pass --max_length {limit} or less")

@@ -12,7 +12,17 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable
 
-from pipeline.data import UsageError, WEIGHT_FILES, find_local, hub_offline, load_imdb, resolve_model
+from pipeline.data import (
+    WEIGHT_FILES,
+    UsageError,
+    check_max_length,
+    find_local,
+    hub_offline,
+    load_imdb,
+    require_trained_model,
+    require_writable,
+    resolve_model,
+)
 
 
 def one_line(text: str) -> str:
@@ -25,7 +35,10 @@ def cached_weights(model_name: str) -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
     for filename in WEIGHT_FILES:
-        path = try_to_load_from_cache(model_name, filename)
+        try:
+            path = try_to_load_from_cache(model_name, filename)
+        except ValueError:  # not a valid hub name, so not in the cache either
+            return None
         if isinstance(path, str):
             return path
     return None
@@ -35,19 +48,21 @@ def check_model(model_name: str, max_length: int | None = None) -> str:
     """Config, tokenizer and weights of ``--model_name`` reachable (local, cached, or hub), without loading weights."""
     from transformers import AutoConfig, AutoTokenizer
 
-    source = resolve_model(model_name)  # a local folder with config.json, or a hub name that can be reached now
     folder = find_local(model_name)
+    if folder is None and model_name.startswith((".", "/", "~")):
+        raise UsageError(f"--model_name {model_name}: no such folder; pass a model folder or a hub name")
+    source = resolve_model(model_name)  # a local folder with config.json, or a hub name that can be reached now
     if folder is not None:
         if not any((folder / name).is_file() for name in WEIGHT_FILES):
             raise UsageError(f"--model_name {model_name}: {folder} has no weights ({' or '.join(WEIGHT_FILES)}); "
                              f"save the model there with save_pretrained() or download it again")
-        where = f"local folder {folder}"
+        where = "a local folder"
     elif hub_offline():
         if cached_weights(model_name) is None:
             raise UsageError(f"--model_name {model_name}: its weights are not in the Hugging Face cache and "
                              f"HF_HUB_OFFLINE=1; download it where there is internet (see scripts/README.md) "
                              f"or pass a local model folder")
-        where = "Hugging Face cache"
+        where = "the Hugging Face cache"
     else:
         where = "the hub (weights downloaded by the run)"
     try:
@@ -56,10 +71,10 @@ def check_model(model_name: str, max_length: int | None = None) -> str:
     except (OSError, ValueError) as error:
         raise UsageError(f"--model_name {model_name!r} could not be loaded ({one_line(error)}); pass a local model "
                          f"folder (see README, 'Running offline')") from error
-    limit = getattr(config, "max_position_embeddings", None)
-    if max_length is not None and limit is not None and max_length > limit:
-        raise UsageError(f"--max_length {max_length} exceeds {model_name}'s {limit} positions; pass at most {limit}")
-    return f"model {model_name}: {config.model_type}, {limit} positions, from {where}"
+    if max_length is not None:
+        check_max_length(config, max_length, model_name)
+    positions = getattr(config, "max_position_embeddings", "?")
+    return f"model {model_name}: {config.model_type}, {positions} positions, from {where}"
 
 
 def check_dataset(dataset: str) -> tuple[str, dict[str, int]]:
@@ -96,15 +111,13 @@ def check_wordnet() -> str:
 
 
 def check_writable(folder: Path, flag: str) -> str:
-    """``folder`` can be created or written: its nearest existing ancestor is a writable folder."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{flag} {folder}: {existing} is a file, not a folder; choose another {flag}")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {folder}: {existing} is not writable; choose another {flag}")
+    require_writable(folder, flag)
     return f"{flag} {folder}: writable"
+
+
+def check_trained_model(model_dir: Path) -> str:
+    require_trained_model(model_dir)
+    return f"--model_dir {model_dir}: a trained model"
 
 
 def check_gpus(expected: int) -> str:
