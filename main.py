@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -548,6 +549,16 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
     return accelerator
 
 
+def warn_launcher_precision(accelerator: Accelerator, requested: str) -> None:
+    """``accelerate launch --mixed_precision X`` (or an ``accelerate config`` file) does not set the precision: this
+    script's --mixed_precision does. Say so rather than let X be ignored silently."""
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    if accelerator.is_main_process and launcher not in ("no", accelerator.mixed_precision):
+        print(f"note: accelerate's mixed precision {launcher} is not used: main.py's --mixed_precision {requested} "
+              f"chose {accelerator.mixed_precision}; pass --mixed_precision {launcher} to main.py to train in "
+              f"{launcher}", file=sys.stderr)
+
+
 def check_outputs(args, accelerator: Accelerator) -> None:
     """Everything this run will write must be writable, and --resume must have a checkpoint to continue.
 
@@ -625,6 +636,7 @@ def run(args) -> None:
         check_wordnet()  # before any training, not when the transformation starts
     accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
     if accelerator is not None:
+        warn_launcher_precision(accelerator, args.mixed_precision)
         check_outputs(args, accelerator)
 
     dataset = load_imdb(args.dataset)

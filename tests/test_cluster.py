@@ -38,6 +38,18 @@ def test_auto_precision_follows_the_device_this_process_uses(fresh_accelerate_st
     assert accelerator.non_blocking, "batches are copied to the device without blocking"
 
 
+def test_a_launcher_precision_that_is_not_used_is_named(fresh_accelerate_state, monkeypatch, capsys):
+    """``accelerate launch --mixed_precision bf16 main.py`` leaves the choice to main.py's flag: said, not silent."""
+    accelerator = main.make_accelerator("no")
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    main.warn_launcher_precision(accelerator, "no")
+    note = capsys.readouterr().err
+    assert "mixed precision bf16 is not used" in note and "pass --mixed_precision bf16 to main.py" in note
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # what accelerate launch sets when not asked
+    main.warn_launcher_precision(accelerator, "no")
+    assert capsys.readouterr().err == ""
+
+
 def test_cuda_batches_are_collated_into_pinned_memory(tiny_model):
     tokenizer, _ = load_pretrained(str(tiny_model))
     data = main.tokenize(Dataset.from_list(synthetic_reviews(16, seed=3)), tokenizer, 32, with_idx=True)

@@ -6,7 +6,6 @@ SLURM's USR1 warning before the time limit (then wait to be killed, as a requeue
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
