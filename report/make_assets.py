@@ -80,7 +80,7 @@ DropCustomCILow DropCustomCIZero DropCustomPerSeed DropCustomTfidf EvalExamples 
 GainAugCadNewCIHigh GainAugCadNewCILow GainAugCadNewPerSeed GainCadTrainedCadNew
 GainCustom GainCustomBootHigh GainCustomBootLow GainCustomBootZero GainCustomCIHigh GainCustomCILow GainCustomCIZero
 GainCustomPerSeed GainCustomSigSeeds GainOrig GainOrigBootHigh GainOrigBootLow GainOrigCIHigh GainOrigCILow
-GainOrigCIZero GainOrigPerSeed GapTfidf Hardware LearningRate MaxLength MildestTransform
+GainOrigCIZero GainOrigPerSeed GapTfidf DropTfidfVsModel Hardware LearningRate MaxLength MildestTransform
 MildestTransformDrop ModelName NoteAudit NoteCad NoteExamples NoteHeadline NoteTransforms NumEpochsText NumSeeds
 NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew PGainCadTrainedCadNew PGainCustom PGainOrig PGapTfidf
 SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
@@ -410,7 +410,7 @@ def architecture_of(study: Study, family: str) -> str:
 
 
 def seed_range(seeds) -> str:
-    """[0, 1, 2] -> '0--2', [0, 2] -> '0, 2', [3] -> '3' (three or more consecutive seeds become a range)."""
+    """[0, 1, 2] -> '\\mbox{0--2}', [0, 2] -> '0, 2', [3] -> '3' (three or more consecutive seeds: a range)."""
     seeds = sorted({int(s) for s in seeds})
     if not seeds:
         return NA
@@ -422,12 +422,12 @@ def seed_range(seeds) -> str:
             runs.append([s])
     parts = []
     for r in runs:
-        parts += [f"{r[0]}--{r[-1]}"] if len(r) >= 3 else [str(x) for x in r]
-    return ", ".join(parts)
+        parts += [f"\\mbox{{{r[0]}--{r[-1]}}}"] if len(r) >= 3 else [str(x) for x in r]  # no break after the dash
+    return ",~".join(parts)
 
 
 def seed_text(seeds) -> str:
-    """'seed~0' or 'seeds~0--2': how the text and captions name the training seeds behind a number."""
+    """'seed~0' or 'seeds~\\mbox{0--2}': how the text and captions name the training seeds behind a number."""
     seeds = list(seeds)
     if not seeds:
         return NA
@@ -441,7 +441,7 @@ def p_per_seed(d: dict | None) -> str:
     groups: dict[str, list[int]] = {}
     for s, m in sorted(d["mcnemar"].items(), key=lambda kv: int(kv[0])):
         groups.setdefault(fmt_p_text(m["p"]), []).append(int(s))
-    return "; ".join(f"{seed_text(ss)}: {text}" for text, ss in groups.items())
+    return "; ".join(f"{seed_text(ss)}:~{text}" for text, ss in groups.items())  # never apart
 
 
 def diff_per_seed(d: dict | None) -> str:
@@ -1012,6 +1012,19 @@ def sweep_series(study: Study) -> dict[str, dict[str, dict]]:
     return out
 
 
+SERIES_MARKERS = {"original": "o", "augmented": "s", "cad": "^"}
+SERIES_DASHES = {(False, "original"): "-", (False, "augmented"): (0, (4, 1.5)), (False, "cad"): (0, (1, 1)),
+                 (True, "original"): (0, (5, 1.5, 1, 1.5)), (True, "augmented"): (0, (2, 1)),
+                 (True, "cad"): (0, (6, 2, 1, 1, 1, 2))}
+
+
+def series_style(baseline: bool, data: str) -> dict:
+    """Greyscale-safe: every series has its own dash pattern; the marker gives the training data, black filled
+    for the transformer, grey open for the baseline."""
+    return {"ls": SERIES_DASHES.get((baseline, data), "-."), "marker": SERIES_MARKERS.get(data, "x"),
+            "color": "0.5" if baseline else "0.0", "mfc": "white" if baseline else "0.0"}
+
+
 def figure_sweeps(study: Study, series: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -1028,11 +1041,6 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
     names = list(series) or ["(no sweeps)"]
     width_in = 7.7 / 2.54
     fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.75), sharey=True, squeeze=False)
-    # greyscale-safe: every series differs in line style and marker (filled: the transformer, open: the baseline)
-    markers = {"original": "o", "augmented": "s", "cad": "^"}
-    dashes = {(False, "original"): "-", (False, "augmented"): (0, (4, 1.5)), (False, "cad"): (0, (1, 1)),
-              (True, "original"): (0, (5, 1.5, 1, 1.5)), (True, "augmented"): (0, (2, 1)),
-              (True, "cad"): (0, (6, 2, 1, 1, 1, 2))}
     seed_sets = {tuple(s["seeds"]) for by_fam in series.values() for s in by_fam.values()}
     handles = {}
     for ax, name in zip(axes[0], names):
@@ -1044,10 +1052,10 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
             es = np.array([p["std"] or 0.0 for p in s["points"]])
             label = family_label(study, fam).replace("\\", "")
             if len(seed_sets) > 1:
-                label += f" (seeds {seed_range(s['seeds']).replace('--', '-')})"
-            h = ax.errorbar(xs, ys, yerr=100 * es if es.any() else None, ls=dashes.get((baseline, data), "-."),
-                            marker=markers.get(data, "x"), color="0.5" if baseline else "0.0",
-                            mfc="white" if baseline else "0.0", mew=0.7, capsize=1.5, elinewidth=0.5, label=label)
+                plain = re.sub(r"\\mbox\{(.*?)\}", r"\1", seed_range(s["seeds"])).replace("--", "-")
+                label += f" (seeds {plain})"
+            h = ax.errorbar(xs, ys, yerr=100 * es if es.any() else None, **series_style(baseline, data),
+                            mew=0.7, capsize=1.5, elinewidth=0.5, label=label)
             handles.setdefault(label, h)
         ax.set_title(name.replace("_", " "), pad=2)
         ax.set_xlabel("strength", labelpad=1)
