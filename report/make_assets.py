@@ -63,7 +63,8 @@ CAD_EVALS = ("cad-orig", "cad-new")
 BASELINE_PREFIX = "tfidf"
 NA = "\\textendash{}"  # what a table cell / macro shows when the result does not exist
 NOT_RUN_NOTE = "; \\textendash: not run"  # caption note, only for a table that shows a dash
-EXAMPLE_CONTEXT_CHARS = 48  # context kept on each side of an audit example's edit
+EXAMPLE_CONTEXT_CHARS = 40  # context kept on each side of an audit example's edit
+EXAMPLE_STAGES = 3  # rows of the before/after examples table
 
 # The exact names of the pretrained models the text can describe, found in the runs' model path or name.
 KNOWN_MODELS = ("all-MiniLM-L6-v2", "distilbert-base-uncased")
@@ -86,7 +87,7 @@ NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew PGainCadTrainedCadNew 
 SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
 StrengthTypo SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
 SweepTypoMaxDrop SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax
-TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformSeedText
+TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformPNote TransformSeedText
 WorstTransform WorstTransformDrop
 """.split()
 
@@ -624,6 +625,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     transforms_tex, t_seeds, singles = table_transforms(study)
     summary["assets"]["tables/transforms"] = {"seeds": t_seeds}
     macros["TransformSeedText"] = seed_text(t_seeds)
+    macros["TransformPNote"] = transforms_p_note(t_seeds)
     macros["NumTransforms"] = str(len([e for e in study.transform_evals() if e != CUSTOM]))
     if singles:
         worst = max(singles, key=lambda t: t[1]["mean"])
@@ -874,6 +876,23 @@ def table_headline(study: Study) -> tuple[str, list[dict]]:
             " \\\\\n\\midrule\n" + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
 
 
+def p_cell(d: dict | None, seeds) -> str:
+    """One seed: its McNemar p; several: how many of them have p < ALPHA ('2/3', column 'sig.')."""
+    if not (d and d["paired"]):
+        return NA
+    if len(seeds) == 1:
+        return fmt_p(d["mcnemar"][str(seeds[0])]["p"])
+    return f"{d['significant_seeds']}/{len(seeds)}"
+
+
+def transforms_p_note(seeds) -> str:
+    """What the per-transformation table's p column holds, for its caption."""
+    if len(seeds) <= 1:
+        return "McNemar's $p$ of original vs.\\ transformed predictions"
+    return (f"sig.: the seeds whose McNemar test of original vs.\\ transformed predictions is significant at "
+            f"level {ALPHA:g}")
+
+
 def table_transforms(study: Study) -> tuple[str, list[int], list[tuple[str, dict]]]:
     """Each transformation at its default strength, both models, all cells over the seeds every cell has."""
     orig, aug = study.fam("original"), study.fam("augmented")
@@ -891,9 +910,8 @@ def table_transforms(study: Study) -> tuple[str, list[int], list[tuple[str, dict
             acc, d = seed_values(study, fam, e, seeds), study.paired(fam, ORIGINAL, fam, e, seeds)
             if fam == orig and d is not None and e != CUSTOM:
                 singles.append((e, d))
-            p = NA if not (d and d["paired"]) else (
-                fmt_p(d["mcnemar"][str(seeds[0])]["p"]) if len(seeds) == 1 else f"{d['significant_seeds']}/{len(seeds)}")
-            cols += [pct(np.mean(list(acc.values()))) if acc else NA, NA if d is None else pct(d["mean"]), p]
+            cols += [pct(np.mean(list(acc.values()))) if acc else NA, NA if d is None else pct(d["mean"]),
+                     p_cell(d, seeds)]
         rows.append(" & ".join(cols) + " \\\\")
         if e == CUSTOM:
             rows.append("\\midrule")
@@ -901,7 +919,7 @@ def table_transforms(study: Study) -> tuple[str, list[int], list[tuple[str, dict
         rows.pop()
     if not rows:
         rows = ["\\multicolumn{7}{c}{no results} \\\\"]
-    p_head = "$p$" if len(seeds) <= 1 else f"$p{{<}}\\alpha$"
+    p_head = "$p$" if len(seeds) <= 1 else "sig."
     who = seed_text(seeds) if len(seeds) <= 1 else f"mean of {seed_text(seeds)}"
     return (HEADER + "\\setlength{\\tabcolsep}{2.4pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
             f" & \\multicolumn{{3}}{{c}}{{Original, {who}}} & \\multicolumn{{3}}{{c}}{{Augmented, {who}}} \\\\\n"
@@ -975,17 +993,21 @@ def split_edit(edit: str, context: int = EXAMPLE_CONTEXT_CHARS) -> tuple[str, st
 
 
 def table_examples(audit: dict | None, config: dict) -> str:
-    """One judged-valid edit per audited stage (the first in the judged file), before and after."""
+    """One judged-valid edit (the first in the judged file) for each stage of custom_transform that was audited
+    (at most EXAMPLE_STAGES stages), before and after."""
+    audited = [name for name, _ in audit_stages(audit, config)]
+    composed = [name for name, _ in config.get("custom_transform_stages", []) if name in audited]
     rows = []
-    for name, _ in audit_stages(audit, config):
+    for name in (composed or audited)[:EXAMPLE_STAGES]:
         ex = next((e for e in (audit or {}).get("examples", []) if e.get("stage") == name
                    and all((e.get(j) or "").strip().lower() == "y" for j in AUDIT_JUDGEMENTS)), None)
         before, after = split_edit(ex["edit"]) if ex else (NA, NA)
         rows.append(f"\\texttt{{{tex_escape(name)}}} & {before} & {after} \\\\")
     if not rows:
         rows = ["\\multicolumn{3}{c}{no audit} \\\\"]
-    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}p{0.17\\linewidth}"
-            "p{0.4\\linewidth}p{0.4\\linewidth}@{}}\n\\toprule\n"
+    ragged = ">{\\raggedright\\arraybackslash}p{0.41\\linewidth}"
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n"
+            f"\\begin{{tabular}}{{@{{}}p{{0.13\\linewidth}}{ragged}{ragged}@{{}}}}\n\\toprule\n"
             "Stage & Before & After \\\\\n\\midrule\n" + "\n\\addlinespace\n".join(rows)
             + "\n\\bottomrule\n\\end{tabular}\n")
 

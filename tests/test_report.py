@@ -439,6 +439,27 @@ def test_sweep_series_with_other_seeds_name_them_in_the_legend(fake, tmp_path):
     assert (tmp_path / "gen" / "figures" / "strength_sweep.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_transforms_table_with_several_seeds_counts_significant_seeds(fake, tmp_path):
+    results = tmp_path / "r"
+    shutil.copytree(fake["results"], results)
+    for fam in ("minilm-original", "minilm-augmented"):  # every transformation for seeds 1 and 2 too
+        for path in (results / "runs" / f"{fam}-seed0").glob("*.json"):
+            if path.stem in TRANSFORMS:
+                for s in (1, 2):
+                    rec = json.loads(path.read_text())
+                    rec.update(model_id=f"{fam}-seed{s}", seed=s)
+                    (results / "runs" / f"{fam}-seed{s}" / path.name).write_text(json.dumps(rec))
+    summary = make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=False)
+    transforms = (tmp_path / "gen" / "tables" / "transforms.tex").read_text()
+    assert "Original, mean of seeds~\\mbox{0--2}" in transforms and "& sig. \\\\" in transforms
+    assert summary["assets"]["tables/transforms"]["seeds"] == [0, 1, 2]
+    assert "significant" in summary["macros"]["TransformPNote"]
+    runs = fake["runs"]
+    custom = next(l for l in transforms.splitlines() if l.startswith("custom & "))
+    expect = np.mean([direct_acc(runs[("minilm-original", "custom_transform", s)]) for s in (0, 1, 2)])
+    assert custom.startswith(f"custom & {make_assets.pct(expect)} & ") and re.search(r" & [0-3]/3 & ", custom)
+
+
 def pdf_text(pdf: Path) -> str:
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     return re.sub(r"-\n(?=[a-z])", "", text).replace("\u2212", "-")
