@@ -267,3 +267,15 @@ def test_compute_nodes_default_to_the_offline_hub_cache(cluster):
     assert ["HF_HUB_OFFLINE=1"] in calls
     _, calls = submit(cluster, FRESH=1, HF_HUB_OFFLINE=0)
     assert ["HF_HUB_OFFLINE=0"] in calls and ["HF_HUB_OFFLINE=1"] not in calls
+
+
+def test_every_command_line_of_the_batch_file_is_one_main_py_accepts(cluster):
+    """The batch file and main.py's flags cannot drift apart: each recorded call parses (exit 2 would stop a job)."""
+    import main
+
+    _, calls = submit(cluster, NUM_GPUS=2, MAIN_ARGS="--model_name models/m --dataset data/imdb --max_length 256")
+    launches = [c for c in calls if c[0] in ("python", "accelerate")]
+    assert len(launches) == 1 + len(STEPS)
+    for call in launches:
+        args = main.parse_args(call[call.index("main.py") + 1:])
+        assert args.model_name == "models/m" and args.max_length == 256
