@@ -35,7 +35,8 @@ from datasets.fingerprint import Hasher
 from pipeline.wordnet import ensure_wordnet, release_file_handles
 
 __all__ = [
-    "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec",
+    "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec", "TextTransform",
+    "check_strength",
     "get_transform", "transform_dataset", "mark_changes", "ensure_wordnet", "tokenize",
     "synonym_replace", "keyboard_typos", "contraction_swap", "char_noise", "social_noise",
     "insert_distractor", "count_negations",
@@ -280,6 +281,14 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
 
 
 def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """WordNet synonym replacement (EDA, Wei & Zou 2019; nlpaug SynonymAug; CheckList INV).
+
+    ``strength`` = probability that each replaceable word (content word, >= 4
+    letters, not a stopword/negation/intensifier/name, with a safe synonym; see
+    ``_synonym_candidates``) is replaced by a random synonym from its most
+    frequent synset.  Capitalisation is kept.  Default 0.3 = nlpaug's default
+    ``aug_p``: about one content word in ten ends up changed, which reads naturally.
+    """
     for i, tok in enumerate(tokens):
         if len(tok) < 4 or not tok.isalpha() or not tok.isascii():
             continue
@@ -293,20 +302,6 @@ def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> N
             tokens[i] = _match_case(tok, rng.choice(cands))
 
 
-def synonym_replace(text: str, rng: random.Random, strength: float = 0.3) -> str:
-    """WordNet synonym replacement (EDA, Wei & Zou 2019; nlpaug SynonymAug; CheckList INV).
-
-    ``strength`` = probability that each replaceable word (content word, >= 4
-    letters, not a stopword/negation/intensifier/name, with a safe synonym; see
-    ``_synonym_candidates``) is replaced by a random synonym from its most
-    frequent synset.  Capitalisation is kept.  Default 0.3 = nlpaug's default
-    ``aug_p``: about one content word in ten ends up changed, which reads naturally.
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _synonym_tokens(tokens, rng, strength)
-    return "".join(tokens)
 
 
 # --------------------------------------------------------------------------- typos
@@ -355,12 +350,6 @@ def _word_ok_for_noise(tok: str, min_len: int) -> bool:
 
 
 def _typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    for i, tok in enumerate(tokens):
-        if _word_ok_for_noise(tok, 3) and rng.random() < strength:
-            tokens[i] = _typo_word(tok, rng)
-
-
-def keyboard_typos(text: str, rng: random.Random, strength: float = 0.1) -> str:
     """QWERTY keyboard-neighbour typos (Belinkov & Bisk 2018 "Key" noise; nlpaug KeyboardAug).
 
     ``strength`` = probability that a word (>= 3 chars, ASCII, no digits, not a
@@ -369,11 +358,11 @@ def keyboard_typos(text: str, rng: random.Random, strength: float = 0.1) -> str:
     readable (people read through such errors, Rawlinson 1976); DistilBERT's
     WordPiece splits a misspelt word into unrelated sub-words.
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _typo_tokens(tokens, rng, strength)
-    return "".join(tokens)
+    for i, tok in enumerate(tokens):
+        if _word_ok_for_noise(tok, 3) and rng.random() < strength:
+            tokens[i] = _typo_word(tok, rng)
+
+
 
 
 # --------------------------------------------------------------------------- char noise
@@ -395,12 +384,6 @@ def _char_noise_word(tok: str, rng: random.Random) -> str:
 
 
 def _char_noise_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    for i, tok in enumerate(tokens):
-        if _word_ok_for_noise(tok, 4) and tok.isalpha() and rng.random() < strength:
-            tokens[i] = _char_noise_word(tok, rng)
-
-
-def char_noise(text: str, rng: random.Random, strength: float = 0.1) -> str:
     """Natural character noise: swap two inner letters, drop or double one (Belinkov & Bisk 2018;
     Pruthi et al. 2019 "Combating adversarial misspellings").
 
@@ -408,11 +391,11 @@ def char_noise(text: str, rng: random.Random, strength: float = 0.1) -> str:
     edit; its first and last letters are kept, which keeps it readable for humans
     (the "Cmabrigde" effect that Belinkov & Bisk build on).
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _char_noise_tokens(tokens, rng, strength)
-    return "".join(tokens)
+    for i, tok in enumerate(tokens):
+        if _word_ok_for_noise(tok, 4) and tok.isalpha() and rng.random() < strength:
+            tokens[i] = _char_noise_word(tok, rng)
+
+
 
 
 # --------------------------------------------------------------------------- contractions
@@ -439,6 +422,14 @@ _CONTRACT_SINGLE = {"cannot": "can't"}
 
 
 def _contraction_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Expand or contract contractions ("don't" <-> "do not", "I am" <-> "I'm").
+
+    CheckList's INV "add/remove contractions" test (Ribeiro et al. 2020) and
+    NL-Augmenter's contraction_expansions: a register change that means exactly
+    the same; negations survive both directions.  ``strength`` = probability per
+    contractible/expandable site; only unambiguous forms are touched ("'d" never,
+    "'s" only for pronouns and not before "been"/"got").
+    """
     n = len(tokens)
     i = 0
     while i < n:
@@ -475,26 +466,20 @@ def _match_case_phrase(src: str, repl: str) -> str:
     return re.sub(r"^i\b", "I", out)
 
 
-def contraction_swap(text: str, rng: random.Random, strength: float = 0.5) -> str:
-    """Expand or contract contractions ("don't" <-> "do not", "I am" <-> "I'm").
-
-    CheckList's INV "add/remove contractions" test (Ribeiro et al. 2020) and
-    NL-Augmenter's contraction_expansions: a register change that means exactly
-    the same; negations survive both directions.  ``strength`` = probability per
-    contractible/expandable site; only unambiguous forms are touched ("'d" never,
-    "'s" only for pronouns and not before "been"/"got").
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _contraction_tokens(tokens, rng, strength)
-    return "".join(tokens)
 
 
 # --------------------------------------------------------------------------- social-media noise
 
 
 def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad
+    language on the internet"; Han & Baldwin 2011 lexical normalisation).
+
+    Each site changes with probability ``strength``: a capitalised word is
+    lower-cased, a sentence mark is repeated ("!!!", "..."), an apostrophe is
+    dropped ("don't" -> "dont", which stays in the negation list so no other
+    transform touches it).  No word is replaced, so the opinion is unchanged.
+    """
     for i, tok in enumerate(tokens):
         c = tok[0]
         if c in ".!?" and len(tok) == 1:
@@ -508,20 +493,6 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
                 tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"
 
 
-def social_noise(text: str, rng: random.Random, strength: float = 0.2) -> str:
-    """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad
-    language on the internet"; Han & Baldwin 2011 lexical normalisation).
-
-    Each site changes with probability ``strength``: a capitalised word is
-    lower-cased, a sentence mark is repeated ("!!!", "..."), an apostrophe is
-    dropped ("don't" -> "dont", which stays in the negation list so no other
-    transform touches it).  No word is replaced, so the opinion is unchanged.
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _social_tokens(tokens, rng, strength)
-    return "".join(tokens)
 
 
 # --------------------------------------------------------------------------- distractor
@@ -561,6 +532,13 @@ def _sentence_end(tokens: list[str], i: int) -> bool:
 
 
 def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Insert irrelevant, sentiment-neutral sentences at sentence boundaries.
+
+    CheckList INV "add irrelevant sentence" (Ribeiro et al. 2020) and Jia & Liang
+    (2017)-style distractors: viewing circumstances ("We watched it after dinner.")
+    say nothing about quality, so the label stays.  ``strength`` = fraction of
+    sentence boundaries that get one (at least one sentence when > 0).
+    """
     if not any(t[0].isalnum() for t in tokens):
         return  # empty / punctuation-only / tags-only text: nothing to pad
     n = len(tokens)
@@ -572,26 +550,61 @@ def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -
         tokens[i] = tokens[i] + " " + rng.choice(DISTRACTOR_SENTENCES)
 
 
-def insert_distractor(text: str, rng: random.Random, strength: float = 0.1) -> str:
-    """Insert irrelevant, sentiment-neutral sentences at sentence boundaries.
 
-    CheckList INV "add irrelevant sentence" (Ribeiro et al. 2020) and Jia & Liang
-    (2017)-style distractors: viewing circumstances ("We watched it after dinner.")
-    say nothing about quality, so the label stays.  ``strength`` = fraction of
-    sentence boundaries that get one (at least one sentence when > 0).
+
+# --------------------------------------------------------------------------- registry
+
+
+class TextTransform:
+    """The text-level face of a token stage: ``fn(text, rng, strength=default) -> str``.
+
+    ``stage(tokens, rng, strength)`` edits a token list in place; this wrapper tokenises, runs it and joins,
+    so each stage is written once and serves ``get_transform``, ``custom_transform`` and direct calls alike.
+    Strength 0 (and empty text) is the identity.  Picklable: it holds a module-level function.
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _distractor_tokens(tokens, rng, strength)
-    return "".join(tokens)
+
+    def __init__(self, stage: Callable[[list, random.Random, float], None], default_strength: float):
+        self.stage = stage
+        self.default_strength = default_strength
+        self.__doc__ = stage.__doc__
+        self.__name__ = stage.__name__
+
+    def __call__(self, text: str, rng: random.Random, strength: float | None = None) -> str:
+        strength = self.default_strength if strength is None else strength
+        if strength <= 0 or not text:
+            return text
+        tokens = tokenize(text)
+        self.stage(tokens, rng, strength)
+        return "".join(tokens)
+
+    def __repr__(self) -> str:
+        return f"TextTransform({self.stage.__name__}, {self.default_strength})"
 
 
-# --------------------------------------------------------------------------- example-level
+@dataclass(frozen=True)
+class TransformSpec:
+    """A registered transformation.
+
+    ``level == "text"``: ``fn`` is a ``TextTransform`` (``fn(text, rng, strength) -> str``; ``fn.stage`` is its
+    token-level stage) and ``default_strength`` is its default.
+    ``level == "example"``: ``fn(example, seed=...) -> dict`` (no strength).
+    """
+
+    fn: Callable
+    level: str = "text"
+    uses_wordnet: bool = False
+
+    @property
+    def default_strength(self) -> float | None:
+        return getattr(self.fn, "default_strength", None)
 
 
-def example_transform(example: dict) -> dict:
-    """The starter's toy transformation: lower-case the text."""
+def _text(stage, default_strength: float, uses_wordnet: bool = False) -> TransformSpec:
+    return TransformSpec(TextTransform(stage, default_strength), uses_wordnet=uses_wordnet)
+
+
+def example_transform(example: dict, seed: int = 0) -> dict:
+    """The starter's toy transformation: lower-case the text (``seed`` is accepted and unused)."""
     out = dict(example)
     out["text"] = (example["text"] or "").lower()
     return out
@@ -626,70 +639,57 @@ def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
     rng = random.Random(f"{seed}:custom_transform:{text}")
     tokens = tokenize(text)
     for name, strength in stages or CUSTOM_STAGES:
-        _TOKEN_STAGES[name](tokens, rng, strength)
+        TRANSFORMS[name].fn.stage(tokens, rng, strength)
     out = dict(example)
     out["text"] = "".join(tokens)
     return out
 
 
-_TOKEN_STAGES = {
-    "synonym": _synonym_tokens,
-    "typo": _typo_tokens,
-    "distractor": _distractor_tokens,
-    "char_noise": _char_noise_tokens,
-    "contraction": _contraction_tokens,
-    "social": _social_tokens,
-}
-
-
-# --------------------------------------------------------------------------- registry
-
-
-@dataclass(frozen=True)
-class TransformSpec:
-    """A registered transformation.
-
-    ``level == "text"``: ``fn(text, rng, strength) -> str`` with ``default_strength``.
-    ``level == "example"``: ``fn(example, seed=...) -> dict`` (no strength).
-    """
-
-    fn: Callable
-    default_strength: float | None
-    level: str = "text"
-    uses_wordnet: bool = False
-
-
 TRANSFORMS: dict[str, TransformSpec] = {
-    "synonym": TransformSpec(synonym_replace, 0.3, uses_wordnet=True),
-    "typo": TransformSpec(keyboard_typos, 0.1),
-    "char_noise": TransformSpec(char_noise, 0.1),
-    "contraction": TransformSpec(contraction_swap, 0.5),
-    "social": TransformSpec(social_noise, 0.2),
-    "distractor": TransformSpec(insert_distractor, 0.1),
-    "custom_transform": TransformSpec(custom_transform, None, level="example", uses_wordnet=True),
-    "example_transform": TransformSpec(example_transform, None, level="example"),
+    "synonym": _text(_synonym_tokens, 0.3, uses_wordnet=True),
+    "typo": _text(_typo_tokens, 0.1),
+    "char_noise": _text(_char_noise_tokens, 0.1),
+    "contraction": _text(_contraction_tokens, 0.5),
+    "social": _text(_social_tokens, 0.2),
+    "distractor": _text(_distractor_tokens, 0.1),
+    "custom_transform": TransformSpec(custom_transform, level="example", uses_wordnet=True),
+    "example_transform": TransformSpec(example_transform, level="example"),
 }
 TRANSFORM_NAMES: list[str] = list(TRANSFORMS)
 
+# the text-level functions under their public names
+synonym_replace = TRANSFORMS["synonym"].fn
+keyboard_typos = TRANSFORMS["typo"].fn
+char_noise = TRANSFORMS["char_noise"].fn
+contraction_swap = TRANSFORMS["contraction"].fn
+social_noise = TRANSFORMS["social"].fn
+insert_distractor = TRANSFORMS["distractor"].fn
 
-def _apply_text_transform(example: dict, *, name: str, strength: float, seed: int) -> dict:
+
+def check_strength(strength: float, what: str = "strength") -> float:
+    """``strength`` as a float in [0, 1] (a probability or fraction), or ValueError naming the valid range."""
+    value = float(strength)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{what} must be in [0, 1] (a probability), got {strength}")
+    return value
+
+
+def _apply(example: dict, *, name: str, strength: float | None, seed: int) -> dict:
+    spec = TRANSFORMS[name]
+    if spec.level == "example":
+        return spec.fn(example, seed=seed)
     text = example["text"] or ""
-    rng = random.Random(f"{seed}:{name}:{text}")
     out = dict(example)
-    out["text"] = TRANSFORMS[name].fn(text, rng, strength)
+    out["text"] = spec.fn(text, random.Random(f"{seed}:{name}:{text}"), strength)
     return out
-
-
-def _apply_custom(example: dict, *, seed: int) -> dict:
-    return custom_transform(example, seed=seed)
 
 
 def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Callable[[dict], dict]:
     """Example-level function ``dict -> dict`` for ``name`` (picklable; deterministic per text+seed).
 
     Only ``text`` changes; every other key (``label``!) is copied untouched.
-    ``strength=None`` uses the registered default; whole-example transforms
-    (``custom_transform``, ``example_transform``) accept no strength.
+    ``strength=None`` uses the registered default; otherwise it must lie in [0, 1] (ValueError).
+    Whole-example transforms (``custom_transform``, ``example_transform``) accept no strength.
     """
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transformation {name!r}; valid names: {', '.join(TRANSFORM_NAMES)}")
@@ -697,15 +697,9 @@ def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Ca
     if spec.level == "example":
         if strength is not None:
             raise ValueError(f"{name!r} is a whole-example transformation and takes no strength")
-        if name == "custom_transform":
-            return functools.partial(_apply_custom, seed=seed)
-        return example_transform
-    if strength is None:
-        strength = spec.default_strength
-    strength = float(strength)
-    if strength < 0:
-        raise ValueError(f"strength must be >= 0, got {strength}")
-    return functools.partial(_apply_text_transform, name=name, strength=strength, seed=seed)
+    else:
+        strength = check_strength(spec.default_strength if strength is None else strength)
+    return functools.partial(_apply, name=name, strength=strength, seed=seed)
 
 
 SMALL_DATASET_ROWS = 1000

@@ -119,6 +119,29 @@ def test_unknown_name_raises_with_valid_names():
         utils.get_transform("typo", strength=-1)
 
 
+@pytest.mark.parametrize("strength", [-0.1, 1.5, 2])
+def test_strength_outside_unit_interval_is_rejected(strength):
+    ds = datasets.Dataset.from_dict({"text": ["a fine film"], "label": [1]})
+    for call in (lambda: utils.get_transform("typo", strength),
+                 lambda: utils.transform_dataset(ds, "synonym", strength)):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            call()
+
+
+def test_one_registry_every_stage_is_a_text_transform():
+    for name in TEXT_TRANSFORMS:
+        spec = utils.TRANSFORMS[name]
+        assert isinstance(spec.fn, utils.TextTransform) and spec.fn.default_strength == spec.default_strength
+    assert not hasattr(utils, "_TOKEN_STAGES")
+    # custom_transform is the composition of its stages, applied to one token list with one rng
+    ex = {"text": REVIEW, "label": 0}
+    rng = random.Random(f"3:custom_transform:{REVIEW}")
+    tokens = utils.tokenize(REVIEW)
+    for name, strength in utils.CUSTOM_STAGES:
+        utils.TRANSFORMS[name].fn.stage(tokens, rng, strength)
+    assert utils.custom_transform(ex, seed=3)["text"] == "".join(tokens)
+
+
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
 def test_get_transform_is_picklable(name):
     fn = utils.get_transform(name, seed=3)
