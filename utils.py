@@ -159,19 +159,26 @@ def _prepare_word_lists() -> None:
 _JOINERS = frozenset("-'/_&@#+*=~`’")
 
 
-def _plain_word_at(tokens: list[str], i: int, min_len: int) -> bool:
-    """Token i is a lower-case ASCII word of >= ``min_len`` letters, not a function/negation/degree word, and not
-    glued to a neighbour by a hyphen, apostrophe or slash ("middle-class", "o'clock", "and/or").
+MIN_LETTERS = 4  # typos and synonyms touch words of at least this many letters
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _content_word(tok: str) -> bool:
+    """A lower-case ASCII word of >= MIN_LETTERS letters that is no function, negation or degree word."""
+    return (len(tok) >= MIN_LETTERS and tok.isascii() and tok.isalpha() and tok.islower()
+            and tok not in STOPWORDS and tok not in MORE_FUNCTION_WORDS and tok not in INTENSIFIERS
+            and tok not in NEGATIONS)
+
+
+def _plain_word_at(tokens: list[str], i: int) -> bool:
+    """Token i is a content word (``_content_word``) not glued to a neighbour by a hyphen, apostrophe or slash
+    ("middle-class", "o'clock", "and/or").
 
     Lower-case only: capitalised words are names ("Will Smith", "Grace") or sentence starts, and the
     transformations leave both alone.
     """
-    tok = tokens[i]
-    if len(tok) < min_len or not (tok.isascii() and tok.isalpha() and tok.islower()):
-        return False
-    if tok in STOPWORDS or tok in MORE_FUNCTION_WORDS or tok in INTENSIFIERS or tok in NEGATIONS:
-        return False
-    return not ((i > 0 and tokens[i - 1] in _JOINERS) or (i + 1 < len(tokens) and tokens[i + 1] in _JOINERS))
+    return _content_word(tokens[i]) and not ((i > 0 and tokens[i - 1] in _JOINERS)
+                                             or (i + 1 < len(tokens) and tokens[i + 1] in _JOINERS))
 
 
 def _neighbour_words(tokens: list[str], i: int, step: int, count: int) -> list[str]:
@@ -241,7 +248,7 @@ def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> N
     forms, phrases = _synonym_table()
     for i, tok in enumerate(tokens):
         entry = forms.get(tok)
-        if entry is None or not _plain_word_at(tokens, i, 4):
+        if entry is None or not _plain_word_at(tokens, i):
             continue
         pos, cands = entry
         if pos == "ADJ" and _neighbour_words(tokens, i, -1, 1) and _neighbour_words(tokens, i, -1, 1)[0] in _COMPARATIVE_WORDS:
@@ -316,7 +323,7 @@ def _typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None
     unrelated sub-words.
     """
     for i, tok in enumerate(tokens):
-        if _plain_word_at(tokens, i, 4) and rng.random() < strength:
+        if _plain_word_at(tokens, i) and rng.random() < strength:
             tokens[i] = _typo_word(tok, rng)
 
 
@@ -391,6 +398,8 @@ def _past_participle(word: str) -> bool:
     """``word`` is a verb's past participle ("been", "seen", "watched") by lemminflect's tables."""
     from lemminflect import getInflection, getLemma
 
+    if not word.isalpha():
+        return False
     return any(word in getInflection(lemma, tag="VBN") for lemma in getLemma(word, upos="VERB"))
 
 
@@ -503,14 +512,18 @@ def _paragraph_ends(tokens: list[str]) -> list[int]:
     paragraphs that do not end with . ! ? are left out."""
     ends, last_mark = [], None
     for i, tok in enumerate(tokens):
-        if _is_tag(tok):
+        c = tok[0]
+        if c.isalnum():
+            last_mark = None
+        elif c in ".!?":
+            if _mark_closes_sentence(tokens, i):
+                last_mark = i
+        elif c == "<" and _is_tag(tok):
             if last_mark is not None:
                 ends.append(last_mark)
             last_mark = None
-        elif tok[0].isalnum():
-            last_mark = None
-        elif _mark_closes_sentence(tokens, i):
-            last_mark = i
+        elif not c.isspace():
+            last_mark = None  # a quote or bracket after the mark: the paragraph does not end on it
     if last_mark is not None:
         ends.append(last_mark)
     return ends

@@ -395,6 +395,8 @@ def test_distractor_inserts_neutral_aside_at_paragraph_end():
         assert utils.count_negations(s) == 0
         assert not re.search(r"\b(watch|watched|saw|seen|rent|rented|dvd|theater|cinema)\b", s.lower())
     assert utils.insert_distractor("no sentence mark here", random.Random(0), 1.0) == "no sentence mark here"
+    quoted = 'He said "it was great."<br /><br />Score: 7.5 (out of 10.)'
+    assert utils.insert_distractor(quoted, random.Random(0), 1.0) == quoted  # never inside quotes or brackets
 
 
 def test_distractors_never_repeat_and_at_most_one_per_paragraph():
