@@ -31,11 +31,12 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 import main  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
-from pipeline.data import SHARED_DATA, load_imdb, load_pretrained, project_path, stand_in_model, subset  # noqa: E402
+from pipeline.data import (  # noqa: E402
+    SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name", default=stand_in_model(),
                         help="model to fine-tune (default: the all-MiniLM-L6-v2 stand-in if installed)")
@@ -64,10 +65,11 @@ def starter_dataloaders(train, test, tokenizer, args):
     return train_loader, test_loader
 
 
-def run_way(name, train_loader, test_loader, train_args, tokenizer, work: Path, accelerator) -> dict:
-    set_seed(train_args.seed)  # identical initial classifier head for both ways
-    _, model = load_pretrained(train_args.model_name)
-    info = main.do_train(train_args, model, train_loader, work / name, accelerator, tokenizer)
+def run_way(name, train_loader, test_loader, config, tokenizer, work: Path, accelerator) -> dict:
+    set_seed(config.seed)  # identical initial classifier head for both ways
+    _, model = load_pretrained(config.model_name, max_length=config.max_length)
+    data = main.TrainingSet(train_loader.dataset).record()
+    info = main.do_train(config, model, train_loader, data, work / name, accelerator, tokenizer)
     score = main.do_eval(test_loader, str(work / name), work / f"{name}.txt", accelerator)
     print(f"{name}: train {info['train_examples_per_second']:.2f} ex/s, "
           f"eval {score['eval_examples_per_second']:.2f} ex/s, accuracy {score['accuracy']:.4f}")
@@ -76,14 +78,15 @@ def run_way(name, train_loader, test_loader, train_args, tokenizer, work: Path, 
 
 
 def main_benchmark(argv=None) -> dict:
-    args = parse_args(argv)
-    train_args = main.parse_args(["--train", "--model_name", args.model_name, "--dataset", args.dataset,
-                                  "--max_length", str(args.max_length), "--batch_size", str(args.batch_size),
-                                  "--num_epochs", "1", "--seed", str(args.seed), "--mixed_precision", "no"])
+    args = parse_options(argv)
+    config = main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
+                              batch_size=args.batch_size, num_epochs=1, seed=args.seed)
+    require_writable(project_path(args.results).parent, "--results")
     data = load_imdb(args.dataset)
-    tokenizer, _ = load_pretrained(args.model_name)
-    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, train_args)
-    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, train_args, with_idx=True)
+    tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
+    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, args.max_length)
+    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, args.max_length,
+                         with_idx=True)
     accelerator = Accelerator(mixed_precision="no")
     ours_train = train_dataloader(train, tokenizer, args.batch_size, args.seed)
     ours_test = eval_dataloader(test, tokenizer, args.eval_batch_size)
@@ -91,8 +94,8 @@ def main_benchmark(argv=None) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        starter = run_way("starter", starter_train, starter_test, train_args, tokenizer, work, accelerator)
-        ours = run_way("ours", ours_train, ours_test, train_args, tokenizer, work, accelerator)
+        starter = run_way("starter", starter_train, starter_test, config, tokenizer, work, accelerator)
+        ours = run_way("ours", ours_train, ours_test, config, tokenizer, work, accelerator)
         # The same trained model evaluated our way must predict exactly what the starter's way predicts.
         cross = main.do_eval(ours_test, str(work / "starter"), work / "starter_ours.txt", accelerator)
         same = read_predictions(work / "starter.txt") == read_predictions(work / "starter_ours.txt")
