@@ -18,7 +18,7 @@ The rule, fixed before any number was seen (it is also written into the results 
    stages by hand (the test figure plays no part in that choice).
 
 Validation reviews come from the training split outside the model's training subset
-(``pipeline.data.subset(train, --train_samples, --data_seed)``).  Evaluation uses ``main.tokenize_function`` and
+(``pipeline.data.subset(train, --train_samples, --data_seed)``).  Evaluation uses ``main.tokenize`` and
 ``main.do_eval`` with bf16 autocast on CPU (``--mixed_precision``).
 """
 
@@ -106,9 +106,7 @@ def calibrate(options) -> dict:
         if stages is not None:
             split = split.map(functools.partial(utils.custom_transform, seed=options.data_seed, stages=stages),
                               load_from_cache_file=False, desc="transform")
-        tokens = split.add_column("idx", list(range(len(split)))).map(
-            functools.partial(main.tokenize_function, tokenizer=tokenizer, max_length=options.max_length),
-            batched=True, remove_columns=["text"], desc="tokenize").rename_column("label", "labels")
+        tokens = main.tokenize(split, tokenizer, options.max_length, with_idx=True)
         score = main.do_eval(eval_dataloader(tokens, tokenizer, options.batch_size), str(model_dir), scratch,
                              accelerator)
         return {"accuracy": score["accuracy"], "examples": score["examples"], "eval_seconds": score["eval_seconds"]}
