@@ -359,21 +359,19 @@ def test_char_noise_keeps_first_and_last_letter():
 # ----------------------------------------------------------------------------- contraction / social / distractor
 
 
-def test_contraction_both_directions():
-    rng = random.Random(0)
-    assert utils.contraction_swap("I do not like it.", rng, 1.0) == "I don't like it."
-    assert utils.contraction_swap("Don't go. I'm here.", rng, 1.0) == "Do not go. I am here."
-    assert utils.contraction_swap("I cannot say", rng, 1.0) == "I can't say"
-    assert utils.contraction_swap("It's been long.", rng, 1.0) == "It's been long."  # it has
-    assert utils.contraction_swap("He'd go. John's car.", rng, 1.0) == "He'd go. John's car."
-
-
-def test_contraction_only_where_english_allows_it():
-    rng = random.Random(0)
-    assert utils.contraction_swap("I have to admit it.", rng, 1.0) == "I have to admit it."
-    assert utils.contraction_swap("I have seen it.", rng, 1.0) == "I've seen it."
-    assert utils.contraction_swap("I know what it is. You are.", rng, 1.0) == "I know what it is. You are."
-    assert utils.contraction_swap("He's done it.", rng, 1.0) == "He's done it."  # he has
+@pytest.mark.parametrize("text,expected", [
+    ("I do not like it.", "I don't like it."),
+    ("Don't go. I'm here.", "Do not go. I am here."),
+    ("I cannot say", "I can't say"),
+    ("It's been long.", "It's been long."),  # it has
+    ("He'd go. John's car.", "He'd go. John's car."),  # 'd and possessive 's: ambiguous, never touched
+    ("I have to admit it.", "I have to admit it."),  # "have to" is no auxiliary: never "I've to admit"
+    ("I have seen it.", "I've seen it."),
+    ("I know what it is. You are.", "I know what it is. You are."),  # nothing contracted at a clause end
+    ("He's done it.", "He's done it."),  # he has
+])
+def test_contraction_only_where_english_allows_it(text, expected):
+    assert utils.contraction_swap(text, random.Random(0), 1.0) == expected
 
 
 def test_social_noise_keeps_words_and_numbers():
