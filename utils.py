@@ -473,7 +473,8 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
     """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad language on the
     internet"; Han & Baldwin 2011 lexical normalisation).
 
-    Each site changes with probability ``strength``: a capitalised word is lower-cased, a sentence-final mark is
+    Each site changes with probability ``strength``: a capitalised word is lower-cased (not an all-capitals one:
+    shouting is emphasis, and "YOU want TO KNOW" reads wrong), a sentence-final mark is
     repeated ("!!!", "...": never a decimal point or an abbreviation's dot, "7.75" stays), an apostrophe is
     dropped ("don't" -> "dont", which stays in the negation list so no other transform touches it).  No word is
     replaced, so the opinion is unchanged.
@@ -487,8 +488,8 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
             if "'" in tok:
                 if rng.random() < strength:
                     tokens[i] = tok.replace("'", "")  # "don't" -> "dont" (still a negation)
-            elif tok[0].isupper() and rng.random() < strength:
-                tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"
+            elif tok[0].isupper() and not (len(tok) > 1 and tok.isupper()) and rng.random() < strength:
+                tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"; "NEVER" stays
 
 
 # --------------------------------------------------------------------------- distractor
