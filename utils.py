@@ -2,20 +2,23 @@
 
 Design
 ------
-* Every transformation is a small pure function ``fn(text, rng, strength) -> str``.
-  ``rng`` is a ``random.Random`` owned by the caller; the global ``random`` module is
-  never used or reseeded.  ``strength`` is documented per function (usually a
-  per-word probability); strength 0 is the identity.
+* Every transformation is one token-level stage ``stage(tokens, rng, strength)`` that edits a token list in place;
+  ``TextTransform`` gives it its text-level face ``fn(text, rng, strength) -> str``.  ``rng`` is a
+  ``random.Random`` owned by the caller; the global ``random`` module is never used or reseeded.  ``strength`` is a
+  probability or fraction in [0, 1] documented per stage; 0 is the identity.
 * Text is split by ``tokenize`` into atomic tokens that keep every separator:
   HTML tags such as IMDB's ``<br />`` are one token and are never modified by any
   transformation, and ``"".join(tokenize(t)) == t`` for every string.
 * Negations ("not", "n't", "never", ...) are never removed or altered: a sentiment
   label can flip on them, so no transformation touches them (``contraction`` may
-  rewrite "do not" <-> "don't", which keeps the negation).
-* ``TRANSFORMS`` is the ordered registry; ``get_transform`` builds a picklable
-  example-level function (``functools.partial`` over module-level functions) with
-  per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same
-  in every process and run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
+  rewrite "do not" <-> "don't", which keeps the negation).  Typos and synonyms touch lower-case content words
+  only: never function or degree words, names (capitalised words), contractions or parts of hyphenated words.
+* ``TRANSFORMS`` is the one ordered registry; ``custom_transform`` composes registered stages (``CUSTOM_STAGES``);
+  ``get_transform`` builds a picklable example-level function (``functools.partial`` over module-level functions)
+  with per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same in every process and
+  run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
+* Data: the reviewed synonym table ``resources/synonyms.json`` (``study/build_synonym_table.py``), wordfreq's
+  English word list (typos never make a real word) and lemminflect's tables; all ship offline.
 """
 
 from __future__ import annotations
