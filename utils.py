@@ -203,7 +203,8 @@ def _in_fixed_phrase(tokens: list[str], i: int, phrases: tuple) -> bool:
     window = before + [word] + after
     for phrase in phrases:
         for k, w in enumerate(phrase):
-            if w == word and window[len(before) - k:len(before) - k + len(phrase)] == list(phrase):
+            start = len(before) - k  # where the phrase would begin in the window
+            if w == word and start >= 0 and window[start:start + len(phrase)] == list(phrase):
                 return True
     return False
 
