@@ -484,6 +484,8 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
     replaced, so the opinion is unchanged.
     """
     for i, tok in enumerate(tokens):
+        if not tok:
+            continue  # emptied by an earlier stage (a contraction merges three tokens into one)
         c = tok[0]
         if c in ".!?":
             if _mark_closes_sentence(tokens, i) and rng.random() < strength:
@@ -517,6 +519,8 @@ def _paragraph_ends(tokens: list[str]) -> list[int]:
     paragraphs that do not end with . ! ? are left out."""
     ends, last_mark = [], None
     for i, tok in enumerate(tokens):
+        if not tok:
+            continue  # emptied by an earlier stage (a contraction merges three tokens into one)
         c = tok[0]
         if c.isalnum():
             last_mark = None
