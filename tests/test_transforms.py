@@ -551,3 +551,11 @@ def test_transformed_fingerprint_follows_what_the_rows_depend_on(monkeypatch):
     monkeypatch.setattr(utils, "CUSTOM_STAGES", (("typo", 1.0),))
     assert fingerprint("custom_transform") != custom
     assert utils.transform_dataset(ds, "custom_transform")["text"][0] != ds["text"][0]
+
+
+def test_stages_after_contraction_skip_the_tokens_it_empties():
+    """contraction merges "do not" into one token and leaves two empty ones; later stages must skip them."""
+    text = "I do not know what we are doing here. It is good.<br /><br />We are done."
+    stages = (("contraction", 1.0), ("social", 1.0), ("typo", 1.0), ("distractor", 1.0))
+    out = utils.custom_transform({"text": text, "label": 1}, seed=0, stages=stages)["text"]
+    assert "don't" in out.replace("dont", "don't") and out.count("<br />") == 2
