@@ -59,7 +59,7 @@ from pipeline.preflight import (
     check_gpus,
     check_model,
     check_trained_model,
-    check_wordnet,
+    check_transformation,
     check_writable,
     run_checks,
 )
@@ -580,9 +580,9 @@ def check_outputs(args, accelerator: Accelerator) -> None:
             require_trained_model(model_dir)
 
 
-def needs_wordnet(args) -> bool:
-    """Whether this command will run a transformation that looks words up in WordNet."""
-    return (args.train_augmented or args.eval_transformed) and utils.TRANSFORMS[args.transform].uses_wordnet
+def transforms_data(args) -> bool:
+    """Whether this command will transform reviews (for augmentation or for the transformed test set)."""
+    return args.train_augmented or args.eval_transformed
 
 
 def check_data(args) -> str:
@@ -604,8 +604,8 @@ def preflight(args) -> int:
     checks = [partial(check_data, args)]
     if training:
         checks.append(partial(check_model, args.model_name, args.max_length))
-    if needs_wordnet(args):
-        checks.append(check_wordnet)
+    if transforms_data(args):
+        checks.append(partial(check_transformation, args.transform, args.transform_strength))
     model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
     for model_dir in map(project_path, model_dirs):
         if training:
@@ -632,8 +632,8 @@ def preflight(args) -> int:
 def run(args) -> None:
     model_dir = project_path(args.model_dir)
     training = args.train or args.train_augmented
-    if needs_wordnet(args):
-        check_wordnet()  # before any training, not when the transformation starts
+    if transforms_data(args):
+        check_transformation(args.transform, args.transform_strength)  # before any training, not after it
     accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
     if accelerator is not None:
         warn_launcher_precision(accelerator, args.mixed_precision)

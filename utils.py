@@ -2,20 +2,23 @@
 
 Design
 ------
-* Every transformation is a small pure function ``fn(text, rng, strength) -> str``.
-  ``rng`` is a ``random.Random`` owned by the caller; the global ``random`` module is
-  never used or reseeded.  ``strength`` is documented per function (usually a
-  per-word probability); strength 0 is the identity.
+* Every transformation is one token-level stage ``stage(tokens, rng, strength)`` that edits a token list in place;
+  ``TextTransform`` gives it its text-level face ``fn(text, rng, strength) -> str``.  ``rng`` is a
+  ``random.Random`` owned by the caller; the global ``random`` module is never used or reseeded.  ``strength`` is a
+  probability or fraction in [0, 1] documented per stage; 0 is the identity.
 * Text is split by ``tokenize`` into atomic tokens that keep every separator:
   HTML tags such as IMDB's ``<br />`` are one token and are never modified by any
   transformation, and ``"".join(tokenize(t)) == t`` for every string.
 * Negations ("not", "n't", "never", ...) are never removed or altered: a sentiment
   label can flip on them, so no transformation touches them (``contraction`` may
-  rewrite "do not" <-> "don't", which keeps the negation).
-* ``TRANSFORMS`` is the ordered registry; ``get_transform`` builds a picklable
-  example-level function (``functools.partial`` over module-level functions) with
-  per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same
-  in every process and run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
+  rewrite "do not" <-> "don't", which keeps the negation).  Typos and synonyms touch lower-case content words
+  only: never function or degree words, names (capitalised words), contractions or parts of hyphenated words.
+* ``TRANSFORMS`` is the one ordered registry; ``custom_transform`` composes registered stages (``CUSTOM_STAGES``);
+  ``get_transform`` builds a picklable example-level function (``functools.partial`` over module-level functions)
+  with per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same in every process and
+  run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
+* Data: the reviewed synonym table ``resources/synonyms.json`` (``study/build_synonym_table.py``), wordfreq's
+  English word list (typos never make a real word) and lemminflect's tables; all ship offline.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import json
 import os
 import random
 import re
@@ -32,10 +36,11 @@ from typing import Callable
 
 from datasets.fingerprint import Hasher
 
-from pipeline.wordnet import ensure_wordnet, release_file_handles
+from pipeline.wordnet import ensure_wordnet
 
 __all__ = [
-    "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec",
+    "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec", "TextTransform",
+    "check_strength", "prepare_word_lists",
     "get_transform", "transform_dataset", "mark_changes", "ensure_wordnet", "tokenize",
     "synonym_replace", "keyboard_typos", "contraction_swap", "char_noise", "social_noise",
     "insert_distractor", "count_negations",
@@ -87,16 +92,12 @@ utterly completely highly incredibly truly pretty fairly rather somewhat slightl
 much more less little enough almost just only even still ever
 """.split())
 
-# Words skipped by ``synonym`` because their most frequent WordNet synset drifts in
-# polarity or in sense in movie reviews (e.g. funny -> "laughable", cheap -> "inexpensive",
-# plot -> "secret plan", fine -> "all right"), or because they are too generic to swap well.
-SYNONYM_SKIP = frozenset("""
-funny cheap simple plain fine pretty sick cool hot dark light heavy easy hard kind mean
-well right like sweet rich fun wicked killer bomb plot star stars lead cast part role
-thing things stuff good bad great best worst better worse love hate like likes liked
-watch watched watching show shows time times year years people young old director directors
-minute minutes might must would could should shall may problem simply actually real
-one two three four five six seven eight nine ten hundred thousand million first second third
+# Function words NLTK's list lacks (modals, quantifiers, connectives, prepositions): typos and synonyms are made on
+# content words only.
+MORE_FUNCTION_WORDS = frozenset("""
+could would might must shall also upon onto unto within though although unless whether since every many another
+others yet thus hence whose across along among around behind beside besides beyond toward towards via anyway
+anything everything something someone anyone everyone somebody anybody everybody either neither maybe perhaps
 """.split())
 
 
@@ -123,190 +124,146 @@ def _match_case(src: str, repl: str) -> str:
     return repl
 
 
-def _sentence_initial(tokens: list[str], i: int) -> bool:
-    """True if token i starts a sentence (nothing but spaces/tags/quotes before it since . ! ?)."""
+# --------------------------------------------------------------------------- word lists (loaded once)
+
+SYNONYM_TABLE_PATH = Path(__file__).resolve().parent / "resources" / "synonyms.json"
+
+
+@functools.lru_cache(maxsize=None)
+def _synonym_table() -> tuple[dict, dict]:
+    """(surface form -> (part of speech, candidate forms), surface form -> fixed phrases) from the reviewed table."""
+    table = json.loads(SYNONYM_TABLE_PATH.read_text(encoding="utf-8"))
+    forms: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for entry in table["entries"]:
+        for cand, inflected in entry["candidates"].items():
+            for surface, target in inflected.items():
+                pos, targets = forms.get(surface, (entry["pos"], ()))
+                forms[surface] = (pos, targets + (target,))
+    phrases = {w: tuple(tuple(p) for p in ps) for w, ps in table["fixed_phrases"].items()}
+    return forms, phrases
+
+
+@functools.lru_cache(maxsize=None)
+def _known_words() -> frozenset:
+    """Every English word form wordfreq knows (about 320k, with inflections): typo results must not be one."""
+    from wordfreq import get_frequency_dict
+
+    return frozenset(get_frequency_dict("en"))
+
+
+def prepare_word_lists() -> None:
+    """Load the synonym table, the word list and the inflection tables now: before forking workers, so they share
+    them, and in the preflight, so that a missing package shows before any training."""
+    _synonym_table()
+    _known_words()
+    _past_participle("seen")
+
+
+# --------------------------------------------------------------------------- shared word checks
+
+_JOINERS = frozenset("-'/_&@#+*=~`’")
+
+
+MIN_LETTERS = 4  # typos and synonyms touch words of at least this many letters
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _content_word(tok: str) -> bool:
+    """A lower-case ASCII word of >= MIN_LETTERS letters that is no function, negation or degree word."""
+    return (len(tok) >= MIN_LETTERS and tok.isascii() and tok.isalpha() and tok.islower()
+            and tok not in STOPWORDS and tok not in MORE_FUNCTION_WORDS and tok not in INTENSIFIERS
+            and tok not in NEGATIONS)
+
+
+def _plain_word_at(tokens: list[str], i: int) -> bool:
+    """Token i is a content word (``_content_word``) not glued to a neighbour by a hyphen, apostrophe or slash
+    ("middle-class", "o'clock", "and/or").
+
+    Lower-case only: capitalised words are names ("Will Smith", "Grace") or sentence starts, and the
+    transformations leave both alone.
+    """
+    return _content_word(tokens[i]) and not ((i > 0 and tokens[i - 1] in _JOINERS)
+                                             or (i + 1 < len(tokens) and tokens[i + 1] in _JOINERS))
+
+
+def _neighbour_words(tokens: list[str], i: int, step: int, count: int) -> list[str]:
+    """Up to ``count`` words before (step -1) or after (step 1) token i, lower-cased, across single spaces only."""
+    out, j = [], i + step
+    while 0 <= j < len(tokens) and len(out) < count:
+        if tokens[j] != " ":
+            if not tokens[j].isalpha():
+                break
+            out.append(tokens[j].lower())
+        j += step
+    return out
+
+
+def _in_fixed_phrase(tokens: list[str], i: int, phrases: tuple) -> bool:
+    """Token i is part of one of ``phrases`` (word tuples containing it) in this text."""
+    word = tokens[i].lower()
+    before, after = _neighbour_words(tokens, i, -1, 3)[::-1], _neighbour_words(tokens, i, 1, 3)
+    window = before + [word] + after
+    for phrase in phrases:
+        for k, w in enumerate(phrase):
+            start = len(before) - k  # where the phrase would begin in the window
+            if w == word and start >= 0 and window[start:start + len(phrase)] == list(phrase):
+                return True
+    return False
+
+
+_AN_EXCEPTIONS = ("uni", "use", "usu", "ute", "eu", "one", "once")
+_AN_SILENT_H = ("hour", "honest", "honor", "honour", "heir")
+
+
+def _article_for(word: str) -> str:
+    low = word.lower()
+    if low.startswith(_AN_SILENT_H):
+        return "an"
+    return "an" if low[:1] in "aeiou" and not low.startswith(_AN_EXCEPTIONS) else "a"
+
+
+def _fix_article(tokens: list[str], i: int) -> None:
+    """Make an "a"/"an" right before token i agree with its new first sound ("a existence" -> "an existence")."""
     j = i - 1
-    while j >= 0:
-        t = tokens[j]
-        if t.isspace() or _is_tag(t) or t in "\"'(":
-            j -= 1
-            continue
-        return t in ".!?:;"
-    return True
+    if j >= 1 and tokens[j] == " " and tokens[j - 1].lower() in ("a", "an"):
+        tokens[j - 1] = _match_case(tokens[j - 1], _article_for(tokens[i]))
 
 
 # --------------------------------------------------------------------------- synonym
 
-
-@functools.lru_cache(maxsize=None)
-def _wn():
-    ensure_wordnet()
-    from nltk.corpus import wordnet as wn
-
-    wn.ensure_loaded()
-    return wn
+_COMPARATIVE_WORDS = frozenset({"more", "most", "less", "least"})
 
 
-def _pluralize(phrase: str) -> str:
-    head, _, last = phrase.rpartition(" ")
-    if re.search(r"(ss|x|z|ch|sh)$", last):
-        last += "es"
-    elif last.endswith("s"):
-        pass  # already plural in form ("athletics", "news"): "athleticses" would be no word
-    elif re.search(r"[^aeiou]y$", last):
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return f"{head} {last}" if head else last
-
-
-_SS_TYPE_POS = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
-
-
-@functools.lru_cache(maxsize=None)
-def _sense_counts() -> tuple[dict, dict]:
-    """SemCor tag counts from WordNet's ``index.sense``, read once into memory.
-
-    Returns ``(by_key, by_lemma_pos, tagged_members)``: sense key -> count,
-    (lemma, pos) -> summed count ("s" satellites folded into "a"), and
-    (pos, synset offset) -> lemmas tagged (count > 0) in that synset.
-    ``Lemma.count()`` would binary-search ``cntlist.rev`` on disk for every call,
-    and building a Synset costs a data-file read; both dominated the run time.
-    """
-    wn = _wn()
-    with wn.open("index.sense") as fh:
-        data = fh.read()
-    by_key: dict[str, int] = {}
-    by_lemma_pos: dict[tuple[str, str], int] = {}
-    tagged_members: dict[tuple[str, int], set] = {}
-    for line in data.splitlines():
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        key, cnt = parts[0], int(parts[3])
-        by_key[key] = cnt
-        if cnt:
-            lemma, _, rest = key.partition("%")
-            pos = _SS_TYPE_POS.get(rest[:1], "?")
-            lp = (lemma, pos)
-            by_lemma_pos[lp] = by_lemma_pos.get(lp, 0) + cnt
-            tagged_members.setdefault((pos, int(parts[1])), set()).add(lemma)
-    return by_key, by_lemma_pos, tagged_members
-
-
-def _prepare_wordnet() -> None:
-    """Load everything ``synonym`` needs (call before forking workers)."""
-    _wn()
-    _sense_counts()
-
-
-@functools.lru_cache(maxsize=200_000)
 def _synonym_candidates(word: str) -> tuple[str, ...]:
-    """Synonyms for a lower-case ``word``, or () when replacing it is not safe.
-
-    Part of speech without a tagger: NLTK's perceptron tagger data cannot be
-    downloaded offline, so the POS comes from WordNet itself.  For each POS
-    (n, v, a, r) the word is lemmatised with ``morphy`` and scored by the
-    SemCor tag counts of its senses (``tag_cnt`` in ``index.sense``, the same
-    numbers as ``Lemma.count()``),
-    i.e. by how often the word was actually used with that POS.  The word is
-    replaced only when one POS clearly dominates (score >= 2x the runner-up,
-    or the only POS): words like "plot"/"ending"/"acting" whose POS is
-    ambiguous are left alone rather than mis-replaced.
-
-    Meaning and polarity: candidates are the other lemmas of the word's MOST
-    FREQUENT synset of that POS only (WordNet lists senses by frequency), not the
-    union over all senses as nlpaug's SynonymAug does.  Lemmas of one synset
-    share a meaning and hence a polarity ("awful" -> "dreadful", "movie" ->
-    "picture"), while other senses drift ("terrible" -> "severe",
-    "great" -> "large").  Antonyms of any lemma are excluded explicitly, as
-    are hyphenated/apostrophised/capitalised (proper-name) lemmas, lemmas never
-    tagged with this sense in SemCor (count 0: archaic or odd paraphrases such as
-    "cognize" for "know", "begetter" for "father"), and words in ``SYNONYM_SKIP``
-    whose first sense drifts in polarity or meaning in reviews.
-
-    Inflection: a word equal to its lemma is replaced as is; a plural/3rd-person
-    "-s"/"-es" form gets the candidate pluralised; other inflections (-ed, -ing,
-    -er, -est) are skipped because we cannot re-inflect multi-word lemmas reliably.
-    """
-    if word in SYNONYM_SKIP:
-        return ()
-    wn = _wn()
-    by_key, by_lemma_pos, tagged_members = _sense_counts()
-    offset_map = wn._lemma_pos_offset_map  # lemma -> pos -> offsets, most frequent sense first
-    scored = []
-    for pos in ("n", "v", "a", "r"):
-        # all lemma forms morphy accepts ("effects" -> effects, effect): take the most used one
-        bases = [b for b in wn._morphy(word, pos) if offset_map.get(b, {}).get(pos)]
-        if not bases:
-            continue
-        base = max(bases, key=lambda b: (by_lemma_pos.get((b, pos), 0), b == word))
-        offsets = offset_map[base][pos]
-        # +0.5 per sense so that untagged (count 0) words still rank by polysemy
-        scored.append((by_lemma_pos.get((base, pos), 0) + 0.5 * len(offsets), pos, base, offsets[0]))
-    if not scored:
-        return ()
-    scored.sort(key=lambda t: -t[0])
-    if len(scored) > 1 and scored[1][0] * 2 > scored[0][0]:
-        return ()  # ambiguous part of speech
-    _, pos, base, offset = scored[0]
-    if word == base:
-        plural = False
-    elif pos in ("n", "v") and word in (base + "s", base + "es"):
-        plural = True
-    else:
-        return ()
-    if not any(len(m) >= 3 and m != base and m != word for m in tagged_members.get((pos, offset), ())):
-        return ()  # no other tagged lemma in the synset: skip building the Synset (speed)
-    synset = wn.synset_from_pos_and_offset(pos, offset)
-    lemmas = synset.lemmas()
-    antonyms = {a.name().lower() for l in lemmas for a in l.antonyms()}
-    out = []
-    for lemma in lemmas:
-        name = lemma.name()
-        low = name.lower()
-        if (low == base or low == word or low in antonyms or not name.islower()
-                or not re.fullmatch(r"[a-z]+(?:_[a-z]+)*", low)):
-            continue
-        cand = low.replace("_", " ")
-        if len(cand) < 3 or not by_key.get(lemma.key(), 0):
-            continue  # "hr"; lemmas never tagged in this sense: "cognize", "begetter", "adult female"
-        if base in cand.split():
-            continue  # "picture" -> "moving picture" is not a real replacement
-        cand = _pluralize(cand) if plural else cand
-        if cand != word and cand not in out:
-            out.append(cand)
-    return tuple(out)
+    """Replacements for the lower-case surface form ``word`` from the reviewed table, inflected alike, or ()."""
+    entry = _synonym_table()[0].get(word)
+    return entry[1] if entry else ()
 
 
 def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    for i, tok in enumerate(tokens):
-        if len(tok) < 4 or not tok.isalpha() or not tok.isascii():
-            continue
-        low = tok.lower()
-        if low in STOPWORDS or low in INTENSIFIERS or low in NEGATIONS:
-            continue
-        if tok[0].isupper() and not tok.isupper() and not _sentence_initial(tokens, i):
-            continue  # capitalised mid-sentence: probably a name ("Will Smith", "Grace")
-        cands = _synonym_candidates(low)
-        if cands and rng.random() < strength:
-            tokens[i] = _match_case(tok, rng.choice(cands))
+    """Synonym replacement from a reviewed table (CheckList INV "replace with synonyms"; EDA's idea, restricted).
 
-
-def synonym_replace(text: str, rng: random.Random, strength: float = 0.3) -> str:
-    """WordNet synonym replacement (EDA, Wei & Zou 2019; nlpaug SynonymAug; CheckList INV).
-
-    ``strength`` = probability that each replaceable word (content word, >= 4
-    letters, not a stopword/negation/intensifier/name, with a safe synonym; see
-    ``_synonym_candidates``) is replaced by a random synonym from its most
-    frequent synset.  Capitalisation is kept.  Default 0.3 = nlpaug's default
-    ``aug_p``: about one content word in ten ends up changed, which reads naturally.
+    ``strength`` = probability that each replaceable word is replaced.  Replaceable: a lower-case content word
+    listed in ``resources/synonyms.json`` (``study/build_synonym_table.py``: the most frequent IMDB content
+    words, their most frequent WordNet synset, no replacement rarer than the original by wordfreq, inflected
+    alike with lemminflect, every pair read and accepted by hand), not inside a hyphenated word or a fixed phrase
+    ("film noir", "by and large"), not an adjective after "more"/"most" ("more hard").  An "a"/"an" in front is
+    made to agree.  Unrestricted WordNet synonyms were wrong in 41% of cases (wrong sense, grammar, idiom); the
+    table trades coverage for validity.
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _synonym_tokens(tokens, rng, strength)
-    return "".join(tokens)
+    forms, phrases = _synonym_table()
+    for i, tok in enumerate(tokens):
+        entry = forms.get(tok)
+        if entry is None or not _plain_word_at(tokens, i):
+            continue
+        pos, cands = entry
+        if pos == "ADJ" and _neighbour_words(tokens, i, -1, 1) and _neighbour_words(tokens, i, -1, 1)[0] in _COMPARATIVE_WORDS:
+            continue
+        if tok in phrases and _in_fixed_phrase(tokens, i, phrases[tok]):
+            continue
+        if rng.random() < strength:
+            tokens[i] = rng.choice(cands)
+            _fix_article(tokens, i)
 
 
 # --------------------------------------------------------------------------- typos
@@ -331,16 +288,49 @@ def _qwerty_neighbours() -> dict[str, str]:
 
 QWERTY_NEIGHBOURS = _qwerty_neighbours()
 
+# The four single-keystroke error types of typing studies (Damerau 1964: ~80% of misspellings are one such error;
+# Kukich 1992), weighted roughly as observed in transcription typing: a neighbouring key hit instead, a letter
+# dropped, a letter doubled (key pressed twice), two adjacent letters swapped.
+TYPO_KINDS = (("neighbour", 0.4), ("drop", 0.25), ("double", 0.2), ("swap", 0.15))
+_TYPO_TRIES = 4
 
-def _typo_word(tok: str, rng: random.Random) -> str:
-    # never the first letter (readers anchor on it); ASCII letters only
-    positions = [k for k in range(1, len(tok)) if tok[k].lower() in QWERTY_NEIGHBOURS]
-    if not positions:
-        return tok
-    k = rng.choice(positions)
-    c = tok[k]
-    new = rng.choice(QWERTY_NEIGHBOURS[c.lower()])
-    return tok[:k] + (new.upper() if c.isupper() else new) + tok[k + 1:]
+
+def _typo_edit(word: str, kind: str, rng: random.Random) -> str:
+    k = rng.randrange(1, len(word))  # never the first letter: readers (and typists) anchor on it
+    if kind == "neighbour":
+        return word[:k] + rng.choice(QWERTY_NEIGHBOURS[word[k]]) + word[k + 1:]
+    if kind == "drop":
+        return word[:k] + word[k + 1:]
+    if kind == "double":
+        return word[:k] + word[k] + word[k:]
+    k = min(k, len(word) - 2)
+    return word[:k] + word[k + 1] + word[k] + word[k + 2:]
+
+
+def _typo_word(word: str, rng: random.Random) -> str:
+    """One human-like typo in a lower-case ``word`` whose result is no English word, or ``word`` if none found."""
+    known = _known_words()
+    kinds, weights = zip(*TYPO_KINDS)
+    for _ in range(_TYPO_TRIES):
+        out = _typo_edit(word, rng.choices(kinds, weights)[0], rng)
+        if out != word and out not in known:
+            return out
+    return word
+
+
+def _typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Human typing errors (Belinkov & Bisk 2018 "natural noise"; nlpaug KeyboardAug; Damerau 1964).
+
+    ``strength`` = probability that each eligible word gets one typo: a neighbouring QWERTY key, a dropped,
+    doubled or swapped letter (never the first letter).  Eligible: lower-case content words of >= 4 letters;
+    never function words, negations, degree words, capitalised words (names), contractions or parts of hyphenated
+    words.  The result is never a real word (wordfreq's English list): "good" -> "gold" would change the meaning,
+    not the spelling.  People read through such errors (Rawlinson 1976); WordPiece splits the misspelt word into
+    unrelated sub-words.
+    """
+    for i, tok in enumerate(tokens):
+        if _plain_word_at(tokens, i) and rng.random() < strength:
+            tokens[i] = _typo_word(tok, rng)
 
 
 _HAS_DIGIT = re.compile(r"\d")
@@ -352,28 +342,6 @@ def _word_ok_for_noise(tok: str, min_len: int) -> bool:
     if not tok.isalpha() and _HAS_DIGIT.search(tok):
         return False  # "80s", "b4": digits are never modified
     return not _is_negation(tok.lower())
-
-
-def _typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    for i, tok in enumerate(tokens):
-        if _word_ok_for_noise(tok, 3) and rng.random() < strength:
-            tokens[i] = _typo_word(tok, rng)
-
-
-def keyboard_typos(text: str, rng: random.Random, strength: float = 0.1) -> str:
-    """QWERTY keyboard-neighbour typos (Belinkov & Bisk 2018 "Key" noise; nlpaug KeyboardAug).
-
-    ``strength`` = probability that a word (>= 3 chars, ASCII, no digits, not a
-    negation, not a tag) gets one letter (never the first) replaced by an adjacent
-    key, case kept.  Default 0.1: one typo per ~10 words, heavy but still easily
-    readable (people read through such errors, Rawlinson 1976); DistilBERT's
-    WordPiece splits a misspelt word into unrelated sub-words.
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _typo_tokens(tokens, rng, strength)
-    return "".join(tokens)
 
 
 # --------------------------------------------------------------------------- char noise
@@ -395,12 +363,6 @@ def _char_noise_word(tok: str, rng: random.Random) -> str:
 
 
 def _char_noise_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    for i, tok in enumerate(tokens):
-        if _word_ok_for_noise(tok, 4) and tok.isalpha() and rng.random() < strength:
-            tokens[i] = _char_noise_word(tok, rng)
-
-
-def char_noise(text: str, rng: random.Random, strength: float = 0.1) -> str:
     """Natural character noise: swap two inner letters, drop or double one (Belinkov & Bisk 2018;
     Pruthi et al. 2019 "Combating adversarial misspellings").
 
@@ -408,11 +370,11 @@ def char_noise(text: str, rng: random.Random, strength: float = 0.1) -> str:
     edit; its first and last letters are kept, which keeps it readable for humans
     (the "Cmabrigde" effect that Belinkov & Bisk build on).
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _char_noise_tokens(tokens, rng, strength)
-    return "".join(tokens)
+    for i, tok in enumerate(tokens):
+        if _word_ok_for_noise(tok, 4) and tok.isalpha() and rng.random() < strength:
+            tokens[i] = _char_noise_word(tok, rng)
+
+
 
 
 # --------------------------------------------------------------------------- contractions
@@ -426,41 +388,61 @@ _EXPAND = {
     "they're": "they are", "i've": "i have", "you've": "you have", "we've": "we have",
     "they've": "they have", "i'll": "i will", "you'll": "you will", "he'll": "he will",
     "she'll": "she will", "we'll": "we will", "they'll": "they will", "it'll": "it will",
-    "let's": "let us",
-    # "'s" is ambiguous (is / has / possessive): only these pronoun forms, and not before
-    # "been"/"got" (see _S_HAS_NEXT); "'d" (had / would) is never expanded.
+    # "'s" is ambiguous (is / has / possessive): only these pronoun forms, and never before a past participle
+    # ("it's been", "he's done": has); "'d" (had / would) is never expanded.
     "it's": "it is", "that's": "that is", "there's": "there is", "what's": "what is",
     "he's": "he is", "she's": "she is", "here's": "here is", "who's": "who is",
 }
-_S_HAS_NEXT = frozenset({"been", "got", "gotten", "had"})
 _CONTRACT = {tuple(v.split()): k for k, v in _EXPAND.items() if " " in v}
 _CONTRACT[("would", "not")] = "wouldn't"
 _CONTRACT_SINGLE = {"cannot": "can't"}
+_AUXILIARY_HAVE = frozenset({"have", "has", "had"})
+
+
+@functools.lru_cache(maxsize=50_000)
+def _past_participle(word: str) -> bool:
+    """``word`` is a verb's past participle ("been", "seen", "watched") by lemminflect's tables."""
+    from lemminflect import getInflection, getLemma
+
+    if not word.isalpha():
+        return False
+    return any(word in getInflection(lemma, tag="VBN") for lemma in getLemma(word, upos="VERB"))
+
+
+def _next_word(tokens: list[str], i: int) -> str:
+    """The word right after token i across one space, lower-cased, or "" (punctuation, tag or end: clause end)."""
+    following = _neighbour_words(tokens, i, 1, 1)
+    return following[0] if following else ""
 
 
 def _contraction_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Expand or contract contractions ("don't" <-> "do not", "I am" <-> "I'm").
+
+    CheckList's INV "add/remove contractions" test (Ribeiro et al. 2020) and NL-Augmenter's
+    contraction_expansions: a register change that means exactly the same; negations survive both directions.
+    ``strength`` = probability per contractible/expandable site.  Only where English allows both: "'d" never;
+    "'s" only for pronouns and not before a past participle ("it's been" = it has); "have/has/had" is contracted
+    only as an auxiliary before a past participle ("I have seen" -> "I've seen", but never "I've to admit");
+    nothing is contracted at the end of a clause ("I know what it is." never becomes "... what it's.").
+    """
     n = len(tokens)
     i = 0
     while i < n:
         tok = tokens[i]
         low = tok.lower()
         if low in _EXPAND:
-            if low.endswith("'s"):
-                j = i + 2
-                nxt = tokens[j].lower() if j < n and tokens[i + 1] == " " else ""
-                if nxt in _S_HAS_NEXT:
-                    i += 1
-                    continue
-            if rng.random() < strength:
+            if not (low.endswith("'s") and _past_participle(_next_word(tokens, i))) and rng.random() < strength:
                 tokens[i] = _match_case_phrase(tok, _EXPAND[low])
         elif low in _CONTRACT_SINGLE:
             if rng.random() < strength:
                 tokens[i] = _match_case_phrase(tok, _CONTRACT_SINGLE[low])
         elif i + 2 < n and tokens[i + 1] == " " and (low, tokens[i + 2].lower()) in _CONTRACT:
-            pair = (low, tokens[i + 2].lower())
-            if rng.random() < strength:
+            second = tokens[i + 2].lower()
+            after = _next_word(tokens, i + 2)
+            allowed = after != "" and (second not in _AUXILIARY_HAVE or _past_participle(after))
+            if allowed and rng.random() < strength:
                 src = tok + " " + tokens[i + 2]
-                tokens[i] = _match_case_phrase(src, _CONTRACT[pair])
+                tokens[i] = _match_case_phrase(src, _CONTRACT[(low, second)])
                 tokens[i + 1] = tokens[i + 2] = ""
                 i += 3
                 continue
@@ -475,221 +457,243 @@ def _match_case_phrase(src: str, repl: str) -> str:
     return re.sub(r"^i\b", "I", out)
 
 
-def contraction_swap(text: str, rng: random.Random, strength: float = 0.5) -> str:
-    """Expand or contract contractions ("don't" <-> "do not", "I am" <-> "I'm").
+# --------------------------------------------------------------------------- sentences
 
-    CheckList's INV "add/remove contractions" test (Ribeiro et al. 2020) and
-    NL-Augmenter's contraction_expansions: a register change that means exactly
-    the same; negations survive both directions.  ``strength`` = probability per
-    contractible/expandable site; only unambiguous forms are touched ("'d" never,
-    "'s" only for pronouns and not before "been"/"got").
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _contraction_tokens(tokens, rng, strength)
-    return "".join(tokens)
+_ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr vs etc prof gen col lt sgt mt no vol ft".split())
+
+
+def _mark_closes_sentence(tokens: list[str], i: int) -> bool:
+    """Token i is a . ! ? followed by a space, a tag or the end, and no abbreviation/initial/decimal point."""
+    if tokens[i] not in (".", "!", "?"):
+        return False
+    if i + 1 < len(tokens) and not (tokens[i + 1].isspace() or _is_tag(tokens[i + 1])):
+        return False  # "7.75", "e.g.", "...", "?!"
+    return not (tokens[i] == "." and i > 0 and (tokens[i - 1].lower() in _ABBREVIATIONS
+                                                 or (len(tokens[i - 1]) == 1 and tokens[i - 1].isalpha())))
 
 
 # --------------------------------------------------------------------------- social-media noise
 
 
 def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad language on the
+    internet"; Han & Baldwin 2011 lexical normalisation).
+
+    Each site changes with probability ``strength``: a capitalised word is lower-cased (not an all-capitals one:
+    shouting is emphasis, and "YOU want TO KNOW" reads wrong), a sentence-final mark is
+    repeated ("!!!", "...": never a decimal point or an abbreviation's dot, "7.75" stays), an apostrophe is
+    dropped ("don't" -> "dont", which stays in the negation list so no other transform touches it).  No word is
+    replaced, so the opinion is unchanged.
+    """
     for i, tok in enumerate(tokens):
+        if not tok:
+            continue  # emptied by an earlier stage (a contraction merges three tokens into one)
         c = tok[0]
-        if c in ".!?" and len(tok) == 1:
-            if rng.random() < strength:
+        if c in ".!?":
+            if _mark_closes_sentence(tokens, i) and rng.random() < strength:
                 tokens[i] = tok * rng.randint(2, 4)  # "!" -> "!!!", "." -> "..."
         elif c.isalpha():
             if "'" in tok:
                 if rng.random() < strength:
                     tokens[i] = tok.replace("'", "")  # "don't" -> "dont" (still a negation)
-            elif tok[0].isupper() and rng.random() < strength:
-                tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"
-
-
-def social_noise(text: str, rng: random.Random, strength: float = 0.2) -> str:
-    """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad
-    language on the internet"; Han & Baldwin 2011 lexical normalisation).
-
-    Each site changes with probability ``strength``: a capitalised word is
-    lower-cased, a sentence mark is repeated ("!!!", "..."), an apostrophe is
-    dropped ("don't" -> "dont", which stays in the negation list so no other
-    transform touches it).  No word is replaced, so the opinion is unchanged.
-    """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _social_tokens(tokens, rng, strength)
-    return "".join(tokens)
+            elif tok[0].isupper() and not (len(tok) > 1 and tok.isupper()) and rng.random() < strength:
+                tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"; "NEVER" stays
 
 
 # --------------------------------------------------------------------------- distractor
 
+# Asides reviewers write that carry no opinion and no claim about the film or about how it was watched (an
+# invented "I rented it from the video store" can contradict the review).  Only asides that read naturally after a
+# statement of fact as well as after an opinion: the first audit (results/audit/round1_judged.tsv) found "But I
+# digress.", "But that's just me.", "Just my two cents." and "Others may see it differently." out of place after
+# plot summaries or cast lists, so they were dropped.  None contains a negation.
 DISTRACTOR_SENTENCES = (
-    "I watched this on a Sunday afternoon.",
-    "My cousin mentioned it to me a while ago.",
-    "I saw it on DVD with a couple of friends.",
-    "It was released in several countries.",
-    "I read about it in a magazine beforehand.",
-    "It runs for about an hour and a half.",
-    "I watched it with the subtitles turned on.",
-    "We watched it after dinner.",
-    "The DVD has a few extras on it.",
-    "I rented it from the video store down the street.",
+    "Make of that what you will.",
+    "Take that as you will.",
+    "Your mileage may vary.",
+    "That's my take, for what it's worth.",
+    "Read into that what you will.",
 )
 
 
-_ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr vs etc prof gen col lt sgt mt no vol ft".split())
-
-
-def _sentence_end(tokens: list[str], i: int) -> bool:
-    """Token i is a . ! ? that ends a sentence: followed by space + a capital/quote/tag, or by the end."""
-    if tokens[i] not in (".", "!", "?"):
-        return False
-    if tokens[i] == "." and i > 0 and (tokens[i - 1].lower() in _ABBREVIATIONS
-                                        or (len(tokens[i - 1]) == 1 and tokens[i - 1].isalpha())):
-        return False  # "Mr. Costner", "J. R. R. Tolkien"
-    j = i + 1
-    if j == len(tokens):
-        return True
-    if not (tokens[j].isspace() or _is_tag(tokens[j])):
-        return False
-    while j < len(tokens) and (tokens[j].isspace() or _is_tag(tokens[j])):
-        j += 1
-    return j == len(tokens) or tokens[j][0].isupper() or tokens[j][0] in "\"'("
+def _paragraph_ends(tokens: list[str]) -> list[int]:
+    """Index of the sentence mark closing each paragraph (paragraphs: text between tag runs such as <br /><br />);
+    paragraphs that do not end with . ! ? are left out."""
+    ends, last_mark = [], None
+    for i, tok in enumerate(tokens):
+        if not tok:
+            continue  # emptied by an earlier stage (a contraction merges three tokens into one)
+        c = tok[0]
+        if c.isalnum():
+            last_mark = None
+        elif c in ".!?":
+            if _mark_closes_sentence(tokens, i):
+                last_mark = i
+        elif c == "<" and _is_tag(tok):
+            if last_mark is not None:
+                ends.append(last_mark)
+            last_mark = None
+        elif not c.isspace():
+            last_mark = None  # a quote or bracket after the mark: the paragraph does not end on it
+    if last_mark is not None:
+        ends.append(last_mark)
+    return ends
 
 
 def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
-    if not any(t[0].isalnum() for t in tokens):
-        return  # empty / punctuation-only / tags-only text: nothing to pad
-    n = len(tokens)
-    bounds = [i for i in range(n) if _sentence_end(tokens, i)]
-    if not bounds:
-        bounds = [n - 1]
-    k = min(len(bounds), max(1, round(strength * len(bounds))))
-    for i in rng.sample(bounds, k):
-        tokens[i] = tokens[i] + " " + rng.choice(DISTRACTOR_SENTENCES)
+    """Irrelevant, sentiment-neutral asides at paragraph ends (CheckList INV "add irrelevant sentence", Ribeiro
+    et al. 2020; Jia & Liang 2017 distractors).
 
-
-def insert_distractor(text: str, rng: random.Random, strength: float = 0.1) -> str:
-    """Insert irrelevant, sentiment-neutral sentences at sentence boundaries.
-
-    CheckList INV "add irrelevant sentence" (Ribeiro et al. 2020) and Jia & Liang
-    (2017)-style distractors: viewing circumstances ("We watched it after dinner.")
-    say nothing about quality, so the label stays.  ``strength`` = fraction of
-    sentence boundaries that get one (at least one sentence when > 0).
+    ``strength`` = fraction of paragraphs that get one (at least one when > 0 and a paragraph ends with a
+    sentence mark); at most one per paragraph, never the same sentence twice in a review.  The sentences
+    ("Make of that what you will.", "Your mileage may vary.") say nothing about the film or how it was watched, so the label and
+    every claim of the review stay true.
     """
-    if strength <= 0 or not text:
-        return text
-    tokens = tokenize(text)
-    _distractor_tokens(tokens, rng, strength)
-    return "".join(tokens)
-
-
-# --------------------------------------------------------------------------- example-level
-
-
-def example_transform(example: dict) -> dict:
-    """The starter's toy transformation: lower-case the text."""
-    out = dict(example)
-    out["text"] = (example["text"] or "").lower()
-    return out
-
-
-# custom_transform = these token-level stages, in order, with these strengths: the strengths chosen by reasoning
-# (synonym 0.3, typo 0.1, distractor 0.1) scaled by 2.5, the smallest factor that lowered the stand-in's accuracy
-# by >= 5 points on held-out *training* reviews (study/calibrate_custom.py,
-# results/calibration_custom_transform.json); the test set played no part in the choice.
-CUSTOM_STAGES = (
-    ("synonym", 0.75),
-    ("typo", 0.25),
-    ("distractor", 0.25),
-)
-
-
-def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
-    """The assignment's main transformation: synonyms + keyboard typos + neutral distractors.
-
-    Each stage is a realistic, label-preserving change on its own (see the stage
-    functions); together they model a review paraphrased by someone else, typed in a
-    hurry, with some chatter about when/how they watched it.  ``stages`` (default, when
-    None: ``CUSTOM_STAGES``): synonym 0.75 (three in four replaceable content words, same-synset
-    lemmas only, so the opinion is kept), typo 0.25 (one word in four: sloppy but
-    readable), distractor 0.25 (one neutral sentence per ~4 sentences, at least one).
-    The strengths were calibrated on held-out training reviews (see ``CUSTOM_STAGES``).
-
-    Distractors are inserted last, so they are clean text.  The text is tokenised
-    once for all stages (speed); tags and negations are never touched.
-    """
-    text = example["text"] or ""
-    rng = random.Random(f"{seed}:custom_transform:{text}")
-    tokens = tokenize(text)
-    for name, strength in stages or CUSTOM_STAGES:
-        _TOKEN_STAGES[name](tokens, rng, strength)
-    out = dict(example)
-    out["text"] = "".join(tokens)
-    return out
-
-
-_TOKEN_STAGES = {
-    "synonym": _synonym_tokens,
-    "typo": _typo_tokens,
-    "distractor": _distractor_tokens,
-    "char_noise": _char_noise_tokens,
-    "contraction": _contraction_tokens,
-    "social": _social_tokens,
-}
+    ends = _paragraph_ends(tokens)
+    if not ends:
+        return
+    k = min(len(ends), len(DISTRACTOR_SENTENCES), max(1, round(strength * len(ends))))
+    for i, sentence in zip(sorted(rng.sample(ends, k)), rng.sample(DISTRACTOR_SENTENCES, k)):
+        tokens[i] = tokens[i] + " " + sentence
 
 
 # --------------------------------------------------------------------------- registry
+
+
+class TextTransform:
+    """The text-level face of a token stage: ``fn(text, rng, strength=default) -> str``.
+
+    ``stage(tokens, rng, strength)`` edits a token list in place; this wrapper tokenises, runs it and joins,
+    so each stage is written once and serves ``get_transform``, ``custom_transform`` and direct calls alike.
+    Strength 0 (and empty text) is the identity.  Picklable: it holds a module-level function.
+    """
+
+    def __init__(self, stage: Callable[[list, random.Random, float], None], default_strength: float):
+        self.stage = stage
+        self.default_strength = default_strength
+        self.__doc__ = stage.__doc__
+        self.__name__ = stage.__name__
+
+    def __call__(self, text: str, rng: random.Random, strength: float | None = None) -> str:
+        strength = self.default_strength if strength is None else strength
+        if strength <= 0 or not text:
+            return text
+        tokens = tokenize(text)
+        self.stage(tokens, rng, strength)
+        return "".join(tokens)
+
+    def __repr__(self) -> str:
+        return f"TextTransform({self.stage.__name__}, {self.default_strength})"
 
 
 @dataclass(frozen=True)
 class TransformSpec:
     """A registered transformation.
 
-    ``level == "text"``: ``fn(text, rng, strength) -> str`` with ``default_strength``.
+    ``level == "text"``: ``fn`` is a ``TextTransform`` (``fn(text, rng, strength) -> str``; ``fn.stage`` is its
+    token-level stage) and ``default_strength`` is its default.
     ``level == "example"``: ``fn(example, seed=...) -> dict`` (no strength).
     """
 
     fn: Callable
-    default_strength: float | None
     level: str = "text"
-    uses_wordnet: bool = False
+
+    @property
+    def default_strength(self) -> float | None:
+        return getattr(self.fn, "default_strength", None)
 
 
-TRANSFORMS: dict[str, TransformSpec] = {
-    "synonym": TransformSpec(synonym_replace, 0.3, uses_wordnet=True),
-    "typo": TransformSpec(keyboard_typos, 0.1),
-    "char_noise": TransformSpec(char_noise, 0.1),
-    "contraction": TransformSpec(contraction_swap, 0.5),
-    "social": TransformSpec(social_noise, 0.2),
-    "distractor": TransformSpec(insert_distractor, 0.1),
-    "custom_transform": TransformSpec(custom_transform, None, level="example", uses_wordnet=True),
-    "example_transform": TransformSpec(example_transform, None, level="example"),
-}
-TRANSFORM_NAMES: list[str] = list(TRANSFORMS)
+def _text(stage, default_strength: float) -> TransformSpec:
+    return TransformSpec(TextTransform(stage, default_strength))
 
 
-def _apply_text_transform(example: dict, *, name: str, strength: float, seed: int) -> dict:
-    text = example["text"] or ""
-    rng = random.Random(f"{seed}:{name}:{text}")
+def example_transform(example: dict, seed: int = 0) -> dict:
+    """The starter's toy transformation: lower-case the text (``seed`` is accepted and unused)."""
     out = dict(example)
-    out["text"] = TRANSFORMS[name].fn(text, rng, strength)
+    out["text"] = (example["text"] or "").lower()
     return out
 
 
-def _apply_custom(example: dict, *, seed: int) -> dict:
-    return custom_transform(example, seed=seed)
+# custom_transform = these token-level stages, in order, with these strengths, chosen on held-out *training* reviews
+# by the rule in study/calibrate_transform.py, validity first (every stage audited <= 10% invalid, results/audit/),
+# then the accuracy drop; the test set played no part in the choice.  Typo 0.2 was the smallest strength with a
+# >= 5-point validation drop for a checkpoint (step 100 of 313) of the calibration model
+# (results/calibration_transform_step100.json).  For the finished 5,000-review, 512-token model no audited stage
+# reaches 5 points at any strength up to the realism cap (typo 0.3), so nothing is chosen there
+# (results/calibration_transform.json, which also holds the test drop of these stages).
+CUSTOM_STAGES = (
+    ("synonym", 1.0),
+    ("typo", 0.2),
+    ("distractor", 0.5),
+)
+
+
+def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
+    """The assignment's main transformation: reviewed synonyms, then human typing errors, then neutral asides.
+
+    The composition of its stages (``stages``, default ``CUSTOM_STAGES``), applied in order to one token list with
+    one ``random.Random`` seeded from ``(seed, text)``.  Each stage keeps the label and reads naturally on its own
+    (audited: ``results/audit/``); together they model a review typed in a hurry by someone who words things a
+    little differently and adds an aside.  Default: synonym 1.0 (every word of the reviewed table), typo 0.2 (one
+    in five content words of >= 4 letters, about 7% of all words, misspelt as people do), distractor 0.5 (an aside
+    after half of the paragraphs).  Asides come last, so they are never misspelt; tags, negations, names and
+    function words are never touched.
+    """
+    text = example["text"] or ""
+    rng = random.Random(f"{seed}:custom_transform:{text}")
+    tokens = tokenize(text)
+    for name, strength in stages or CUSTOM_STAGES:
+        TRANSFORMS[name].fn.stage(tokens, rng, strength)
+    out = dict(example)
+    out["text"] = "".join(tokens)
+    return out
+
+
+TRANSFORMS: dict[str, TransformSpec] = {
+    "synonym": _text(_synonym_tokens, 0.5),
+    "typo": _text(_typo_tokens, 0.1),
+    "char_noise": _text(_char_noise_tokens, 0.1),
+    "contraction": _text(_contraction_tokens, 0.5),
+    "social": _text(_social_tokens, 0.2),
+    "distractor": _text(_distractor_tokens, 0.1),
+    "custom_transform": TransformSpec(custom_transform, level="example"),
+    "example_transform": TransformSpec(example_transform, level="example"),
+}
+TRANSFORM_NAMES: list[str] = list(TRANSFORMS)
+
+# the text-level functions under their public names
+synonym_replace = TRANSFORMS["synonym"].fn
+keyboard_typos = TRANSFORMS["typo"].fn
+char_noise = TRANSFORMS["char_noise"].fn
+contraction_swap = TRANSFORMS["contraction"].fn
+social_noise = TRANSFORMS["social"].fn
+insert_distractor = TRANSFORMS["distractor"].fn
+
+
+def check_strength(strength: float, what: str = "strength") -> float:
+    """``strength`` as a float in [0, 1] (a probability or fraction), or ValueError naming the valid range."""
+    value = float(strength)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{what} must be in [0, 1] (a probability), got {strength}")
+    return value
+
+
+def _apply(example: dict, *, name: str, strength: float | None, seed: int) -> dict:
+    spec = TRANSFORMS[name]
+    if spec.level == "example":
+        return spec.fn(example, seed=seed)
+    text = example["text"] or ""
+    out = dict(example)
+    out["text"] = spec.fn(text, random.Random(f"{seed}:{name}:{text}"), strength)
+    return out
 
 
 def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Callable[[dict], dict]:
     """Example-level function ``dict -> dict`` for ``name`` (picklable; deterministic per text+seed).
 
     Only ``text`` changes; every other key (``label``!) is copied untouched.
-    ``strength=None`` uses the registered default; whole-example transforms
-    (``custom_transform``, ``example_transform``) accept no strength.
+    ``strength=None`` uses the registered default; otherwise it must lie in [0, 1] (ValueError).
+    Whole-example transforms (``custom_transform``, ``example_transform``) accept no strength.
     """
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transformation {name!r}; valid names: {', '.join(TRANSFORM_NAMES)}")
@@ -697,19 +701,13 @@ def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Ca
     if spec.level == "example":
         if strength is not None:
             raise ValueError(f"{name!r} is a whole-example transformation and takes no strength")
-        if name == "custom_transform":
-            return functools.partial(_apply_custom, seed=seed)
-        return example_transform
-    if strength is None:
-        strength = spec.default_strength
-    strength = float(strength)
-    if strength < 0:
-        raise ValueError(f"strength must be >= 0, got {strength}")
-    return functools.partial(_apply_text_transform, name=name, strength=strength, seed=seed)
+    else:
+        strength = check_strength(spec.default_strength if strength is None else strength)
+    return functools.partial(_apply, name=name, strength=strength, seed=seed)
 
 
 SMALL_DATASET_ROWS = 1000
-_SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+_SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes() + SYNONYM_TABLE_PATH.read_bytes()).hexdigest()
 
 
 def transform_dataset(dataset, name: str = "custom_transform", strength: float | None = None,
@@ -719,10 +717,8 @@ def transform_dataset(dataset, name: str = "custom_transform", strength: float |
     The result is computed afresh, unless ``reuse_cache``: then the datasets cache file written by an identical call
     is loaded (the other processes of a distributed run, after the main process has transformed the data).
 
-    ``num_proc`` defaults to min(2, cpu count) for >= 1000 rows, else 1.  WordNet is
-    loaded in this process BEFORE the workers fork, so they share its indices
-    (copy-on-write) instead of each re-reading them; its open data files are closed
-    first so that the workers do not share file offsets.
+    ``num_proc`` defaults to min(2, cpu count) for >= 1000 rows, else 1.  The synonym table and the word list
+    are loaded in this process BEFORE the workers fork, so they share them (copy-on-write).
     """
     fn = get_transform(name, strength, seed)
     # The transformed rows get a fingerprint that names everything they depend on, including this module's code
@@ -731,9 +727,7 @@ def transform_dataset(dataset, name: str = "custom_transform", strength: float |
     fingerprint = Hasher.hash([dataset._fingerprint, name, strength, seed, CUSTOM_STAGES, _SOURCE_HASH])
     if num_proc is None:
         num_proc = min(2, os.cpu_count() or 1) if len(dataset) >= SMALL_DATASET_ROWS else 1
-    if TRANSFORMS[name].uses_wordnet:
-        _prepare_wordnet()
-        release_file_handles()
+    prepare_word_lists()
     return dataset.map(fn, num_proc=num_proc if num_proc > 1 else None, load_from_cache_file=reuse_cache,
                        new_fingerprint=fingerprint, desc=f"transform {name}")
 

@@ -84,30 +84,19 @@ def check_dataset(dataset: str) -> tuple[str, dict[str, int]]:
     return f"dataset {dataset}: " + ", ".join(f"{n} {name}" for name, n in sizes.items()), sizes
 
 
-def wordnet_installed() -> str | None:
-    """Where NLTK finds its WordNet data (a folder or zip), without loading it; None when it does not."""
-    import nltk
+def check_transformation(name: str, strength: float | None) -> str:
+    """The transformations can run: their word lists, synonym table and inflection tables load (all come with the
+    requirements), and ``name`` transforms a sample review."""
+    import utils
 
-    for resource in ("corpora/wordnet", "corpora/wordnet.zip"):
-        try:
-            return str(nltk.data.find(resource))
-        except LookupError:
-            continue
-    return None
-
-
-def check_wordnet() -> str:
-    """WordNet installed, or made usable now (downloaded, or built from Debian's files; see pipeline/wordnet.py)."""
-    from pipeline.wordnet import ensure_wordnet
-
-    found = wordnet_installed()
-    if found is None:
-        try:
-            ensure_wordnet()
-        except RuntimeError as error:
-            raise UsageError(f"the transformation needs WordNet: {one_line(error)}") from error
-        found = wordnet_installed() or "NLTK's data path"
-    return f"WordNet: {found}"
+    sample = {"text": "The actors were wonderful and the story kept me watching until the very end.", "label": 1}
+    try:
+        utils.prepare_word_lists()
+        utils.get_transform(name, strength, seed=0)(sample)
+    except (ImportError, OSError, LookupError) as error:
+        raise UsageError(f"--transform {name} cannot run: {one_line(error)}; install the requirements "
+                         f"(pip install -r requirements.txt)") from error
+    return f"transformation {name}: ready"
 
 
 def check_writable(folder: Path, flag: str) -> str:

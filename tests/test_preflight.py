@@ -1,5 +1,6 @@
 """``python main.py --preflight``: in seconds, before any training, everything a run will need; each problem is a
-one-line error and exit code 2. Also: a run that will need WordNet checks it before training, not after."""
+one-line error and exit code 2. Also: a run that will transform reviews checks the transformation can run (its
+packages and data) before training, not after."""
 
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ def preflight(argv, capsys) -> tuple[int, str, list[str]]:
     return code, captured.out, captured.err.strip().splitlines()
 
 
-def without_wordnet(tmp_path: Path) -> dict:
-    """An environment where NLTK finds no WordNet and may neither download nor build it."""
-    return offline_env(HOME=str(tmp_path / "home"), NLTK_DATA=str(tmp_path / "nltk_data"), NLTK_NO_DOWNLOAD="1",
-                       WORDNET_DEBIAN_DIR=str(tmp_path / "no-debian-wordnet"))
+def without_lemminflect(tmp_path: Path) -> dict:
+    """An environment where the transformations' inflection package cannot be imported (as if not installed)."""
+    fake = tmp_path / "site" / "lemminflect"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("No module named \'lemminflect\' (simulated)")\n')
+    return offline_env(PYTHONPATH=str(tmp_path / "site"))
 
 
 def test_preflight_passes_prints_a_summary_and_writes_nothing(flags, tmp_path, capsys):
@@ -96,23 +99,25 @@ def test_several_problems_are_all_reported(flags, tmp_path, capsys):
     assert code == 2 and len(err) == 3 and all(line.startswith("error: ") for line in err), err
 
 
-def test_missing_wordnet_fails_the_preflight_only_when_a_transformation_needs_it(flags, tmp_path):
-    env = without_wordnet(tmp_path)
+def test_a_transformation_that_cannot_run_fails_the_preflight_only_when_the_run_transforms(flags, tmp_path):
+    env = without_lemminflect(tmp_path)
     result = run_main([*flags, "--transform", "synonym"], cwd=tmp_path, env=env, timeout=300)
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "WordNet" in errors[0], result.stderr
-    result = run_main([*flags, "--transform", "typo"], cwd=tmp_path, env=env, timeout=300)
+    assert len(errors) == 1 and "--transform synonym cannot run" in errors[0] and "lemminflect" in errors[0], errors
+    not_transforming = [f for f in flags if f not in ("--train_augmented", "--eval_transformed")]
+    result = run_main(not_transforming, cwd=tmp_path, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
 
 
-def test_a_run_needing_wordnet_later_stops_before_training(tiny_model, tiny_data, tmp_path):
-    """--train --eval_transformed transforms only after training: without WordNet it must stop before it."""
+def test_a_run_transforming_later_stops_before_training(tiny_model, tiny_data, tmp_path):
+    """--train --eval_transformed transforms only after training: if it cannot, the run must stop before training."""
     result = run_main(["--train", "--eval_transformed", "--transform", "synonym", "--model_name", tiny_model,
                        "--dataset", tiny_data, "--max_length", "48", "--model_dir", tmp_path / "model",
-                       "--output_dir", tmp_path / "results"], cwd=tmp_path, env=without_wordnet(tmp_path), timeout=300)
+                       "--output_dir", tmp_path / "results"], cwd=tmp_path, env=without_lemminflect(tmp_path),
+                      timeout=300)
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "WordNet" in errors[0], result.stderr
+    assert len(errors) == 1 and "cannot run" in errors[0], result.stderr
     assert "Running training" not in result.stdout
     assert not (tmp_path / "model").exists()

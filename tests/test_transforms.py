@@ -119,6 +119,29 @@ def test_unknown_name_raises_with_valid_names():
         utils.get_transform("typo", strength=-1)
 
 
+@pytest.mark.parametrize("strength", [-0.1, 1.5, 2])
+def test_strength_outside_unit_interval_is_rejected(strength):
+    ds = datasets.Dataset.from_dict({"text": ["a fine film"], "label": [1]})
+    for call in (lambda: utils.get_transform("typo", strength),
+                 lambda: utils.transform_dataset(ds, "synonym", strength)):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            call()
+
+
+def test_one_registry_every_stage_is_a_text_transform():
+    for name in TEXT_TRANSFORMS:
+        spec = utils.TRANSFORMS[name]
+        assert isinstance(spec.fn, utils.TextTransform) and spec.fn.default_strength == spec.default_strength
+    assert not hasattr(utils, "_TOKEN_STAGES")
+    # custom_transform is the composition of its stages, applied to one token list with one rng
+    ex = {"text": REVIEW, "label": 0}
+    rng = random.Random(f"3:custom_transform:{REVIEW}")
+    tokens = utils.tokenize(REVIEW)
+    for name, strength in utils.CUSTOM_STAGES:
+        utils.TRANSFORMS[name].fn.stage(tokens, rng, strength)
+    assert utils.custom_transform(ex, seed=3)["text"] == "".join(tokens)
+
+
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
 def test_get_transform_is_picklable(name):
     fn = utils.get_transform(name, seed=3)
@@ -142,11 +165,13 @@ def test_example_and_custom_transform_direct_calls():
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
 def test_other_keys_untouched_and_text_changes(name):
     ex = {"text": REVIEW, "label": 1, "idx": 7, "meta": {"a": 1}}
-    out = utils.get_transform(name)(ex)
-    assert set(out) == set(ex)
-    assert out["label"] == 1 and out["idx"] == 7 and out["meta"] == {"a": 1}
+    outs = [utils.get_transform(name, seed=seed)(ex) for seed in range(3)]
+    for out in outs:
+        assert set(out) == set(ex)
+        assert out["label"] == 1 and out["idx"] == 7 and out["meta"] == {"a": 1}
     assert ex["text"] == REVIEW, "input example must not be mutated"
-    assert out["text"] != REVIEW, f"{name} did not change a normal review at default strength"
+    # per-word probabilities: a given seed may leave this 35-content-word review alone (typo 0.1: 2.5%), three not
+    assert any(out["text"] != REVIEW for out in outs), f"{name} did not change a normal review at default strength"
 
 
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
@@ -208,75 +233,114 @@ def test_no_global_rng_use():
 # ----------------------------------------------------------------------------- synonym
 
 
-def _all_antonyms(word):
-    wn = utils._wn()
-    return {a.name().lower().replace("_", " ")
-            for s in wn.synsets(word) for l in s.lemmas() for a in l.antonyms()}
+def test_synonym_candidates_come_from_the_reviewed_table():
+    assert utils._synonym_candidates("movie") == ("film",)
+    assert utils._synonym_candidates("movies") == ("films",)  # inflected alike
+    assert utils._synonym_candidates("awful") == ("terrible",)
+    for protected in ("not", "never", "very", "extremely", "the", "good", "bad", "great", "funny", "could"):
+        assert utils._synonym_candidates(protected) == ()
+    assert utils._synonym_candidates("ending") == ()  # not in the table: left alone
+    assert utils._synonym_candidates("beginning") == ()  # verb form that is also a noun: "from the starting"
 
 
-@pytest.mark.parametrize("word", ["awful", "boring", "beautiful", "happy", "strong", "movie",
-                                  "wonderful", "horrible", "actor", "story", "slow", "fast"])
-def test_synonym_candidates_exclude_word_and_antonyms(word):
-    cands = utils._synonym_candidates(word)
-    assert word not in cands
-    assert not set(cands) & _all_antonyms(word)
-    assert all("_" not in c for c in cands)
+def test_synonym_table_is_reviewed_and_not_rarer():
+    from wordfreq import zipf_frequency
+
+    table = json.loads(utils.SYNONYM_TABLE_PATH.read_text())
+    assert table["entries"] and table["reviewed_rejections"] and "Review" in table["rules"]
+    for entry in table["entries"]:
+        for cand in entry["candidates"]:
+            assert zipf_frequency(cand, "en") >= zipf_frequency(entry["lemma"], "en"), (entry["lemma"], cand)
+            assert f"{entry['lemma']} -> {cand}" not in table["reviewed_rejections"]
+            assert cand not in utils.STOPWORDS | utils.NEGATIONS
 
 
-def test_synonym_candidates_examples():
-    assert "film" in utils._synonym_candidates("movie")
-    assert "films" in utils._synonym_candidates("movies")  # plural kept
-    assert "dreadful" in utils._synonym_candidates("awful")
-    for protected in ("not", "never", "very", "extremely", "the", "good", "bad", "great", "funny"):
-        assert utils._synonym_candidates(protected) == () or protected in utils.INTENSIFIERS | utils.NEGATIONS | utils.STOPWORDS
-    assert utils._synonym_candidates("ending") == ()  # inflected/ambiguous POS: left alone
+def test_synonym_inflection_agrees():
+    """Every surface form maps to the same inflection (lemminflect tag) of its replacement."""
+    from lemminflect import getAllInflections, getInflection
 
-
-def test_synonym_replacement_keeps_case_and_skips_protected():
+    table = json.loads(utils.SYNONYM_TABLE_PATH.read_text())
+    for entry in table["entries"]:
+        tags = getAllInflections(entry["lemma"], upos=entry["pos"])
+        for cand, forms in entry["candidates"].items():
+            for surface, target in forms.items():
+                surface_tags = [t for t, ss in tags.items() if surface in ss] or ["base"]
+                assert surface == entry["lemma"] and target == cand or any(
+                    target in getInflection(cand, tag=t) for t in surface_tags if t != "base"), (surface, target)
     rng = random.Random(0)
-    text = "Movie night. MOVIE night! Another movie night with Grace: very awful, not awful, really awful."
-    out = utils.synonym_replace(text, rng, 1.0)
-    toks = [t for t in utils.tokenize(out) if t.strip()]
-    orig = [t for t in utils.tokenize(text) if t.strip()]
-    assert len(toks) >= len(orig)
-    first, second = out.split(". ")[0].split()[0], out.split(". ")[1].split()[0]
-    assert first != "Movie" and first[0].isupper() and not first.isupper()
-    assert second != "MOVIE" and second.isupper()
-    assert "Grace" in out  # capitalised mid-sentence: treated as a name
-    for kept in ("very", "not", "really", "with", "night"):
-        assert kept in out
-    assert "awful" not in out  # every replaceable occurrence replaced at strength 1
-    assert "movie" not in out.lower().split()
+    assert utils.synonym_replace("It began with kids and movies.", rng, 1.0) == "It started with children and films."
+
+
+def test_synonym_fixes_articles_and_keeps_case_names_hyphens_and_phrases():
+    out = utils.synonym_replace("an awful movie. An awful plot. a seemingly easy job.", random.Random(0), 1.0)
+    assert out == "a terrible film. A terrible plot. an apparently easy job."
+    kept = ("Movie night with Awful Smith, a B movie, film noir, an awful lot, not nearly enough, "
+            "movie-goers and awful-looking sets, more difficult scenes, MOVIE.")
+    assert utils.synonym_replace(kept, random.Random(0), 1.0) == kept
+
+
+def test_no_article_mismatch_introduced():
+    forms = sorted(utils._synonym_table()[0])
+    text = " ".join(f"It was a {w} and an {w}." for w in forms)
+    for seed in range(3):
+        out = utils.custom_transform({"text": text, "label": 1}, seed=seed, stages=(("synonym", 1.0),))["text"]
+        before = re.findall(r"\b(an?) (\w+)", text)
+        after = re.findall(r"\b(an?) (\w+)", out)
+        assert len(before) == len(after)
+        for (art0, w0), (art1, w1) in zip(before, after):
+            if w1 != w0:
+                assert art1 == utils._article_for(w1), (art0, w0, art1, w1)
 
 
 def test_synonym_changes_roughly_strength_fraction():
-    words = ["awful", "movie", "story", "actor", "beautiful", "wonderful"] * 50
+    words = ["awful", "movie", "superb", "writer", "perhaps", "eventually"] * 50
     text = " ".join(words)
-    vocab = set(words)
-    for w in vocab:
-        assert not set(utils._synonym_candidates(w)) & vocab
     out = utils.synonym_replace(text, random.Random(0), 0.3)
-    changed = len(words) - sum(w in vocab for w in out.split())
-    assert 0.2 * len(words) < changed < 0.4 * len(words)  # strength 0.3, all words replaceable
+    changed = sum(a != b for a, b in zip(words, out.split()))
+    assert 0.2 * len(words) < changed < 0.4 * len(words)
 
 
 # ----------------------------------------------------------------------------- typo / noise
 
+CONTENT_WORDS = ("wonderful acting throughout performances scenery dialogue terrible director soundtrack "
+                 "brilliant boring watching characters believable").split()
 
-def test_typo_uses_qwerty_neighbours_and_keeps_case():
-    text = "Wonderful ACTING throughout 1984 not cannot <br /> x"
-    out = utils.keyboard_typos(text, random.Random(0), 1.0)
-    a, b = text.split(), out.split()
-    assert len(a) == len(b)
-    for w, v in zip(a, b):
-        if w in ("1984", "not", "cannot", "<br", "/>", "x"):
-            assert v == w
-            continue
-        diff = [(c, d) for c, d in zip(w, v) if c != d]
-        assert len(v) == len(w) and len(diff) == 1 and v[0] == w[0]
-        c, d = diff[0]
-        assert d.lower() in utils.QWERTY_NEIGHBOURS[c.lower()]
-        assert c.isupper() == d.isupper()
+
+def _one_edit_kind(word: str, typo: str) -> str | None:
+    if typo[0] != word[0]:
+        return None
+    if len(typo) == len(word):
+        diff = [k for k in range(len(word)) if word[k] != typo[k]]
+        if len(diff) == 1 and typo[diff[0]] in utils.QWERTY_NEIGHBOURS[word[diff[0]]]:
+            return "neighbour"
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == typo[diff[1]] and word[diff[1]] == typo[diff[0]]:
+            return "swap"
+    if len(typo) == len(word) - 1 and any(word[:k] + word[k + 1:] == typo for k in range(1, len(word))):
+        return "drop"
+    if len(typo) == len(word) + 1 and any(word[:k] + word[k] + word[k:] == typo for k in range(1, len(word))):
+        return "double"
+    return None
+
+
+def test_typos_are_human_error_types_and_never_words():
+    kinds = set()
+    for seed in range(20):
+        out = utils.keyboard_typos(" ".join(CONTENT_WORDS), random.Random(seed), 1.0).split()
+        assert len(out) == len(CONTENT_WORDS)
+        for word, typo in zip(CONTENT_WORDS, out):
+            if typo != word:
+                kind = _one_edit_kind(word, typo)
+                assert kind, (word, typo)
+                kinds.add(kind)
+                assert typo not in utils._known_words(), f"{word} -> {typo} is a real word"
+    assert kinds == {"neighbour", "drop", "double", "swap"}
+
+
+def test_typos_skip_names_function_words_contractions_hyphens_and_short_words():
+    text = ("Spielberg could also let it's middle-class movie-goers cry, but the end was not too bad. "
+            "Would they? NEVER. 1984 was odd. Wonderful Acting. Their Dialogue.")
+    for seed in range(10):
+        assert utils.keyboard_typos(text, random.Random(seed), 1.0) == text
 
 
 def test_qwerty_neighbour_table():
@@ -295,36 +359,56 @@ def test_char_noise_keeps_first_and_last_letter():
 # ----------------------------------------------------------------------------- contraction / social / distractor
 
 
-def test_contraction_both_directions():
-    rng = random.Random(0)
-    assert utils.contraction_swap("I do not like it.", rng, 1.0) == "I don't like it."
-    assert utils.contraction_swap("Don't go. I'm here.", rng, 1.0) == "Do not go. I am here."
-    assert utils.contraction_swap("I cannot say", rng, 1.0) == "I can't say"
-    assert utils.contraction_swap("It's been long.", rng, 1.0) == "It's been long."  # it has
-    assert utils.contraction_swap("He'd go. John's car.", rng, 1.0) == "He'd go. John's car."
+@pytest.mark.parametrize("text,expected", [
+    ("I do not like it.", "I don't like it."),
+    ("Don't go. I'm here.", "Do not go. I am here."),
+    ("I cannot say", "I can't say"),
+    ("It's been long.", "It's been long."),  # it has
+    ("He'd go. John's car.", "He'd go. John's car."),  # 'd and possessive 's: ambiguous, never touched
+    ("I have to admit it.", "I have to admit it."),  # "have to" is no auxiliary: never "I've to admit"
+    ("I have seen it.", "I've seen it."),
+    ("I know what it is. You are.", "I know what it is. You are."),  # nothing contracted at a clause end
+    ("He's done it.", "He's done it."),  # he has
+])
+def test_contraction_only_where_english_allows_it(text, expected):
+    assert utils.contraction_swap(text, random.Random(0), 1.0) == expected
 
 
-def test_social_noise_keeps_words():
+def test_social_noise_keeps_words_and_numbers():
     text = "The Acting was GREAT! I don't know why. Really."
     out = utils.social_noise(text, random.Random(0), 1.0)
     assert out.lower().replace("'", "").replace("!", "").replace(".", "") == \
         text.lower().replace("'", "").replace("!", "").replace(".", "")
     assert "dont" in out and "!!" in out
+    kept = "i gave it 7.75 out of 10, e.g. mr. smith"
+    assert utils.social_noise(kept, random.Random(0), 1.0) == kept
 
 
-def test_distractor_inserts_neutral_sentence_at_boundary():
+def test_distractor_inserts_neutral_aside_at_paragraph_end():
     text = "Mr. Smith was great. I loved it! The end."
     out = utils.insert_distractor(text, random.Random(0), 1.0)
-    assert out.startswith("Mr. Smith")  # no insertion after an abbreviation
     inserted = [s for s in utils.DISTRACTOR_SENTENCES if s in out]
-    assert len(inserted) >= 1
-    stripped = out
-    for s in utils.DISTRACTOR_SENTENCES:
-        stripped = stripped.replace(" " + s, "")
-    assert stripped == text
+    assert len(inserted) == 1 and out == text + " " + inserted[0]  # one paragraph: one aside, at its end
     for s in utils.DISTRACTOR_SENTENCES:
         assert utils.count_negations(s) == 0
-    assert utils.insert_distractor("no punctuation here", random.Random(0), 0.1).startswith("no punctuation here ")
+        assert not re.search(r"\b(watch|watched|saw|seen|rent|rented|dvd|theater|cinema)\b", s.lower())
+    assert utils.insert_distractor("no sentence mark here", random.Random(0), 1.0) == "no sentence mark here"
+    quoted = 'He said "it was great."<br /><br />Score: 7.5 (out of 10.)'
+    assert utils.insert_distractor(quoted, random.Random(0), 1.0) == quoted  # never inside quotes or brackets
+
+
+def test_distractors_never_repeat_and_at_most_one_per_paragraph():
+    paragraphs = [f"Paragraph {k} says something. It ends here." for k in range(12)]
+    text = "<br /><br />".join(paragraphs)
+    for seed in range(5):
+        out = utils.insert_distractor(text, random.Random(seed), 1.0)
+        parts = out.split("<br /><br />")
+        assert len(parts) == len(paragraphs)
+        counts = [sum(s in part for s in utils.DISTRACTOR_SENTENCES) for part in parts]
+        assert max(counts) <= 1
+        used = [s for s in utils.DISTRACTOR_SENTENCES if s in out]
+        assert sum(counts) == len(used) == min(len(paragraphs), len(utils.DISTRACTOR_SENTENCES))
+        assert all(out.count(s) == 1 for s in used)
 
 
 def test_mark_changes():
@@ -332,6 +416,14 @@ def test_mark_changes():
     assert utils.mark_changes("a b", "a b c") == "a b [[ -> c]]"
     assert utils.mark_changes("a b c", "a c") == "a [[b -> ]] c"
     assert utils.mark_changes("same text", "same text") == "same text"
+
+
+def test_custom_transform_depends_only_on_seed_and_text():
+    texts = [REVIEW, GOLDEN_INPUTS[1], GOLDEN_INPUTS[2]]
+    alone = [utils.custom_transform({"text": t, "label": 0}, seed=4)["text"] for t in texts]
+    reordered = [utils.custom_transform({"text": t, "label": 1, "idx": 9}, seed=4)["text"] for t in texts[::-1]]
+    assert reordered[::-1] == alone
+    assert utils.custom_transform({"text": REVIEW, "label": 0}, seed=5)["text"] != alone[0]
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -445,13 +537,6 @@ if __name__ == "__main__":
         print(__doc__)
 
 
-def test_pluralize_leaves_plural_form_lemmas_alone():
-    """'sports' -> 'athletics', not 'athleticses' (found in --debug_transformation output)."""
-    assert utils._pluralize("athletics") == "athletics"
-    assert utils._pluralize("box") == "boxes" and utils._pluralize("film") == "films"
-    assert utils._pluralize("moving picture") == "moving pictures" and utils._pluralize("story") == "stories"
-
-
 def test_transformed_fingerprint_follows_what_the_rows_depend_on(monkeypatch):
     """Cached maps downstream (tokenization) are keyed on the fingerprint: it must change whenever the transformed
     rows could (a stale cache once served tokens of an older custom_transform)."""
@@ -466,3 +551,11 @@ def test_transformed_fingerprint_follows_what_the_rows_depend_on(monkeypatch):
     monkeypatch.setattr(utils, "CUSTOM_STAGES", (("typo", 1.0),))
     assert fingerprint("custom_transform") != custom
     assert utils.transform_dataset(ds, "custom_transform")["text"][0] != ds["text"][0]
+
+
+def test_stages_after_contraction_skip_the_tokens_it_empties():
+    """contraction merges "do not" into one token and leaves two empty ones; later stages must skip them."""
+    text = "I do not know what we are doing here. It is good.<br /><br />We are done."
+    stages = (("contraction", 1.0), ("social", 1.0), ("typo", 1.0), ("distractor", 1.0))
+    out = utils.custom_transform({"text": text, "label": 1}, seed=0, stages=stages)["text"]
+    assert "don't" in out.replace("dont", "don't") and out.count("<br />") == 2

@@ -1,0 +1,82 @@
+"""The validity audit tool (study/audit_transform.py) on a small sample, and the committed audit against its summary."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_DIR, offline_env, write_parquet
+
+sys.path.insert(0, str(PROJECT_DIR / "study"))
+import audit_transform  # noqa: E402
+
+AUDIT_DIR = PROJECT_DIR / "results" / "audit"
+REVIEWS = [
+    "This movie was awful and the writer should be ashamed. Nothing worked at all.<br /><br />The acting "
+    "was wooden, the dialogue was dreadful and the soundtrack was forgettable. Avoid it.",
+    "A superb movie about kids growing up. Eventually everything falls into place.<br /><br />"
+    "Wonderful performances throughout, and the photography is beautiful. Recommended.",
+]
+
+
+@pytest.fixture(scope="module")
+def small_imdb(tmp_path_factory) -> Path:
+    rows = [{"text": f"{REVIEWS[i % 2]} Review number {i}.", "label": i % 2} for i in range(40)]
+    return write_parquet(tmp_path_factory.mktemp("audit") / "imdb", {"train": rows, "test": rows[:4]})
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT_DIR / "study" / "audit_transform.py"), *args],
+                          cwd=PROJECT_DIR, env=offline_env(), capture_output=True, text=True, timeout=300)
+
+
+def test_sample_writes_edits_with_context_from_held_out_reviews(small_imdb, tmp_path):
+    out = tmp_path / "edits.tsv"
+    done = run_tool("sample", "--dataset", str(small_imdb), "--stages", "synonym", "typo", "distractor",
+                    "--per_stage", "5", "--train_samples", "10", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = audit_transform.read_tsv(out)
+    assert [r["stage"] for r in rows] == ["synonym"] * 5 + ["typo"] * 5 + ["distractor"] * 5
+    from pipeline.data import load_imdb, subset
+
+    train = load_imdb(str(small_imdb), splits=("train",))["train"]
+    used = {train[i]["text"] for i in range(len(train))} & set(subset(train, 10, 42)["text"])
+    for row in rows:
+        assert row["edit"].count("[[") == 1 and " -> " in row["edit"] and row["label"] in ("pos", "neg")
+        assert all(row[k] == "" for k in audit_transform.JUDGEMENTS)
+        index = int(row["note"].removeprefix("train[").removesuffix("]"))
+        assert train[index]["text"] not in used  # never a review the calibration model trained on
+    # unjudged rows are refused by summarize, with exit 2 and a one-line message
+    done = run_tool("summarize", str(out))
+    assert done.returncode == 2 and "not fully judged" in done.stderr
+
+
+def test_summary_rates_follow_the_judgements(tmp_path):
+    rows = [{"id": f"s-{k}", "stage": "s", "strength": "0.5", "label": "pos", "edit": "x", "note": "",
+             "same_label": "y", "fluent": "n" if k < 2 else "y", "same_meaning": "n" if k == 0 else "y"}
+            for k in range(10)]
+    summary = audit_transform.summarize(rows)
+    s = summary["per_stage"]["s"]
+    assert (s["judged"], s["invalid"], s["not_fluent"], s["not_same_meaning"]) == (10, 2, 2, 1)
+    assert s["invalid_rate"] == 0.2 == summary["max_invalid_rate"]
+
+
+def test_committed_audit_matches_its_summary_and_meets_the_target():
+    judged = AUDIT_DIR / "judged.tsv"
+    claimed = json.loads((AUDIT_DIR / "summary.json").read_text())
+    rows = audit_transform.read_tsv(judged)
+    assert claimed["judged_file_sha256"] == hashlib.sha256(judged.read_bytes()).hexdigest()
+    assert audit_transform.summarize(rows)["per_stage"] == claimed["per_stage"]
+    assert len(rows) >= 200
+    import utils
+
+    for name, strength in utils.CUSTOM_STAGES:  # every stage of custom_transform audited, and valid
+        assert claimed["per_stage"][name]["judged"] >= 50
+        assert claimed["per_stage"][name]["invalid_rate"] <= 0.10
+    assert (AUDIT_DIR / "RUBRIC.md").is_file()
