@@ -42,11 +42,24 @@ from pipeline.data import (
     require_trained_model,
     subset,
 )
+from pipeline.precision import attention_dropout_of, resolve_attention_dropout, resolve_mixed_precision
 from pipeline.results import provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
 TRAINING_INFO = "training_info.json"
+
+
+def attention_dropout_choice(value: str) -> str:
+    if value in ("auto", "model"):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"expected auto, model or a number in [0, 1), got {value!r}")
+    return value
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,7 +106,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="AdamW weight decay (not applied to biases and LayerNorm weights)")
     training.add_argument("--max_grad_norm", type=float, default=1.0, help="gradient clipping norm")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
-                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; fp32 on CPU")
+                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 "
+                               "where the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
+    training.add_argument("--attention_dropout", type=attention_dropout_choice, default="auto",
+                          help="dropout on the attention probabilities: auto (0 on CPU, where it would cost half "
+                               "the step; the model's own on GPU), model (the model's own), or a number in [0, 1)")
     training.add_argument("--seed", type=int, default=42,
                           help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=0,
@@ -406,6 +423,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
         "seed": args.seed,
         "data_seed": args.data_seed,
         "mixed_precision": accelerator.mixed_precision,
+        "attention_dropout": attention_dropout_of(accelerator.unwrap_model(model).config),
         "train_seconds": round(seconds, 2),
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": bool(args.resume),
@@ -493,13 +511,8 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 
 def make_accelerator(args) -> Accelerator:
     """One process per device under ``accelerate launch``, a single process under plain ``python``."""
-    precision = args.mixed_precision
-    if precision == "auto":
-        precision = "no"
-        if torch.cuda.is_available():
-            # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
-            precision = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
-    accelerator = Accelerator(mixed_precision=precision)
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    accelerator = Accelerator(mixed_precision=resolve_mixed_precision(args.mixed_precision, device_type))
     if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
         import datasets
         import transformers
@@ -530,7 +543,8 @@ def run(args) -> None:
     on_cuda = accelerator.device.type == "cuda"
 
     if training:
-        tokenizer, model = load_pretrained(args.model_name)
+        tokenizer, model = load_pretrained(
+            args.model_name, attention_dropout=resolve_attention_dropout(args.attention_dropout, accelerator.device.type))
         limit = model.config.max_position_embeddings
         if args.max_length > limit:
             raise UsageError(f"--max_length {args.max_length} exceeds {args.model_name}'s {limit} positions")

@@ -157,18 +157,25 @@ def resolve_model(model_name: str) -> str:
     return model_name
 
 
-def load_pretrained(model_name: str, num_labels: int = 2):
-    """Tokenizer and a sequence-classification model (a new head on a pretrained encoder, or a trained model)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_pretrained(model_name: str, num_labels: int = 2, attention_dropout: float | None = None):
+    """Tokenizer and a sequence-classification model (a new head on a pretrained encoder, or a trained model).
+
+    ``attention_dropout`` replaces the model's attention-probability dropout (``None``: keep its own).
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.precision import attention_dropout_overrides
 
     source = resolve_model(model_name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
+        overrides = attention_dropout_overrides(AutoConfig.from_pretrained(source), attention_dropout)
         model = AutoModelForSequenceClassification.from_pretrained(
             source,
             num_labels=num_labels,
             id2label={0: "negative", 1: "positive"},
             label2id={"negative": 0, "positive": 1},
+            **overrides,
         )
     except OSError as error:
         raise UsageError(
