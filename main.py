@@ -42,7 +42,13 @@ from pipeline.data import (
     require_trained_model,
     subset,
 )
-from pipeline.precision import attention_dropout_of, resolve_attention_dropout, resolve_mixed_precision
+from pipeline.precision import (
+    attention_dropout_of,
+    fp32_attention_if_cpu_bf16,
+    resolve_attention_dropout,
+    resolve_mixed_precision,
+    restore_attention,
+)
 from pipeline.results import provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
@@ -311,7 +317,9 @@ def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info:
     if accelerator.is_main_process:
         temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
         shutil.rmtree(temporary, ignore_errors=True)
-        accelerator.unwrap_model(model).save_pretrained(temporary)
+        unwrapped = accelerator.unwrap_model(model)
+        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
+        unwrapped.save_pretrained(temporary)
         tokenizer.save_pretrained(temporary)
         write_json(temporary / TRAINING_INFO, info)
         save_dir.mkdir(parents=True, exist_ok=True)
@@ -331,6 +339,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = AdamW(groups, lr=args.learning_rate)
+    fp32_attention = fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, optimizer, train_dataloader = accelerator.prepare(model, optimizer, train_dataloader)
 
     accumulation = args.gradient_accumulation_steps
@@ -424,6 +433,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
         "data_seed": args.data_seed,
         "mixed_precision": accelerator.mixed_precision,
         "attention_dropout": attention_dropout_of(accelerator.unwrap_model(model).config),
+        "fp32_attention": fp32_attention,
         "train_seconds": round(seconds, 2),
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": bool(args.resume),
@@ -441,6 +451,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
 def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator) -> dict:
     """Accuracy of the model in ``model_dir``; writes the prediction file in dataset order."""
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, eval_dataloader = accelerator.prepare(model, eval_dataloader)
     model.eval()
     predictions, labels = {}, {}

@@ -9,11 +9,16 @@ On a CPU, two settings decide most of a training step's time (``benchmarks/READM
   onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
   CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` shows the accuracy is the
   same. On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
+- Under bf16 autocast, the fused CPU attention kernel's backward pass is several times slower in bf16 than in fp32,
+  which ate the whole gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
+  FLOPs) in fp32 while the linear layers run in bf16.
 """
 
 from __future__ import annotations
 
 import torch
+
+FP32_ATTENTION = "sdpa_fp32"  # the attention implementation registered by use_fp32_attention
 
 # The configuration key of attention-probability dropout, by architecture (BERT family, DistilBERT).
 ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
@@ -66,3 +71,41 @@ def attention_dropout_of(config) -> float | None:
         if hasattr(config, key):
             return float(getattr(config, key))
     return None
+
+
+def fp32_sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs):
+    """transformers' SDPA attention computed in fp32 (outside autocast), returned in the caller's dtype."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    dtype = query.dtype
+    with torch.autocast(query.device.type, enabled=False):
+        output, weights = sdpa_attention_forward(module, query.float(), key.float(), value.float(), attention_mask,
+                                                 **kwargs)
+    return output.to(dtype), weights
+
+
+def use_fp32_attention(model) -> bool:
+    """Switch ``model`` from SDPA to SDPA-in-fp32 attention (for bf16 autocast on CPU); False if it does not use SDPA.
+
+    Registered under transformers' documented ``AttentionInterface``; ``restore_attention`` undoes it before saving,
+    so a saved model loads anywhere with plain SDPA.
+    """
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    if model.config._attn_implementation != "sdpa":
+        return False
+    AttentionInterface.register(FP32_ATTENTION, fp32_sdpa_attention_forward)
+    AttentionMaskInterface.register(FP32_ATTENTION, sdpa_mask)
+    model.set_attn_implementation(FP32_ATTENTION)
+    return True
+
+
+def fp32_attention_if_cpu_bf16(model, mixed_precision: str, device_type: str) -> bool:
+    """``use_fp32_attention`` where it pays: bf16 autocast on a CPU."""
+    return mixed_precision == "bf16" and device_type == "cpu" and use_fp32_attention(model)
+
+
+def restore_attention(model) -> None:
+    if model.config._attn_implementation == FP32_ATTENTION:
+        model.set_attn_implementation("sdpa")
