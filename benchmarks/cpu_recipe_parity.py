@@ -8,6 +8,7 @@ study resumes. The summary (mean, standard deviation, standard error per recipe;
 one standard error of the old) goes to results/cpu_recipe_parity/summary.json.
 
     python benchmarks/cpu_recipe_parity.py                 # 3 seeds x 2 recipes, 3,000 train / 2,000 test, 256 tokens
+    python benchmarks/cpu_recipe_parity.py --recipes old --workers 1 &   # or one runner per recipe
     python benchmarks/cpu_recipe_parity.py --summary_only  # recompute the summary from the stored runs
 """
 
@@ -43,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--model_name", default=stand_in_model())
     parser.add_argument("--dataset", default=str(SHARED_DATA / "imdb"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES),
+                        help="which recipes to run (e.g. one runner per recipe, --workers 1 each)")
     parser.add_argument("--train_samples", type=int, default=3000)
     parser.add_argument("--eval_samples", type=int, default=2000)
     parser.add_argument("--max_length", type=int, default=256)
@@ -124,7 +127,7 @@ def main(argv=None) -> dict:
     results = project_path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:
-        jobs = [(recipe, seed) for seed in args.seeds for recipe in RECIPES]
+        jobs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
         with ThreadPoolExecutor(args.workers) as pool:
             for done in pool.map(lambda job: run_one(args, *job, results), jobs):
                 print(f"done: {done}", flush=True)
