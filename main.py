@@ -16,56 +16,95 @@ import argparse
 import contextlib
 import json
 import math
-import os
-import shutil
 import sys
 import time
-from functools import partial
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
-from datasets import concatenate_datasets
+from datasets import Dataset, concatenate_datasets
 from torch.optim import AdamW
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 import utils
-from pipeline.batching import eval_dataloader, train_dataloader
+from pipeline import batching
+from pipeline.checkpoints import (
+    TRAINING_INFO,
+    TrainingPosition,
+    restore_or_reset,
+    resume_checkpoint,
+    run_shape,
+    save_checkpoint,
+    save_model,
+)
 from pipeline.data import (
     UsageError,
+    check_max_length,
     exit_code,
     load_imdb,
     load_pretrained,
     project_path,
     require_trained_model,
+    require_writable,
     subset,
 )
 from pipeline.precision import (
+    ATTENTION_DROPOUT_CHOICES,
     attention_dropout_of,
+    check_attention_dropout,
     fp32_attention_if_cpu_bf16,
     resolve_attention_dropout,
     resolve_mixed_precision,
-    restore_attention,
 )
 from pipeline.results import provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
-TRAINING_INFO = "training_info.json"
 
 
-def attention_dropout_choice(value: str) -> str:
-    if value in ("auto", "model"):
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < 1:
-        raise argparse.ArgumentTypeError(f"expected auto, model or a number in [0, 1), got {value!r}")
-    return value
+@dataclass(frozen=True)
+class TrainConfig:
+    """The settings of one training run. The CLI builds it from its flags (``TrainConfig.from_args``); the study
+    and the benchmarks build it directly. Its defaults are the CLI's defaults; bad values raise ``UsageError``."""
+
+    model_name: str = "distilbert-base-uncased"
+    dataset: str = "imdb"
+    learning_rate: float = 5e-5
+    num_epochs: int = 3
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    attention_dropout: str = "auto"  # see pipeline/precision.py
+    max_length: int = 512
+    seed: int = 42
+    data_seed: int = 42
+    checkpoint_every: int = 0
+    resume: bool = False
+
+    def __post_init__(self):
+        for name in ("learning_rate", "num_epochs", "batch_size", "gradient_accumulation_steps", "max_length",
+                     "max_grad_norm"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"--{name} must be positive (got {getattr(self, name)})")
+        if not 0 <= self.warmup_ratio < 1:
+            raise UsageError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        if self.weight_decay < 0:
+            raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
+        check_attention_dropout(self.attention_dropout)
+        if self.checkpoint_every < 0:
+            raise UsageError(f"--checkpoint_every must be 0 (off) or positive (got {self.checkpoint_every})")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+DEFAULTS = TrainConfig()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -91,46 +130,48 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="trained model folder: where --train/--train_augmented save and --eval/--eval_transformed "
                             "load (default: out, or out_augmented with --train_augmented); relative paths resolve "
                             "against this project's folder, not the working directory")
-    paths.add_argument("--model_name", default="distilbert-base-uncased",
+    paths.add_argument("--model_name", default=DEFAULTS.model_name,
                        help="pretrained model to fine-tune: a hub name or a local model folder")
-    paths.add_argument("--dataset", default="imdb",
+    paths.add_argument("--dataset", default=DEFAULTS.dataset,
                        help="hub dataset name, or a local folder with train.parquet and test.parquet in the hub's "
                             "imdb schema (text, label 0/1), e.g. ../shared/data/imdb")
     paths.add_argument("--output_dir", default="out",
                        help="where prediction files and their JSON records go (relative: to this project's folder)")
 
     training = parser.add_argument_group("training")
-    training.add_argument("--learning_rate", type=float, default=5e-5, help="peak AdamW learning rate")
-    training.add_argument("--num_epochs", type=int, default=3, help="training epochs")
-    training.add_argument("--batch_size", type=int, default=8, help="training batch size per device")
+    training.add_argument("--learning_rate", type=float, default=DEFAULTS.learning_rate,
+                          help="peak AdamW learning rate")
+    training.add_argument("--num_epochs", type=int, default=DEFAULTS.num_epochs, help="training epochs")
+    training.add_argument("--batch_size", type=int, default=DEFAULTS.batch_size, help="training batch size per device")
     training.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch size per device")
-    training.add_argument("--gradient_accumulation_steps", type=int, default=1,
+    training.add_argument("--gradient_accumulation_steps", type=int,
+                          default=DEFAULTS.gradient_accumulation_steps,
                           help="micro-batches per optimizer step (effective batch = batch_size x this x GPUs)")
-    training.add_argument("--warmup_ratio", type=float, default=0.1,
+    training.add_argument("--warmup_ratio", type=float, default=DEFAULTS.warmup_ratio,
                           help="fraction of optimizer steps with linearly rising learning rate")
-    training.add_argument("--weight_decay", type=float, default=0.01,
+    training.add_argument("--weight_decay", type=float, default=DEFAULTS.weight_decay,
                           help="AdamW weight decay (not applied to biases and LayerNorm weights)")
-    training.add_argument("--max_grad_norm", type=float, default=1.0, help="gradient clipping norm")
+    training.add_argument("--max_grad_norm", type=float, default=DEFAULTS.max_grad_norm, help="gradient clipping norm")
+    training.add_argument("--attention_dropout", default=DEFAULTS.attention_dropout,
+                          help=f"dropout on the attention probabilities: {ATTENTION_DROPOUT_CHOICES}")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
-                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 "
-                               "where the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
-    training.add_argument("--attention_dropout", type=attention_dropout_choice, default="auto",
-                          help="dropout on the attention probabilities: auto (0 on CPU, where it would cost half "
-                               "the step; the model's own on GPU), model (the model's own), or a number in [0, 1)")
-    training.add_argument("--seed", type=int, default=42,
+                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
+                               "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
+    training.add_argument("--seed", type=int, default=DEFAULTS.seed,
                           help="seed for initialisation, dropout and batch order")
-    training.add_argument("--checkpoint_every", type=int, default=0,
+    training.add_argument("--checkpoint_every", type=int, default=DEFAULTS.checkpoint_every,
                           help="save a resumable checkpoint every N optimizer steps and at each epoch end (0: never)")
     training.add_argument("--resume", action="store_true",
                           help="continue training from the newest checkpoint in <model_dir>_checkpoints/")
 
     sizes = parser.add_argument_group("data sizes")
-    sizes.add_argument("--max_length", type=int, default=512, help="truncate reviews to this many tokens")
+    sizes.add_argument("--max_length", type=int, default=DEFAULTS.max_length,
+                       help="truncate reviews to this many tokens")
     sizes.add_argument("--max_train_samples", type=int, default=None,
                        help="train on a seeded random subset of this many reviews (for CPU runs)")
     sizes.add_argument("--max_eval_samples", type=int, default=None,
                        help="evaluate on a seeded random subset of this many test reviews (for CPU runs)")
-    sizes.add_argument("--data_seed", type=int, default=42,
+    sizes.add_argument("--data_seed", type=int, default=DEFAULTS.data_seed,
                        help="seed of the subsets, the augmentation sample and the transformations; kept apart from "
                             "--seed so that runs with different seeds see the same (transformed) reviews")
 
@@ -150,7 +191,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Reject invalid combinations right after parsing, before anything slow happens."""
+    """Reject invalid combinations and values right after parsing, before anything slow happens."""
     if args.debug_transformation and not args.eval_transformed:
         parser.error("--debug_transformation prints transformed test examples: use it with --eval_transformed")
     if not (args.train or args.train_augmented or args.eval or args.eval_transformed):
@@ -167,18 +208,17 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--transform {args.transform} is a whole-example transformation and takes no "
                      f"--transform_strength; strengths apply to: "
                      f"{', '.join(n for n, s in utils.TRANSFORMS.items() if s.default_strength is not None)}")
-    if args.transform_strength is not None and args.transform_strength < 0:
-        parser.error(f"--transform_strength must be >= 0 (got {args.transform_strength})")
-    positive = ["learning_rate", "num_epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps",
-                "max_length", "max_train_samples", "max_eval_samples", "augment_size"]
-    for name in positive:
+    if args.transform_strength is not None and not 0 <= args.transform_strength <= 1:
+        parser.error(f"--transform_strength is a probability: it must be >= 0 and <= 1 "
+                     f"(got {args.transform_strength})")
+    for name in ("eval_batch_size", "max_train_samples", "max_eval_samples", "augment_size"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             parser.error(f"--{name} must be positive (got {value})")
-    if not 0 <= args.warmup_ratio < 1:
-        parser.error(f"--warmup_ratio must be in [0, 1) (got {args.warmup_ratio})")
-    if args.checkpoint_every < 0:
-        parser.error(f"--checkpoint_every must be 0 (off) or positive (got {args.checkpoint_every})")
+    try:
+        TrainConfig.from_args(args)
+    except UsageError as error:
+        parser.error(str(error))
     if args.debug_train:
         args.max_train_samples = args.max_train_samples or DEBUG_TRAIN_SAMPLES
         args.max_eval_samples = args.max_eval_samples or DEBUG_EVAL_SAMPLES
@@ -195,39 +235,71 @@ def tokenize_function(examples, tokenizer, max_length: int):
     return tokenizer(examples["text"], truncation=True, max_length=max_length, return_length=True)
 
 
-def tokenize(split, tokenizer, args, with_idx: bool = False):
+def tokenize(split: Dataset, tokenizer, max_length: int, with_idx: bool = False) -> Dataset:
     """Tokenize a split once; ``labels`` for the model, ``length`` for batching, ``idx`` to restore order."""
     if with_idx:
         split = split.add_column("idx", list(range(len(split))))
     return split.map(
-        partial(tokenize_function, tokenizer=tokenizer, max_length=args.max_length),
+        tokenize_function,
+        fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
         batched=True,
         remove_columns=["text"],
         desc="Tokenizing",
     ).rename_column("label", "labels")
 
 
-def augment_size(args, train_size: int) -> int:
-    if args.augment_size is not None:
-        if args.augment_size > train_size:
-            raise UsageError(f"--augment_size {args.augment_size} is more than the {train_size} training reviews; "
+@dataclass(frozen=True)
+class TrainingSet:
+    """The reviews a training run receives and what they are; ``record()`` goes into ``training_info.json``."""
+
+    data: Dataset
+    augment_size: int | None = None  # transformed reviews added (None: not augmented)
+    transform: str | None = None
+    transform_strength: float | None = None  # the strength actually used (a transformation's default resolved)
+    cad_pairs: int | None = None  # counterfactually revised pairs added (the study's CAD-trained models)
+
+    def record(self) -> dict:
+        # not dataclasses.asdict: it would deep-copy the dataset
+        return {"train_examples": len(self.data), "augmented": self.augment_size is not None,
+                **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "data"}}
+
+
+def augment_size(requested: int | None, train_size: int) -> int:
+    """Transformed reviews to add: ``requested``, or the full recipe's 5,000 per 25,000 (1/5 of a subset)."""
+    if requested is not None:
+        if requested > train_size:
+            raise UsageError(f"--augment_size {requested} is more than the {train_size} training reviews; "
                              f"pass at most {train_size}")
-        return args.augment_size
+        return requested
     return min(DEFAULT_AUGMENT_SIZE, round(train_size * DEFAULT_AUGMENT_SIZE / FULL_TRAIN_SIZE))
 
 
-def augmented_training_set(args, train):
-    """The training split plus a seeded random sample of its reviews, transformed (labels unchanged)."""
-    sample = train.shuffle(seed=args.data_seed).select(range(augment_size(args, len(train))))
-    transformed = utils.transform_dataset(sample, args.transform, args.transform_strength, seed=args.data_seed)
-    return concatenate_datasets([train, transformed])
+def augmented_training_set(train: Dataset, transform: str, strength: float | None, size: int,
+                           seed: int) -> TrainingSet:
+    """The training split plus ``size`` seeded random reviews of it, transformed (labels unchanged)."""
+    sample = train.shuffle(seed=seed).select(range(size))
+    transformed = utils.transform_dataset(sample, transform, strength, seed=seed)
+    if strength is None:
+        strength = utils.TRANSFORMS[transform].default_strength
+    return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
+                       transform_strength=strength)
+
+
+def training_dataloader(training_set: TrainingSet, tokenizer, config: TrainConfig, on_cuda: bool = False):
+    """Length-grouped, shuffled batches of a training set (the one data path of every training run)."""
+    tokenized = tokenize(training_set.data, tokenizer, config.max_length)
+    return batching.train_dataloader(tokenized, tokenizer, config.batch_size, config.seed, on_cuda)
 
 
 def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False):
-    """The augmented training set in length-grouped batches, through the same data path as --train."""
-    args.augment_size = augment_size(args, len(dataset["train"]))  # resolved, for training_info.json
-    augmented = augmented_training_set(args, dataset["train"])
-    return train_dataloader(tokenize(augmented, tokenizer, args), tokenizer, args.batch_size, args.seed, on_cuda)
+    """The augmented training set in length-grouped batches, through the same data path as --train.
+
+    Returns the DataLoader and the record of the data (for ``do_train``).
+    """
+    train = dataset["train"]
+    training_set = augmented_training_set(train, args.transform, args.transform_strength,
+                                          augment_size(args.augment_size, len(train)), args.data_seed)
+    return training_dataloader(training_set, tokenizer, TrainConfig.from_args(args), on_cuda), training_set.record()
 
 
 def show_transformed_examples(args, test_split, count: int = 5) -> None:
@@ -248,129 +320,53 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
         return None
     transformed = utils.transform_dataset(dataset["test"], args.transform, args.transform_strength,
                                           seed=args.data_seed)
-    return eval_dataloader(tokenize(transformed, tokenizer, args, with_idx=True), tokenizer,
-                           args.eval_batch_size, on_cuda)
+    return batching.eval_dataloader(tokenize(transformed, tokenizer, args.max_length, with_idx=True), tokenizer,
+                                    args.eval_batch_size, on_cuda)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------------------------------------
 
-class TrainingPosition:
-    """Where training stands, saved in checkpoints so that --resume continues at the same batch.
+def load_model(config: TrainConfig, accelerator: Accelerator):
+    """Tokenizer and the pretrained model to fine-tune, with the attention dropout ``config`` resolves to here."""
+    return load_pretrained(config.model_name, max_length=config.max_length,
+                           attention_dropout=resolve_attention_dropout(config.attention_dropout,
+                                                                       accelerator.device.type))
 
-    ``shape`` (processes, per-device batch size, accumulation) fixes what a batch index means: a checkpoint can only
-    be resumed by a run of the same shape.
+
+def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir, accelerator: Accelerator,
+             tokenizer) -> dict:
+    """Hand-written loop: AdamW, linear warm-up/decay, clipping, accumulation, mixed precision via Accelerate.
+
+    ``data`` describes what ``train_dataloader`` holds (``TrainingSet.record()``); with the settings and the
+    measured speed it becomes the model's ``training_info.json``, which is returned.
     """
-
-    def __init__(self, shape: dict | None = None):
-        self.epoch, self.batches_done, self.global_step = 0, 0, 0
-        self.shape = shape or {}
-
-    def state_dict(self):
-        return {"epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
-                "shape": self.shape}
-
-    def load_state_dict(self, state):
-        self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
-
-
-def check_resumable(checkpoint: Path, position: TrainingPosition) -> None:
-    """Refuse a checkpoint saved by a run of another shape: its batch positions would point at other batches."""
-    saved = json.loads((checkpoint / "position.json").read_text()).get("shape") or {}
-    differences = [f"{key} {saved[key]} (now {position.shape[key]})" for key in position.shape
-                   if key in saved and saved[key] != position.shape[key]]
-    if differences:
-        raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
-                         f"--batch_size, --gradient_accumulation_steps and number of processes "
-                         f"(accelerate launch --num_processes {saved.get('processes', 1)})")
-
-
-def checkpoint_root(save_dir: Path) -> Path:
-    return save_dir.with_name(save_dir.name + "_checkpoints")
-
-
-def checkpoints(save_dir: Path) -> list[Path]:
-    """The checkpoint folders of ``save_dir``'s run, oldest first."""
-    return sorted(checkpoint_root(save_dir).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
-
-
-def latest_checkpoint(save_dir: Path) -> Path | None:
-    complete = [p for p in checkpoints(save_dir) if (p / "position.json").is_file()]
-    return complete[-1] if complete else None
-
-
-def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: TrainingPosition, keep: int = 2) -> None:
-    """Model, optimizer, scheduler, RNG states and position; ``position.json`` is written last, marking it complete."""
-    folder = checkpoint_root(save_dir) / f"step-{position.global_step}"
-    accelerator.save_state(str(folder))
-    if accelerator.is_main_process:
-        write_json(folder / "position.json", position.state_dict())
-        for stale in checkpoints(save_dir)[:-keep]:
-            shutil.rmtree(stale, ignore_errors=True)
-    accelerator.wait_for_everyone()
-
-
-def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
-    """Save to a temporary folder, then move the files in: an interrupted save never damages the previous model."""
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
-        shutil.rmtree(temporary, ignore_errors=True)
-        unwrapped = accelerator.unwrap_model(model)
-        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
-        unwrapped.save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
-        write_json(temporary / TRAINING_INFO, info)
-        save_dir.mkdir(parents=True, exist_ok=True)
-        for file in sorted(temporary.iterdir()):  # every file complete on disk before the first one moves
-            os.replace(file, save_dir / file.name)
-        temporary.rmdir()
-    accelerator.wait_for_everyone()
-
-
-def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, tokenizer) -> dict:
-    """Hand-written loop: AdamW, linear warm-up/decay, clipping, accumulation, mixed precision via Accelerate."""
     save_dir = Path(save_dir)
+    check_max_length(model, config.max_length, config.model_name)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": args.weight_decay},
+         "weight_decay": config.weight_decay},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = AdamW(groups, lr=args.learning_rate)
+    optimizer = AdamW(groups, lr=config.learning_rate)
     fp32_attention = fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, optimizer, train_dataloader = accelerator.prepare(model, optimizer, train_dataloader)
 
-    accumulation = args.gradient_accumulation_steps
+    accumulation = config.gradient_accumulation_steps
     batches_per_epoch = len(train_dataloader)
-    steps_per_epoch = math.ceil(batches_per_epoch / accumulation)
-    total_steps = steps_per_epoch * args.num_epochs
+    total_steps = math.ceil(batches_per_epoch / accumulation) * config.num_epochs
     # Not passed to accelerator.prepare: it would step the schedule once per process.
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(args.warmup_ratio * total_steps), total_steps)
-    position = TrainingPosition({"processes": accelerator.num_processes, "batch_size": args.batch_size,
-                                 "gradient_accumulation_steps": accumulation})
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
+    position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation))
     accelerator.register_for_checkpointing(scheduler, position)
+    restore_or_reset(accelerator, save_dir, position, config.resume)
 
-    if args.resume:
-        checkpoint = latest_checkpoint(save_dir)
-        if checkpoint is None:
-            raise UsageError(f"--resume: no checkpoint in {checkpoint_root(save_dir)}; start without --resume")
-        check_resumable(checkpoint, position)
-        accelerator.load_state(str(checkpoint))
-        accelerator.print(f"Resuming from {checkpoint} (epoch {position.epoch}, step {position.global_step})")
-    elif checkpoint_root(save_dir).is_dir():
-        # A fresh run replaces the model in save_dir: an older run's checkpoints must never be resumed into it.
-        accelerator.print(f"Starting over: removing the previous run's checkpoints in {checkpoint_root(save_dir)}")
-        if accelerator.is_main_process:
-            shutil.rmtree(checkpoint_root(save_dir))
-        accelerator.wait_for_everyone()
-
-    examples = len(train_dataloader.dataset)
     accelerator.print("***** Running training *****")
-    accelerator.print(f"  Examples = {examples}, epochs = {args.num_epochs}, batch size per device = "
-                      f"{args.batch_size}, devices = {accelerator.num_processes}, accumulation = {accumulation}")
-    accelerator.print(f"  Effective batch = {args.batch_size * accelerator.num_processes * accumulation}, "
+    accelerator.print(f"  Examples = {data['train_examples']}, epochs = {config.num_epochs}, batch size per device = "
+                      f"{config.batch_size}, devices = {accelerator.num_processes}, accumulation = {accumulation}")
+    accelerator.print(f"  Effective batch = {config.batch_size * accelerator.num_processes * accumulation}, "
                       f"optimizer steps = {total_steps}, precision = {accelerator.mixed_precision}, "
                       f"device = {accelerator.device}")
 
@@ -379,7 +375,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
     model.train()
     start = time.perf_counter()
     seen = 0
-    for epoch in range(position.epoch, args.num_epochs):
+    for epoch in range(position.epoch, config.num_epochs):
         train_dataloader.set_epoch(epoch)
         skip = position.batches_done if epoch == position.epoch else 0
         batches = accelerator.skip_first_batches(train_dataloader, skip) if skip else train_dataloader
@@ -395,7 +391,7 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
             seen += batch["labels"].shape[0]
             if not sync:
                 continue
-            accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -404,39 +400,26 @@ def do_train(args, model, train_dataloader, save_dir, accelerator: Accelerator, 
             progress.update(1)
             progress.set_postfix(loss=f"{group_loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
             group_loss = 0.0
-            if args.checkpoint_every and position.global_step % args.checkpoint_every == 0:
+            if config.checkpoint_every and position.global_step % config.checkpoint_every == 0:
                 save_checkpoint(accelerator, save_dir, position)
         position.epoch, position.batches_done = epoch + 1, 0
-        if args.checkpoint_every:
+        if config.checkpoint_every:
             save_checkpoint(accelerator, save_dir, position)
     progress.close()
     seconds = time.perf_counter() - start
 
     seen_all = int(accelerator.reduce(torch.tensor(seen, device=accelerator.device), reduction="sum").item())
     info = {
-        "model_name": args.model_name,
-        "dataset": args.dataset,
-        "train_examples": examples,
-        "augmented": bool(args.train_augmented),
-        "transform": args.transform if args.train_augmented else None,
-        "transform_strength": args.transform_strength if args.train_augmented else None,
-        "augment_size": args.augment_size if args.train_augmented else None,
-        "num_epochs": args.num_epochs,
-        "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size,
-        "gradient_accumulation_steps": accumulation,
+        **asdict(config),
+        **data,
         "processes": accelerator.num_processes,
         "optimizer_steps": total_steps,
-        "warmup_ratio": args.warmup_ratio,
-        "max_length": args.max_length,
-        "seed": args.seed,
-        "data_seed": args.data_seed,
         "mixed_precision": accelerator.mixed_precision,
-        "attention_dropout": attention_dropout_of(accelerator.unwrap_model(model).config),
+        "attention_dropout_value": attention_dropout_of(accelerator.unwrap_model(model).config),
         "fp32_attention": fp32_attention,
         "train_seconds": round(seconds, 2),
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
-        "resumed": bool(args.resume),
+        "resumed": config.resume,
         "provenance": provenance(accelerator.device),
     }
     save_model(accelerator, model, tokenizer, save_dir, info)
@@ -520,10 +503,10 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 # Main
 # ----------------------------------------------------------------------------------------------------------------
 
-def make_accelerator(args) -> Accelerator:
+def make_accelerator(mixed_precision: str) -> Accelerator:
     """One process per device under ``accelerate launch``, a single process under plain ``python``."""
     device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    accelerator = Accelerator(mixed_precision=resolve_mixed_precision(args.mixed_precision, device_type))
+    accelerator = Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision, device_type))
     if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
         import datasets
         import transformers
@@ -534,13 +517,33 @@ def make_accelerator(args) -> Accelerator:
     return accelerator
 
 
+def check_outputs(args, accelerator: Accelerator) -> None:
+    """Everything this run will write must be writable, and --resume must have a checkpoint to continue.
+
+    Only the main process probes the folders (it is the one that writes; concurrent probes would race). If it
+    fails, it exits, and the launcher stops the other processes.
+    """
+    model_dir = project_path(args.model_dir)
+    training = args.train or args.train_augmented
+    if training:
+        if accelerator.is_main_process:
+            require_writable(model_dir, "--model_dir")
+        if args.resume:
+            resume_checkpoint(model_dir, run_shape(accelerator.num_processes, args.batch_size,
+                                                   args.gradient_accumulation_steps))
+    if args.eval or args.eval_transformed:
+        if accelerator.is_main_process:
+            require_writable(project_path(args.output_dir), "--output_dir")
+        if not training:
+            require_trained_model(model_dir)
+
+
 def run(args) -> None:
     model_dir = project_path(args.model_dir)
     training = args.train or args.train_augmented
-    if training and args.resume and not (checkpoint_root(model_dir)).is_dir():
-        raise UsageError(f"--resume: no checkpoints in {checkpoint_root(model_dir)}; start without --resume")
-    if (args.eval or args.eval_transformed) and not training and not args.debug_transformation:
-        require_trained_model(model_dir)
+    accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
+    if accelerator is not None:
+        check_outputs(args, accelerator)
 
     dataset = load_imdb(args.dataset)
     dataset["train"] = subset(dataset["train"], args.max_train_samples, args.data_seed)
@@ -549,30 +552,26 @@ def run(args) -> None:
         create_transformed_dataloader(args, dataset, None, debug_transformation=True)
         return
 
-    accelerator = make_accelerator(args)
     set_seed(args.seed)
     on_cuda = accelerator.device.type == "cuda"
 
     if training:
-        tokenizer, model = load_pretrained(
-            args.model_name, attention_dropout=resolve_attention_dropout(args.attention_dropout, accelerator.device.type))
-        limit = model.config.max_position_embeddings
-        if args.max_length > limit:
-            raise UsageError(f"--max_length {args.max_length} exceeds {args.model_name}'s {limit} positions")
+        config = TrainConfig.from_args(args)
+        tokenizer, model = load_model(config, accelerator)
         with accelerator.main_process_first():
             if args.train_augmented:
-                loader = create_augmented_dataloader(args, dataset, tokenizer, on_cuda)
+                loader, data = create_augmented_dataloader(args, dataset, tokenizer, on_cuda)
             else:
-                loader = train_dataloader(tokenize(dataset["train"], tokenizer, args), tokenizer,
-                                          args.batch_size, args.seed, on_cuda)
-        do_train(args, model, loader, model_dir, accelerator, tokenizer)
+                training_set = TrainingSet(dataset["train"])
+                loader, data = training_dataloader(training_set, tokenizer, config, on_cuda), training_set.record()
+        do_train(config, model, loader, data, model_dir, accelerator, tokenizer)
         del model
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir) if (args.eval or args.eval_transformed) else None
     if args.eval:
         with accelerator.main_process_first():
-            loader = eval_dataloader(tokenize(dataset["test"], tokenizer, args, with_idx=True), tokenizer,
-                                     args.eval_batch_size, on_cuda)
+            loader = batching.eval_dataloader(tokenize(dataset["test"], tokenizer, args.max_length, with_idx=True),
+                                              tokenizer, args.eval_batch_size, on_cuda)
         evaluate_and_record(args, loader, model_dir, "original", accelerator)
     if args.eval_transformed:
         with accelerator.main_process_first():

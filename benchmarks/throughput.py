@@ -36,8 +36,9 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 import main  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
-from pipeline.data import SHARED_DATA, load_imdb, load_pretrained, project_path, stand_in_model, subset  # noqa: E402
-from pipeline.precision import cpu_has_native_bf16, resolve_attention_dropout  # noqa: E402
+from pipeline.data import (  # noqa: E402
+    SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
+from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 # path name -> (data path, --mixed_precision, --attention_dropout)
@@ -48,7 +49,7 @@ PATHS = {
 }
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name", default=stand_in_model(),
                         help="model to fine-tune (default: the all-MiniLM-L6-v2 stand-in if installed)")
@@ -70,13 +71,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def train_args(args, path: str):
-    _, precision, attention_dropout = PATHS[path]
-    return main.parse_args(["--train", "--model_name", args.model_name, "--dataset", args.dataset,
-                            "--max_length", str(args.max_length), "--batch_size", str(args.batch_size),
-                            "--eval_batch_size", str(args.eval_batch_size), "--num_epochs", "1",
-                            "--seed", str(args.seed), "--mixed_precision", precision,
-                            "--attention_dropout", attention_dropout])
+def train_config(args, path: str) -> main.TrainConfig:
+    return main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
+                            batch_size=args.batch_size, num_epochs=1, seed=args.seed,
+                            attention_dropout=PATHS[path][2])
 
 
 def starter_dataloaders(train, test, tokenizer, args):
@@ -89,34 +87,35 @@ def starter_dataloaders(train, test, tokenizer, args):
     return train_loader, test_loader
 
 
-def tokenized_data(args, settings):
+def tokenized_data(args):
     data = load_imdb(args.dataset)
-    tokenizer, _ = load_pretrained(args.model_name)
-    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, settings)
-    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, settings, with_idx=True)
+    tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
+    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, args.max_length)
+    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, args.max_length,
+                         with_idx=True)
     return tokenizer, train, test
 
 
 def run_one_path(args) -> dict:
     """One path in this process: train from the seeded initial weights, evaluate; cross-evaluate the starter model."""
     path, work = args.one_path, Path(args.work)
-    settings = train_args(args, path)
-    tokenizer, train, test = tokenized_data(args, settings)
-    accelerator = main.make_accelerator(settings)
+    config = train_config(args, path)
+    tokenizer, train, test = tokenized_data(args)
+    accelerator = main.make_accelerator(PATHS[path][1])
     if PATHS[path][0] == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
     else:
         train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed)
         test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size)
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
-    _, model = load_pretrained(args.model_name, attention_dropout=resolve_attention_dropout(
-        settings.attention_dropout, accelerator.device.type))
+    _, model = main.load_model(config, accelerator)
     load = os.getloadavg()
-    info = main.do_train(settings, model, train_loader, work / path, accelerator, tokenizer)
+    data = main.TrainingSet(train_loader.dataset).record()
+    info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
     score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator)
     result = {
         "mixed_precision": info["mixed_precision"],
-        "attention_dropout": info["attention_dropout"],
+        "attention_dropout": info["attention_dropout_value"],
         "fp32_attention": info["fp32_attention"],
         "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
@@ -187,11 +186,12 @@ def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> d
 
 
 def main_benchmark(argv=None) -> dict:
-    args = parse_args(argv)
+    args = parse_options(argv)
     if args.one_path:
         print("RESULT " + json.dumps(run_one_path(args)))
         return {}
-    _, train, test = tokenized_data(args, train_args(args, "starter"))
+    require_writable(project_path(args.results).parent, "--results")
+    _, train, test = tokenized_data(args)
     paths = {}
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.paths:

@@ -9,8 +9,10 @@ Rules (README "Paths"):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -157,9 +159,11 @@ def resolve_model(model_name: str) -> str:
     return model_name
 
 
-def load_pretrained(model_name: str, num_labels: int = 2, attention_dropout: float | None = None):
+def load_pretrained(model_name: str, max_length: int | None = None, num_labels: int = 2,
+                    attention_dropout: float | None = None):
     """Tokenizer and a sequence-classification model (a new head on a pretrained encoder, or a trained model).
 
+    With ``max_length``, also checks that the model has that many positions (before any slow tokenization).
     ``attention_dropout`` replaces the model's attention-probability dropout (``None``: keep its own).
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -182,7 +186,44 @@ def load_pretrained(model_name: str, num_labels: int = 2, attention_dropout: flo
             f"--model_name {model_name!r} could not be loaded ({error}). Pass a local model folder "
             f"(see README, 'Running offline')."
         ) from error
+    if max_length is not None:
+        check_max_length(model, max_length, model_name)
     return tokenizer, model
+
+
+def check_max_length(model, max_length: int, model_name: str) -> None:
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and max_length > limit:
+        raise UsageError(f"--max_length {max_length} exceeds {model_name}'s {limit} positions; "
+                         f"pass --max_length {limit} or less")
+
+
+def require_writable(folder: Path, flag: str) -> None:
+    """Check, before any slow work, that ``folder`` can be created and written; leaves nothing behind.
+
+    A real probe (create the missing folders and a file, then remove what it made), not permission bits: those say
+    nothing for root, and nothing about read-only or full file systems.
+    """
+    folder = Path(folder)
+    missing = []
+    probe_dir = folder
+    while not probe_dir.exists():
+        missing.append(probe_dir)
+        probe_dir = probe_dir.parent
+    try:
+        if not probe_dir.is_dir():
+            raise NotADirectoryError(f"{probe_dir} is a file")
+        for path in reversed(missing):
+            path.mkdir()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
+            pass
+    except OSError as error:
+        raise UsageError(f"{flag} {folder} cannot be written ({error.strerror or error}); "
+                         f"pass a folder you can write to") from error
+    finally:
+        for path in missing:  # innermost first
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def trained_model_files(model_dir: Path) -> bool:

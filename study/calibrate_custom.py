@@ -29,7 +29,7 @@ import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
-    SHARED_DATA, UsageError, exit_code, load_imdb, project_path, require_trained_model, subset)
+    SHARED_DATA, UsageError, exit_code, load_imdb, project_path, require_trained_model, require_writable, subset)
 from pipeline.results import provenance, write_json  # noqa: E402
 from study.run_study import FULL  # noqa: E402
 
@@ -37,7 +37,7 @@ from study.run_study import FULL  # noqa: E402
 BASE_STAGES = tuple((name, utils.TRANSFORMS[name].default_strength) for name, _ in utils.CUSTOM_STAGES)
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", required=True, help="a model trained on the study's training subset")
     parser.add_argument("--dataset", default=str(SHARED_DATA / "imdb"), help="IMDB folder or hub name")
@@ -59,16 +59,16 @@ def scaled(scale: float) -> tuple:
 def calibrate(options) -> dict:
     model_dir = project_path(options.model_dir)
     require_trained_model(model_dir, "--model_dir")
+    require_writable(project_path(options.results).parent, "--results")
     train = load_imdb(options.dataset)["train"]
     training_subset = set(subset(train, FULL["train_samples"], options.data_seed)["text"])
     held_out = train.filter(lambda e: e["text"] not in training_subset)
     validation = subset(held_out, options.validation_samples, options.data_seed + 1)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    args = main.parse_args(["--eval", "--max_length", str(FULL["max_length"])])
     accelerator = Accelerator(mixed_precision="no")
 
     def accuracy(texts: datasets.Dataset) -> float:
-        loader = eval_dataloader(main.tokenize(texts, tokenizer, args, with_idx=True), tokenizer, 32)
+        loader = eval_dataloader(main.tokenize(texts, tokenizer, FULL["max_length"], with_idx=True), tokenizer, 32)
         return main.do_eval(loader, str(model_dir), model_dir / "calibration_predictions.txt", accelerator)["accuracy"]
 
     utils.ensure_wordnet()
@@ -102,4 +102,4 @@ def calibrate(options) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_code(calibrate, parse_args()))
+    sys.exit(exit_code(calibrate, parse_options()))

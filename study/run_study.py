@@ -32,8 +32,10 @@ from accelerate.utils import set_seed  # noqa: E402
 
 import main  # noqa: E402
 import utils  # noqa: E402
-from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
-from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, stand_in_model, subset  # noqa: E402
+from pipeline.batching import eval_dataloader  # noqa: E402
+from pipeline.data import (  # noqa: E402
+    SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
+    subset)
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}
@@ -44,7 +46,7 @@ QUICK = dict(train_samples=64, eval_samples=32, max_length=48, num_epochs=2, lea
              batch_size=16, seeds=[0], cad_pairs=8, sweeps={"synonym": [0.3, 0.8], "typo": [0.1, 0.4]})
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small smoke version (sizes in QUICK)")
     parser.add_argument("--model_name", default=stand_in_model(),
@@ -99,6 +101,7 @@ def eval_sets(sizes: dict) -> list[tuple[str, str | None, float | None]]:
 
 
 HEADLINE = {"original", "custom_transform", "cad-orig", "cad-new"}
+EVAL_BATCH_SIZE = 32
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,24 +115,27 @@ class Study:
         self.root = project_path(options.results)
         self.models = self.root / "models"
         self.cad_folder = Path(options.cad).resolve()
-        self.accelerator = main.make_accelerator(self.args(0, "--train"))  # main.py's precision rule
+        require_writable(self.root, "--results")
+        self.accelerator = main.make_accelerator("auto")  # main.py's precision rule
+        self.on_cuda = self.accelerator.device.type == "cuda"
         data = load_imdb(options.dataset)
         self.train = subset(data["train"], self.sizes["train_samples"], options.data_seed)
         self.test = subset(data["test"], self.sizes["eval_samples"], options.data_seed)
         self.cad_test = {"cad-orig": load_cad(self.cad_folder, "test", "orig"),
                          "cad-new": load_cad(self.cad_folder, "test", "new")}
-        self.tokenizer, _ = load_pretrained(options.model_name)
+        self.tokenizer, _ = load_pretrained(options.model_name, max_length=self.sizes["max_length"])
         self._texts: dict[str, datasets.Dataset] = {}
 
-    def args(self, seed: int, *flags: str):
-        """main.py's arguments for one training run, exactly as a user would pass them."""
+    def train_config(self, seed: int) -> main.TrainConfig:
+        """main.py's training settings for one run of the study."""
         s = self.sizes
-        return main.parse_args([
-            *flags, "--model_name", self.options.model_name, "--dataset", self.options.dataset,
-            "--max_length", str(s["max_length"]), "--max_train_samples", str(s["train_samples"]),
-            "--num_epochs", str(s["num_epochs"]), "--learning_rate", str(s["learning_rate"]),
-            "--batch_size", str(s["batch_size"]), "--seed", str(seed), "--data_seed", str(self.options.data_seed),
-        ])
+        return main.TrainConfig(model_name=self.options.model_name, dataset=self.options.dataset,
+                                learning_rate=s["learning_rate"], num_epochs=s["num_epochs"],
+                                batch_size=s["batch_size"], max_length=s["max_length"], seed=seed,
+                                data_seed=self.options.data_seed)
+
+    def augment_size(self) -> int:
+        return main.augment_size(None, len(self.train))
 
     def eval_texts(self, eval_id: str, transform: str | None, strength: float | None) -> datasets.Dataset:
         """The untokenized evaluation set, transformed once and shared by every model."""
@@ -153,7 +159,7 @@ class Study:
             "quick": self.options.quick,
             **{k: v for k, v in self.sizes.items()},
             "data_seed": self.options.data_seed,
-            "augment_size": main.augment_size(self.args(0, "--train_augmented"), len(self.train)),
+            "augment_size": self.augment_size(),
             "transforms": {name: spec.default_strength for name, spec in utils.TRANSFORMS.items()
                            if name != "example_transform"},
             "custom_transform_stages": [list(stage) for stage in utils.CUSTOM_STAGES],
@@ -163,40 +169,40 @@ class Study:
             "eval_sets": [eval_id for eval_id, _, _ in eval_sets(self.sizes)],
         }
 
-    def cad_training_set(self) -> datasets.Dataset:
-        """The training subset plus the seeded CAD training pairs (the ``cad`` models of both architectures)."""
-        pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
-        return datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)])
+    def training_set(self, train_data: str) -> main.TrainingSet:
+        """The training data of a model: the subset (``original``), plus transformed reviews (``augmented``), or
+        plus the seeded CAD training pairs (``cad``); the same for both architectures."""
+        if train_data == "augmented":
+            return main.augmented_training_set(self.train, "custom_transform", None, self.augment_size(),
+                                               self.options.data_seed)
+        if train_data == "cad":
+            pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
+            return main.TrainingSet(datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)]),
+                                    cad_pairs=len(pairs) // 2)
+        return main.TrainingSet(self.train)
 
     # -- the transformer ------------------------------------------------------------------------------------------
     def train_model(self, model_id: str, train_data: str, seed: int) -> Path:
         model_dir = self.models / model_id
         if (model_dir / main.TRAINING_INFO).is_file():
             return model_dir
-        flag = "--train_augmented" if train_data == "augmented" else "--train"
-        args = self.args(seed, flag)
-        args.model_dir = str(model_dir)
+        config = self.train_config(seed)
         set_seed(seed)
-        tokenizer, model = load_pretrained(args.model_name)
-        dataset = datasets.DatasetDict({"train": self.train, "test": self.test})
-        if train_data == "augmented":
-            loader = main.create_augmented_dataloader(args, dataset, tokenizer)
-        else:
-            train = self.cad_training_set() if train_data == "cad" else self.train
-            loader = train_dataloader(main.tokenize(train, tokenizer, args), tokenizer, args.batch_size, seed)
-        main.do_train(args, model, loader, model_dir, self.accelerator, tokenizer)
+        tokenizer, model = main.load_model(config, self.accelerator)
+        training_set = self.training_set(train_data)
+        loader = main.training_dataloader(training_set, tokenizer, config, self.on_cuda)
+        main.do_train(config, model, loader, training_set.record(), model_dir, self.accelerator, tokenizer)
         return model_dir
 
     def evaluate_model(self, model_id: str, train_data: str, seed: int, model_dir: Path, which: set | None):
         training = json.loads((model_dir / main.TRAINING_INFO).read_text())
-        args = self.args(seed, "--eval")
         for eval_id, transform, strength in eval_sets(self.sizes):
             target = self.root / "runs" / model_id / f"{eval_id}.json"
             if (which is not None and eval_id not in which) or target.is_file():
                 continue
             texts = self.eval_texts(eval_id, transform, strength)
-            loader = eval_dataloader(main.tokenize(texts, self.tokenizer, args, with_idx=True), self.tokenizer,
-                                     args.eval_batch_size)
+            loader = eval_dataloader(main.tokenize(texts, self.tokenizer, self.sizes["max_length"], with_idx=True),
+                                     self.tokenizer, EVAL_BATCH_SIZE, self.on_cuda)
             predictions_file = target.with_suffix(".txt")
             target.parent.mkdir(parents=True, exist_ok=True)
             score = main.do_eval(loader, str(model_dir), predictions_file, self.accelerator)
@@ -212,11 +218,7 @@ class Study:
         from sklearn.pipeline import make_pipeline
 
         model_id = f"tfidf-{train_data}-seed0"
-        train = self.train
-        if train_data == "augmented":
-            train = main.augmented_training_set(self.args(0, "--train_augmented"), train)
-        elif train_data == "cad":
-            train = self.cad_training_set()
+        train = self.training_set(train_data).data
         start = time.perf_counter()
         classifier = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                                    LogisticRegression(max_iter=1000, C=1.0))
@@ -277,7 +279,7 @@ class Study:
 
 
 def run_study(argv=None) -> int:
-    return exit_code(lambda options: Study(options).run(), parse_args(argv))
+    return exit_code(lambda options: Study(options).run(), parse_options(argv))
 
 
 if __name__ == "__main__":

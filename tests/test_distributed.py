@@ -24,6 +24,7 @@ import torch
 
 import main
 from conftest import PROJECT_DIR, offline_env, run_main
+from pipeline.checkpoints import checkpoint_root, latest_checkpoint
 from pipeline.results import read_predictions
 
 TRAIN_ARGS = ["--num_epochs", "3", "--learning_rate", "3e-3", "--batch_size", "16", "--max_length", "48",
@@ -186,7 +187,7 @@ def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data
     process.wait(timeout=60)
     assert not (model_dir / "model.safetensors").exists(), "the run finished before it was killed"
 
-    newest = main.latest_checkpoint(model_dir)
+    newest = latest_checkpoint(model_dir)
     position = json.loads((newest / "position.json").read_text())
     assert position["global_step"] < steps and position["batches_done"] > 0, position  # mid-epoch
     assert position["shape"]["processes"] == processes
@@ -282,18 +283,18 @@ def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumu
 
     monkeypatch.setattr(main, "AdamW", lambda groups, lr: CountingSGD(groups, lr=lr))
     CountingSGD.steps = 0
-    args = main.parse_args(["--train", "--num_epochs", "1", "--learning_rate", str(learning_rate),
-                            "--batch_size", str(batch_size), "--gradient_accumulation_steps", str(accumulation),
-                            "--warmup_ratio", "0", "--max_grad_norm", "1e9", "--model_name", str(tiny_model)])
+    config = main.TrainConfig(num_epochs=1, learning_rate=learning_rate, batch_size=batch_size,
+                              gradient_accumulation_steps=accumulation, warmup_ratio=0, max_grad_norm=1e9,
+                              max_length=48, model_name=str(tiny_model))
     model = deterministic_model(tiny_model)
     loader = DataLoader(data, batch_size=batch_size, shuffle=False)
     save_dir = tmp_path / f"b{batch_size}-n{accumulation}"
-    stale = main.checkpoint_root(save_dir) / "step-99"  # an older run's: a fresh run must drop it
+    stale = checkpoint_root(save_dir) / "step-99"  # an older run's: a fresh run must drop it
     stale.mkdir(parents=True)
     (stale / "position.json").write_text("{}")
-    info = main.do_train(args, model, loader, save_dir, Accelerator(cpu=True),
+    info = main.do_train(config, model, loader, {"train_examples": len(data)}, save_dir, Accelerator(cpu=True),
                          AutoTokenizer.from_pretrained(tiny_model))
-    assert not stale.exists() and main.latest_checkpoint(save_dir) is None
+    assert not stale.exists() and latest_checkpoint(save_dir) is None
     return weights(save_dir), info, CountingSGD.steps
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import main
 from conftest import PROJECT_DIR, offline_env, run_main, synthetic_reviews, write_parquet
+from pipeline.checkpoints import save_model
 from pipeline.data import UsageError, project_path
 from pipeline.results import read_predictions
 
@@ -95,7 +96,7 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
 
     monkeypatch.setattr(tokenizer, "save_pretrained", broken)
     with pytest.raises(OSError, match="disk full"):
-        main.save_model(Accelerator(cpu=True), model, tokenizer, model_dir, {"note": "new"})
+        save_model(Accelerator(cpu=True), model, tokenizer, model_dir, {"note": "new"})
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
 
 
@@ -170,27 +171,29 @@ def test_bad_dataset_folders(case, tmp_path, tiny_model):
 
 
 def test_augment_size_larger_than_training_set_is_an_error():
-    args = main.parse_args(["--train_augmented", "--augment_size", "50"])
     with pytest.raises(UsageError, match="at most 40"):
-        main.augment_size(args, 40)
-    assert main.augment_size(main.parse_args(["--train_augmented"]), 25_000) == 5000
-    assert main.augment_size(main.parse_args(["--train_augmented"]), 4000) == 800
+        main.augment_size(50, 40)
+    assert main.augment_size(None, 25_000) == 5000
+    assert main.augment_size(None, 4000) == 800
 
 
 def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tiny_data):
     from pipeline.data import load_imdb
 
     train = load_imdb(str(tiny_data))["train"]
-    args = main.parse_args(["--train_augmented", "--augment_size", "50", "--transform", "typo",
-                            "--transform_strength", "0.5"])
-    augmented = main.augmented_training_set(args, train)
+    data_seed = 42
+    training_set = main.augmented_training_set(train, "typo", 0.5, 50, data_seed)
+    augmented = training_set.data
     assert len(augmented) == len(train) + 50
     assert augmented.select(range(len(train)))["text"] == train["text"]  # the originals, untouched
     added = augmented.select(range(len(train), len(augmented)))
-    sample = train.shuffle(seed=args.data_seed).select(range(50))
+    sample = train.shuffle(seed=data_seed).select(range(50))
     assert added["label"] == sample["label"]  # each transformed review keeps its source's label
     assert sum(a != b for a, b in zip(added["text"], sample["text"])) >= 45  # and really is transformed
-    assert main.augmented_training_set(args, train)["text"] == augmented["text"]  # seeded: same set every run
+    again = main.augmented_training_set(train, "typo", 0.5, 50, data_seed)
+    assert again.data["text"] == augmented["text"]  # seeded: same set every run
+    assert training_set.record() == {"train_examples": len(train) + 50, "augmented": True, "augment_size": 50,
+                                     "transform": "typo", "transform_strength": 0.5, "cad_pairs": None}
 
 
 def test_train_augmented_writes_out_augmented_and_leaves_out_alone(trained, tiny_data, tmp_path):
@@ -218,3 +221,97 @@ def test_debug_transformation_prints_five_marked_examples_without_a_model(tiny_d
     assert result.stdout.count("Original:") == 5 and result.stdout.count("Transformed:") == 5
     assert "[[" in result.stdout and " -> " in result.stdout
     assert not list(tmp_path.glob("**/*.json"))  # nothing evaluated or written
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every path that trains checks its inputs before slow work (CLI, study, benchmarks): one line, exit 2
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_unwritable_output_dir_fails_before_evaluating(trained, tiny_data, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = {p.name: p.read_bytes() for p in trained["model_dir"].iterdir()}
+    result = run_main(["--eval", "--model_dir", trained["model_dir"], "--dataset", tiny_data,
+                       "--output_dir", blocker / "results", "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--output_dir" in result.stderr and "cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr and "Evaluating" not in result.stderr
+    assert {p.name: p.read_bytes() for p in trained["model_dir"].iterdir()} == before
+
+
+def test_unwritable_model_dir_fails_before_training(tiny_model, tiny_data, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_main(["--train", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", blocker / "out", *TRAIN_ARGS], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--model_dir" in result.stderr and "cannot be written" in result.stderr
+    assert "Running training" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_writability_probe_leaves_nothing_behind(tmp_path):
+    from pipeline.data import require_writable
+
+    require_writable(tmp_path / "new" / "deeper", "--output_dir")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_max_length_beyond_the_models_positions_fails_before_tokenizing(tiny_model, tiny_data, tmp_path):
+    result = run_main(["--train", "--model_name", tiny_model, "--dataset", tiny_data,
+                       "--model_dir", tmp_path / "out", "--max_length", "100"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--max_length 100 exceeds" in result.stderr and "64 positions" in result.stderr
+    assert "Tokenizing" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_do_train_itself_refuses_a_max_length_beyond_the_models_positions(tiny_model, tmp_path):
+    """The library path (the study, the benchmarks) gets the same check as the CLI, before any step."""
+    from accelerate import Accelerator
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model)
+    config = main.TrainConfig(model_name=str(tiny_model), max_length=100)
+    with pytest.raises(UsageError, match="--max_length 100 exceeds"):
+        main.do_train(config, model, None, {"train_examples": 0}, tmp_path / "out", Accelerator(cpu=True), None)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"batch_size": 0}, "--batch_size must be positive"),
+    ({"learning_rate": -1e-5}, "--learning_rate must be positive"),
+    ({"warmup_ratio": 1.0}, "--warmup_ratio must be in [0, 1)"),
+    ({"checkpoint_every": -1}, "--checkpoint_every must be 0"),
+])
+def test_train_config_rejects_bad_values_on_every_path(changes, message):
+    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace(")", r"\)")):
+        main.TrainConfig(**changes)
+
+
+def test_transform_strength_is_a_probability(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_args(["--eval_transformed", "--transform", "typo", "--transform_strength", "2"])
+    assert exit_info.value.code == 2
+    assert "must be >= 0 and <= 1 (got 2.0)" in capsys.readouterr().err
+
+
+def test_cli_config_and_defaults_are_written_once():
+    """The CLI's training defaults are TrainConfig's, and from_args carries every flag into the config."""
+    args = main.parse_args(["--train"])
+    assert main.TrainConfig.from_args(args) == main.TrainConfig()
+    args = main.parse_args(["--train", "--learning_rate", "1e-4", "--seed", "7", "--max_length", "128"])
+    config = main.TrainConfig.from_args(args)
+    assert (config.learning_rate, config.seed, config.max_length) == (1e-4, 7, 128)
+
+
+def test_study_with_unwritable_results_fails_before_loading_anything(tiny_model, tiny_data, tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "study" / "run_study.py"), "--quick",
+                             "--model_name", tiny_model, "--dataset", tiny_data, "--results", blocker / "r"],
+                            cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--results" in result.stderr and "cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr

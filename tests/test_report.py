@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "report"
 sys.path.insert(0, str(REPORT))
 
+import acl_bst  # noqa: E402
 import make_assets  # noqa: E402
 
 NA = make_assets.NA
@@ -403,6 +404,8 @@ def build_pdf(generated: Path, workdir: Path) -> Path:
         if p.suffix in (".tex", ".sty", ".bst", ".bib", ".cls"):
             shutil.copy(p, work / p.name)
     shutil.copytree(generated, work / "generated")
+    if not (work / "acl_natbib.bst").exists():  # the local style, derived as the Makefile does
+        assert acl_bst.main([str(work / "acl-local.bst")]) == 0
     env = {**os.environ, "TEXINPUTS": f"{work}:", "BSTINPUTS": f"{work}:", "BIBINPUTS": f"{work}:"}
 
     def run(*cmd):

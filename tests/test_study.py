@@ -60,6 +60,15 @@ def test_quick_study_writes_every_result_with_provenance_and_resumes(tiny_model,
     typo = json.loads((results / "runs/minilm-original-seed0/typo.json").read_text())
     assert original["labels"] == typo["labels"]  # transformed sets pair up example by example
     assert typo["eval_set"] == {"source": "imdb-test", "transform": "typo", "strength": 0.1, "examples": 32}
+    # Each model's training record says what it was trained on (from the data it received, not from flags).
+    trained_on = {model_id: json.loads((results / "runs" / model_id / "original.json").read_text())["training"]
+                  for model_id in ("minilm-original-seed0", "minilm-augmented-seed0", "minilm-cad-seed0")}
+    assert trained_on["minilm-original-seed0"]["train_examples"] == 64
+    assert not trained_on["minilm-original-seed0"]["augmented"] and not trained_on["minilm-original-seed0"]["cad_pairs"]
+    assert trained_on["minilm-augmented-seed0"]["augmented"] and trained_on["minilm-augmented-seed0"]["augment_size"]
+    assert trained_on["minilm-augmented-seed0"]["transform"] == "custom_transform"
+    cad_record = trained_on["minilm-cad-seed0"]
+    assert cad_record["cad_pairs"] == 8 and cad_record["train_examples"] == 64 + 16 and not cad_record["augmented"]
 
     stamps = {p: p.stat().st_mtime_ns for p in (results / "runs").glob("*/*.json")}
     again = run_study(args, cwd=tmp_path)

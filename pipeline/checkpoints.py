@@ -1,0 +1,126 @@
+"""Resumable checkpoints (``--checkpoint_every``, ``--resume``) and the atomic save of a trained model.
+
+A run saving to ``out/`` keeps its checkpoints in ``out_checkpoints/step-N/``: model, optimizer, scheduler, RNG
+states (``accelerator.save_state``) and ``position.json``, written last, so a folder without it is incomplete and
+never resumed from. A checkpoint records the run's *shape* (processes, per-device batch size, accumulation): a batch
+index means something only for that shape, so a run of another shape refuses to resume it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from accelerate import Accelerator
+
+from pipeline.data import UsageError
+from pipeline.precision import restore_attention
+from pipeline.results import write_json
+
+TRAINING_INFO = "training_info.json"  # the training record saved beside the model
+KEEP = 2  # newest complete checkpoints kept
+
+
+def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int) -> dict:
+    """What a batch index means: the same index is the same batch only for runs of the same shape."""
+    return {"processes": processes, "batch_size": batch_size,
+            "gradient_accumulation_steps": gradient_accumulation_steps}
+
+
+class TrainingPosition:
+    """Where training stands (epoch, batches done in it, optimizer steps), saved in every checkpoint."""
+
+    def __init__(self, shape: dict):
+        self.epoch, self.batches_done, self.global_step = 0, 0, 0
+        self.shape = shape
+
+    def state_dict(self):
+        return {"epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
+                "shape": self.shape}
+
+    def load_state_dict(self, state):
+        self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
+
+
+def checkpoint_root(save_dir: Path) -> Path:
+    return save_dir.with_name(save_dir.name + "_checkpoints")
+
+
+def checkpoints(save_dir: Path) -> list[Path]:
+    """The checkpoint folders of ``save_dir``'s run, oldest first (complete or not)."""
+    return sorted(checkpoint_root(save_dir).glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+
+
+def latest_checkpoint(save_dir: Path) -> Path | None:
+    complete = [p for p in checkpoints(save_dir) if (p / "position.json").is_file()]
+    return complete[-1] if complete else None
+
+
+def resume_checkpoint(save_dir: Path, shape: dict) -> Path:
+    """The checkpoint ``--resume`` continues from: the newest complete one, saved by a run of the same shape."""
+    checkpoint = latest_checkpoint(save_dir)
+    if checkpoint is None:
+        raise UsageError(f"--resume: no checkpoint in {checkpoint_root(save_dir)}; start without --resume")
+    saved = json.loads((checkpoint / "position.json").read_text()).get("shape") or {}
+    differences = [f"{key} {saved[key]} (now {shape[key]})"
+                   for key in shape if key in saved and saved[key] != shape[key]]
+    if differences:
+        raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
+                         f"--batch_size, --gradient_accumulation_steps and number of processes "
+                         f"(accelerate launch --num_processes {saved.get('processes', 1)})")
+    return checkpoint
+
+
+def remove_checkpoints(accelerator: Accelerator, save_dir: Path) -> None:
+    """Delete an earlier run's checkpoints (a fresh run must never be resumed into from them).
+
+    Every process takes the same path through the barriers whatever the file system shows it: only the main
+    process looks and deletes, so no process can skip a barrier that another waits in.
+    """
+    accelerator.wait_for_everyone()
+    root = checkpoint_root(save_dir)
+    if accelerator.is_main_process and root.is_dir():
+        print(f"Starting over: removing the previous run's checkpoints in {root}")
+        shutil.rmtree(root)
+    accelerator.wait_for_everyone()
+
+
+def restore_or_reset(accelerator: Accelerator, save_dir: Path, position: TrainingPosition, resume: bool) -> None:
+    """With ``resume``, load the newest checkpoint into everything registered for checkpointing; else start over."""
+    if not resume:
+        remove_checkpoints(accelerator, save_dir)
+        return
+    checkpoint = resume_checkpoint(save_dir, position.shape)
+    accelerator.load_state(str(checkpoint))
+    accelerator.print(f"Resuming from {checkpoint} (epoch {position.epoch}, step {position.global_step})")
+
+
+def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: TrainingPosition) -> None:
+    """Model, optimizer, scheduler, RNG states and position; ``position.json`` is written last, marking it complete."""
+    folder = checkpoint_root(save_dir) / f"step-{position.global_step}"
+    accelerator.save_state(str(folder))
+    if accelerator.is_main_process:
+        write_json(folder / "position.json", position.state_dict())
+        for stale in checkpoints(save_dir)[:-KEEP]:
+            shutil.rmtree(stale, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
+    """Save to a temporary folder, then move the files in: an interrupted save never damages the previous model."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
+        shutil.rmtree(temporary, ignore_errors=True)
+        unwrapped = accelerator.unwrap_model(model)
+        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
+        unwrapped.save_pretrained(temporary)
+        tokenizer.save_pretrained(temporary)
+        write_json(temporary / TRAINING_INFO, info)
+        save_dir.mkdir(parents=True, exist_ok=True)
+        for file in sorted(temporary.iterdir()):  # every file complete on disk before the first one moves
+            os.replace(file, save_dir / file.name)
+        temporary.rmdir()
+    accelerator.wait_for_everyone()
