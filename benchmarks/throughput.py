@@ -88,19 +88,21 @@ def starter_dataloaders(train, test, tokenizer, args):
 
 
 def tokenized_data(args):
+    """Tokenizer, tokenized training and test subsets, and the tokenization time per review (ms)."""
     data = load_imdb(args.dataset)
     tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
-    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, args.max_length)
-    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, args.max_length,
-                         with_idx=True)
-    return tokenizer, train, test
+    train, test = subset(data["train"], args.train_samples, args.seed), subset(data["test"], args.eval_samples, args.seed)
+    start = time.perf_counter()
+    train = main.tokenize(train, tokenizer, args.max_length)
+    test = main.tokenize(test, tokenizer, args.max_length, with_idx=True)
+    return tokenizer, train, test, 1000 * (time.perf_counter() - start) / (len(train) + len(test))
 
 
 def run_one_path(args) -> dict:
     """One path in this process: train from the seeded initial weights, evaluate; cross-evaluate the starter model."""
     path, work = args.one_path, Path(args.work)
     config = train_config(args, path)
-    tokenizer, train, test = tokenized_data(args)
+    tokenizer, train, test, _ = tokenized_data(args)
     accelerator = main.make_accelerator(PATHS[path][1])
     if PATHS[path][0] == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
@@ -185,13 +187,37 @@ def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> d
     }
 
 
+# The full assignment (25k train / 25k test, 1 epoch): --train --eval; --eval_transformed;
+# --train_augmented --eval_transformed; --eval --model_dir out_augmented.
+ASSIGNMENT = {"trained": 25_000 + 30_000, "evaluated": 4 * 25_000, "tokenized": 55_000 + 4 * 25_000,
+              "transformed": 25_000 + 5_000 + 25_000}
+
+
+def assignment_estimate(figures: dict, tokenize_ms: float) -> dict:
+    """Minutes of the full assignment from measured per-review rates (transformations: benchmarks/transforms.py)."""
+    transforms = PROJECT_DIR / "benchmarks" / "results" / "transforms.json"
+    transform_ms = None
+    if transforms.is_file():
+        full = json.loads(transforms.read_text())["full_test_set"]
+        transform_ms = 1000 * full["seconds"] / full["reviews"]
+    parts = {
+        "training": ASSIGNMENT["trained"] * figures["train_ms_per_example"],
+        "evaluation": ASSIGNMENT["evaluated"] * figures["eval_ms_per_example"],
+        "tokenization": ASSIGNMENT["tokenized"] * tokenize_ms,
+        "transformations": ASSIGNMENT["transformed"] * (transform_ms or 0.0),
+    }
+    return {"reviews": ASSIGNMENT, "minutes": {k: round(v / 60_000, 1) for k, v in parts.items()},
+            "total_minutes": round(sum(parts.values()) / 60_000, 1),
+            "tokenize_ms_per_review": round(tokenize_ms, 2), "transform_ms_per_review": transform_ms}
+
+
 def main_benchmark(argv=None) -> dict:
     args = parse_options(argv)
     if args.one_path:
         print("RESULT " + json.dumps(run_one_path(args)))
         return {}
     require_writable(project_path(args.results).parent, "--results")
-    _, train, test = tokenized_data(args)
+    _, train, test, tokenize_ms = tokenized_data(args)
     paths = {}
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.paths:
@@ -230,6 +256,7 @@ def main_benchmark(argv=None) -> dict:
                          "attention_dropout_flag": PATHS[name][2], **figures} for name, figures in paths.items()},
         "ratios": ratios,
         "limit": limit,
+        "full_assignment_estimate": {name: assignment_estimate(figures, tokenize_ms) for name, figures in paths.items()},
         "provenance": provenance(torch.device("cpu")),
         "cpu_native_bf16": cpu_has_native_bf16(),
     }
@@ -237,6 +264,8 @@ def main_benchmark(argv=None) -> dict:
     for name, ratio in ratios.items():
         print(f"{name}: x{ratio['train_vs_starter']} training, x{ratio['eval_vs_starter']} evaluation vs the "
               f"starter; {ratio['train_vs_bf16_limit']}x / {ratio['eval_vs_bf16_limit']}x the bf16 limit")
+    for name, estimate in result["full_assignment_estimate"].items():
+        print(f"full assignment, {name} path: {estimate['total_minutes']} minutes ({estimate['minutes']})")
     print(f"limit (bf16 GEMM {limit['gemm_tflops']['bf16']} TFLOP/s): training "
           f"{limit['train_limit_ms_per_example']['bf16']} ms/review, evaluation "
           f"{limit['eval_limit_ms_per_example']['bf16']} ms/review")
