@@ -46,6 +46,24 @@ def resolve_mixed_precision(choice: str, device_type: str) -> str:
     return "no"
 
 
+ATTENTION_DROPOUT_CHOICES = ("auto (0 on CPU, where it costs about half the training step; the model's own on GPU), "
+                             "model (the model's own), or a number in [0, 1)")
+
+
+def check_attention_dropout(choice: str) -> None:
+    """Raise ``UsageError`` unless ``choice`` is auto, model or a number in [0, 1)."""
+    from pipeline.data import UsageError
+
+    if choice in ("auto", "model"):
+        return
+    try:
+        value = float(choice)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0 <= value < 1:
+        raise UsageError(f"--attention_dropout must be {ATTENTION_DROPOUT_CHOICES} (got {choice!r})")
+
+
 def resolve_attention_dropout(choice: str, device_type: str) -> float | None:
     """The attention-probability dropout for ``--attention_dropout``; ``None`` keeps the model's own value."""
     if choice == "model":
