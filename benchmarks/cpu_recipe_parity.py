@@ -3,9 +3,11 @@
 
 Each (recipe, seed) is one ``main.py --train --eval`` run on the same seeded subsets (--data_seed fixed), one thread
 per process, at most --workers at once. Each run's evaluation record (accuracy, training record, provenance) is
-written to results/cpu_recipe_parity/<recipe>-seed<N>.json; runs whose file exists are skipped, so an interrupted
-study resumes. The summary (mean, standard deviation, standard error per recipe; whether the new mean lies within
-one standard error of the old) goes to results/cpu_recipe_parity/summary.json.
+written to results/cpu_recipe_parity/<recipe>-seed<N>.json; runs whose file exists are skipped, and a run in
+progress checkpoints every --checkpoint_every optimizer steps under results/cpu_recipe_parity/.work/ (git-ignored),
+so an interrupted study resumes where it stopped (resumed training is identical to uninterrupted training). The
+summary (mean, standard deviation, standard error per recipe; whether the new mean lies within one standard error of
+the old) goes to results/cpu_recipe_parity/summary.json.
 
     python benchmarks/cpu_recipe_parity.py                 # 3 seeds x 2 recipes, 3,000 train / 2,000 test, 256 tokens
     python benchmarks/cpu_recipe_parity.py --recipes old --workers 1 &   # or one runner per recipe
@@ -21,7 +23,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
 
+from pipeline.checkpoints import latest_checkpoint  # noqa: E402
 from pipeline.data import SHARED_DATA, project_path, stand_in_model  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
@@ -53,6 +55,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--data_seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
+    parser.add_argument("--checkpoint_every", type=int, default=10, help="optimizer steps between checkpoints")
     parser.add_argument("--results", default="results/cpu_recipe_parity")
     parser.add_argument("--summary_only", action="store_true")
     return parser.parse_args(argv)
@@ -64,28 +67,29 @@ def command(args, recipe: str, seed: int, work: Path) -> list[str]:
             "--max_train_samples", str(args.train_samples), "--max_eval_samples", str(args.eval_samples),
             "--max_length", str(args.max_length), "--num_epochs", "1", "--learning_rate", str(args.learning_rate),
             "--batch_size", str(args.batch_size), "--seed", str(seed), "--data_seed", str(args.data_seed),
-            "--model_dir", str(work / "model"), "--output_dir", str(work), *RECIPES[recipe]]
+            "--model_dir", str(work / "model"), "--output_dir", str(work), *RECIPES[recipe],
+            "--checkpoint_every", str(args.checkpoint_every),
+            *(["--resume"] if latest_checkpoint(work / "model") is not None else [])]
 
 
 def run_one(args, recipe: str, seed: int, results: Path) -> Path:
     target = results / f"{recipe}-seed{seed}.json"
     if target.is_file():
         return target
-    work = Path(tempfile.mkdtemp(prefix=f"parity-{recipe}-{seed}-"))
-    try:
-        cmd = command(args, recipe, seed, work)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-        log = results / f"{recipe}-seed{seed}.log"
-        with open(log, "w") as handle:
-            subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True, cwd=PROJECT_DIR)
-        record = json.loads((work / "model_original.json").read_text())
-        record.update(recipe=recipe, recipe_flags=RECIPES[recipe], threads=1,
-                      command=" ".join(["python", "main.py", *cmd[2:]]).replace(str(work), "<tmp>"))
-        write_json(target, record)
-        log.unlink()
-        return target
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    work = results / ".work" / f"{recipe}-seed{seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = command(args, recipe, seed, work)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    log = results / f"{recipe}-seed{seed}.log"
+    with open(log, "a") as handle:
+        subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True, cwd=PROJECT_DIR)
+    record = json.loads((work / "model_original.json").read_text())
+    record.update(recipe=recipe, recipe_flags=RECIPES[recipe], threads=1,
+                  command=" ".join(["python", "main.py", *cmd[2:]]).replace(str(work), "<work>"))
+    write_json(target, record)
+    log.unlink()
+    shutil.rmtree(work, ignore_errors=True)
+    return target
 
 
 def summarise(results: Path) -> dict:
