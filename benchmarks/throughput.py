@@ -129,7 +129,8 @@ def run_one_path(args) -> dict:
     }
     if path != "starter" and (work / "starter").is_dir():
         main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator)
-        mine, theirs = read_predictions(work / f"starter_by_{path}.txt"), read_predictions(work / "starter.txt")
+        mine, _ = read_predictions(work / f"starter_by_{path}.txt")
+        theirs, _ = read_predictions(work / "starter.txt")
         result["starter_model_agreement"] = sum(a == b for a, b in zip(mine, theirs)) / len(theirs)
     return result
 
