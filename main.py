@@ -16,14 +16,16 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate import Accelerator, PartialState
+from accelerate.utils import DataLoaderConfiguration, parse_flag_from_env, set_seed
 from datasets import Dataset, concatenate_datasets
 from torch.optim import AdamW
 from tqdm.auto import tqdm
@@ -34,6 +36,7 @@ from pipeline import batching
 from pipeline.checkpoints import (
     TRAINING_INFO,
     TrainingPosition,
+    release_training,
     restore_or_reset,
     resume_checkpoint,
     run_shape,
@@ -59,10 +62,20 @@ from pipeline.precision import (
     resolve_attention_dropout,
     resolve_mixed_precision,
 )
+from pipeline.preflight import (
+    check_dataset,
+    check_gpus,
+    check_model,
+    check_trained_model,
+    check_wordnet,
+    check_writable,
+    run_checks,
+)
 from pipeline.results import provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
+LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                             help=f"transformed training reviews added by --train_augmented (default "
                                  f"{DEFAULT_AUGMENT_SIZE}; with a training subset, the same 1/5 proportion)")
 
+    checks = parser.add_argument_group("checks")
+    checks.add_argument("--preflight", action="store_true",
+                        help="check in seconds, without training, what this command will need (model, dataset, "
+                             "WordNet, writable folders, GPUs, flags), print a summary and exit; exit code 2 and one "
+                             "line per problem otherwise. Takes --train and --train_augmented together, to check "
+                             "the runs of a whole job at once")
+    checks.add_argument("--expect_gpus", type=int, default=0,
+                        help="with --preflight: also check that this many CUDA GPUs are visible")
+
     args = parser.parse_args(argv)
     check_args(parser, args)
     return args
@@ -196,7 +218,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--debug_transformation prints transformed test examples: use it with --eval_transformed")
     if not (args.train or args.train_augmented or args.eval or args.eval_transformed):
         parser.error("nothing to do: pass --train, --train_augmented, --eval and/or --eval_transformed")
-    if args.train and args.train_augmented:
+    if args.train and args.train_augmented and not args.preflight:
         parser.error("--train and --train_augmented train different models (out/ and out_augmented/): run one at a time")
     if args.debug_transformation and (args.train or args.train_augmented or args.eval):
         parser.error("--debug_transformation only prints examples and exits: run it without --train/--eval")
@@ -222,7 +244,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.debug_train:
         args.max_train_samples = args.max_train_samples or DEBUG_TRAIN_SAMPLES
         args.max_eval_samples = args.max_eval_samples or DEBUG_EVAL_SAMPLES
-    if args.model_dir is None:
+    if args.expect_gpus and not args.preflight:
+        parser.error("--expect_gpus is a check of --preflight: use it with --preflight")
+    if args.expect_gpus < 0:
+        parser.error(f"--expect_gpus must be >= 0 (got {args.expect_gpus})")
+    if args.model_dir is None and not (args.train and args.train_augmented):  # both: --preflight checks out*/ each
         args.model_dir = "out_augmented" if args.train_augmented else "out"
 
 
@@ -275,10 +301,13 @@ def augment_size(requested: int | None, train_size: int) -> int:
 
 
 def augmented_training_set(train: Dataset, transform: str, strength: float | None, size: int,
-                           seed: int) -> TrainingSet:
-    """The training split plus ``size`` seeded random reviews of it, transformed (labels unchanged)."""
+                           seed: int, reuse_cache: bool = False) -> TrainingSet:
+    """The training split plus ``size`` seeded random reviews of it, transformed (labels unchanged).
+
+    ``reuse_cache``: load the transformed sample that the main process has just computed (see run()).
+    """
     sample = train.shuffle(seed=seed).select(range(size))
-    transformed = utils.transform_dataset(sample, transform, strength, seed=seed)
+    transformed = utils.transform_dataset(sample, transform, strength, seed=seed, reuse_cache=reuse_cache)
     if strength is None:
         strength = utils.TRANSFORMS[transform].default_strength
     return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
@@ -291,14 +320,14 @@ def training_dataloader(training_set: TrainingSet, tokenizer, config: TrainConfi
     return batching.train_dataloader(tokenized, tokenizer, config.batch_size, config.seed, on_cuda)
 
 
-def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False):
+def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False, reuse_cache: bool = False):
     """The augmented training set in length-grouped batches, through the same data path as --train.
 
     Returns the DataLoader and the record of the data (for ``do_train``).
     """
     train = dataset["train"]
     training_set = augmented_training_set(train, args.transform, args.transform_strength,
-                                          augment_size(args.augment_size, len(train)), args.data_seed)
+                                          augment_size(args.augment_size, len(train)), args.data_seed, reuse_cache)
     return training_dataloader(training_set, tokenizer, TrainConfig.from_args(args), on_cuda), training_set.record()
 
 
@@ -313,13 +342,14 @@ def show_transformed_examples(args, test_split, count: int = 5) -> None:
         print("=" * 30)
 
 
-def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation: bool, on_cuda: bool = False):
+def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation: bool, on_cuda: bool = False,
+                                  reuse_cache: bool = False):
     """The transformed test split in length-sorted batches; with ``debug_transformation``, print samples instead."""
     if debug_transformation:
         show_transformed_examples(args, dataset["test"])
         return None
     transformed = utils.transform_dataset(dataset["test"], args.transform, args.transform_strength,
-                                          seed=args.data_seed)
+                                          seed=args.data_seed, reuse_cache=reuse_cache)
     return batching.eval_dataloader(tokenize(transformed, tokenizer, args.max_length, with_idx=True), tokenizer,
                                     args.eval_batch_size, on_cuda)
 
@@ -343,7 +373,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     measured speed it becomes the model's ``training_info.json``, which is returned.
     """
     save_dir = Path(save_dir)
-    check_max_length(model, config.max_length, config.model_name)
+    check_max_length(model.config, config.max_length, config.model_name)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
@@ -359,7 +389,8 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     total_steps = math.ceil(batches_per_epoch / accumulation) * config.num_epochs
     # Not passed to accelerator.prepare: it would step the schedule once per process.
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
-    position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation))
+    position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation,
+                                          accelerator.mixed_precision))
     accelerator.register_for_checkpointing(scheduler, position)
     restore_or_reset(accelerator, save_dir, position, config.resume)
 
@@ -375,11 +406,13 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     model.train()
     start = time.perf_counter()
     seen = 0
+    # The loss stays on the device and is read every LOSS_LOG_EVERY steps: reading it each step would make the CPU
+    # wait for the GPU to finish the step, instead of queueing the next one.
+    logged_loss, logged_steps = torch.zeros((), device=accelerator.device), 0
     for epoch in range(position.epoch, config.num_epochs):
         train_dataloader.set_epoch(epoch)
         skip = position.batches_done if epoch == position.epoch else 0
         batches = accelerator.skip_first_batches(train_dataloader, skip) if skip else train_dataloader
-        group_loss = 0.0
         for batch_index, batch in enumerate(batches, start=skip):
             group_start = batch_index - batch_index % accumulation
             group_size = min(accumulation, batches_per_epoch - group_start)
@@ -387,7 +420,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
             with contextlib.nullcontext() if sync else accelerator.no_sync(model):
                 loss = model(**batch).loss / group_size
                 accelerator.backward(loss)
-            group_loss += loss.detach()
+            logged_loss += loss.detach()
             seen += batch["labels"].shape[0]
             if not sync:
                 continue
@@ -398,8 +431,12 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
             position.epoch, position.batches_done = epoch, batch_index + 1
             position.global_step += 1
             progress.update(1)
-            progress.set_postfix(loss=f"{group_loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            group_loss = 0.0
+            logged_steps += 1
+            if logged_steps == LOSS_LOG_EVERY or position.global_step == total_steps:
+                progress.set_postfix(loss=f"{logged_loss.item() / logged_steps:.4f}",  # mean over the steps
+                                     lr=f"{scheduler.get_last_lr()[0]:.2e}")
+                logged_loss.zero_()
+                logged_steps = 0
             if config.checkpoint_every and position.global_step % config.checkpoint_every == 0:
                 save_checkpoint(accelerator, save_dir, position)
         position.epoch, position.batches_done = epoch + 1, 0
@@ -423,7 +460,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "provenance": provenance(accelerator.device),
     }
     save_model(accelerator, model, tokenizer, save_dir, info)
-    accelerator.free_memory()
+    release_training(accelerator, scheduler, position)
     return info
 
 
@@ -431,40 +468,49 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
 # Evaluation
 # ----------------------------------------------------------------------------------------------------------------
 
-def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator) -> dict:
-    """Accuracy of the model in ``model_dir``; writes the prediction file in dataset order."""
+def predict(eval_dataloader, model_dir, accelerator: Accelerator) -> tuple[list[int], list[int], float]:
+    """Predictions and gold labels of the model in ``model_dir``, in dataset order and on every process; and the
+    seconds it took."""
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, eval_dataloader = accelerator.prepare(model, eval_dataloader)
     model.eval()
-    predictions, labels = {}, {}
+    gathered = []
     start = time.perf_counter()
     for batch in tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process):
         idx = batch.pop("idx")
         with torch.no_grad():
             logits = model(**batch).logits
-        # gather_for_metrics drops the samples repeated to even out the last batch across processes
-        idx, batch_predictions, batch_labels = accelerator.gather_for_metrics(
-            (idx, logits.argmax(dim=-1), batch["labels"]))
-        for i, p, y in zip(idx.tolist(), batch_predictions.tolist(), batch_labels.tolist()):
-            predictions[i], labels[i] = p, y
+        # gather_for_metrics drops the samples repeated to even out the last batch across processes. The results
+        # stay on the device until the end: reading them batch by batch would wait for each batch to finish.
+        gathered.append(accelerator.gather_for_metrics((idx, logits.argmax(dim=-1), batch["labels"])))
+    idx, predicted, gold = (torch.cat(parts).tolist() for parts in zip(*gathered))
     seconds = time.perf_counter() - start
+    accelerator.free_memory()
+    predictions, labels = dict(zip(idx, predicted)), dict(zip(idx, gold))
     order = sorted(predictions)
     if order != list(range(len(eval_dataloader.dataset))):
         raise RuntimeError(f"evaluation returned {len(order)} predictions for {len(eval_dataloader.dataset)} examples")
-    ordered_predictions = [predictions[i] for i in order]
-    ordered_labels = [labels[i] for i in order]
-    if accelerator.is_main_process:
-        write_predictions(Path(out_file), ordered_predictions, ordered_labels)
-    accelerator.free_memory()
-    correct = sum(p == y for p, y in zip(ordered_predictions, ordered_labels))
+    return [predictions[i] for i in order], [labels[i] for i in order], seconds
+
+
+def eval_score(predictions: list[int], labels: list[int], seconds: float) -> dict:
+    correct = sum(p == y for p, y in zip(predictions, labels))
     return {
-        "accuracy": correct / len(order),
+        "accuracy": correct / len(labels),
         "correct": correct,
-        "examples": len(order),
+        "examples": len(labels),
         "eval_seconds": round(seconds, 2),
-        "eval_examples_per_second": round(len(order) / seconds, 3) if seconds > 0 else None,
+        "eval_examples_per_second": round(len(labels) / seconds, 3) if seconds > 0 else None,
     }
+
+
+def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator) -> dict:
+    """Accuracy of the model in ``model_dir``; the main process writes the prediction file in dataset order."""
+    predictions, labels, seconds = predict(eval_dataloader, model_dir, accelerator)
+    if accelerator.is_main_process:
+        write_predictions(Path(out_file), predictions, labels)
+    return eval_score(predictions, labels, seconds)
 
 
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:
@@ -505,8 +551,16 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 
 def make_accelerator(mixed_precision: str) -> Accelerator:
     """One process per device under ``accelerate launch``, a single process under plain ``python``."""
-    device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    accelerator = Accelerator(mixed_precision=resolve_mixed_precision(mixed_precision, device_type))
+    precision = mixed_precision
+    if precision == "auto":
+        # The device this process will use, not merely one that exists (ACCELERATE_USE_CPU=1 runs on the CPU of a
+        # GPU machine); the Accelerator made below reads the same flag and shares this state.
+        device_type = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device.type
+        precision = resolve_mixed_precision(precision, device_type)  # pipeline/precision.py: GPU and CPU rules
+    # non_blocking: batches (in pinned memory on CUDA, see pipeline/batching.py) are copied to the GPU asynchronously
+    accelerator = Accelerator(mixed_precision=precision, dataloader_config=DataLoaderConfiguration(non_blocking=True))
+    if accelerator.device.type == "cuda" and accelerator.mixed_precision == "no":
+        torch.set_float32_matmul_precision("high")  # fp32 matrix products on TF32 tensor cores (Ampere and newer)
     if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
         import datasets
         import transformers
@@ -515,6 +569,16 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
     return accelerator
+
+
+def warn_launcher_precision(accelerator: Accelerator, requested: str) -> None:
+    """``accelerate launch --mixed_precision X`` (or an ``accelerate config`` file) does not set the precision: this
+    script's --mixed_precision does. Say so rather than let X be ignored silently."""
+    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    if accelerator.is_main_process and launcher not in ("no", accelerator.mixed_precision):
+        print(f"note: accelerate's mixed precision {launcher} is not used: main.py's --mixed_precision {requested} "
+              f"chose {accelerator.mixed_precision}; pass --mixed_precision {launcher} to main.py to train in "
+              f"{launcher}", file=sys.stderr)
 
 
 def check_outputs(args, accelerator: Accelerator) -> None:
@@ -530,7 +594,7 @@ def check_outputs(args, accelerator: Accelerator) -> None:
             require_writable(model_dir, "--model_dir")
         if args.resume:
             resume_checkpoint(model_dir, run_shape(accelerator.num_processes, args.batch_size,
-                                                   args.gradient_accumulation_steps))
+                                                   args.gradient_accumulation_steps, accelerator.mixed_precision))
     if args.eval or args.eval_transformed:
         if accelerator.is_main_process:
             require_writable(project_path(args.output_dir), "--output_dir")
@@ -538,11 +602,63 @@ def check_outputs(args, accelerator: Accelerator) -> None:
             require_trained_model(model_dir)
 
 
+def needs_wordnet(args) -> bool:
+    """Whether this command will run a transformation that looks words up in WordNet."""
+    return (args.train_augmented or args.eval_transformed) and utils.TRANSFORMS[args.transform].uses_wordnet
+
+
+def check_data(args) -> str:
+    """--preflight: the dataset loads, and the augmentation fits in the training subset."""
+    summary, sizes = check_dataset(args.dataset)
+    if args.train_augmented:
+        train_size = sizes["train"] if args.max_train_samples is None else min(args.max_train_samples, sizes["train"])
+        augment_size(args.augment_size, train_size)
+    return summary
+
+
+def preflight(args) -> int:
+    """--preflight: check what this command will need, in seconds and without training; 0, or 2 and one line per
+    problem. With --train and --train_augmented together it checks both runs (out/ and out_augmented/)."""
+    import datasets
+
+    datasets.disable_progress_bars()  # a short report: the summary, or the problems
+    training = args.train or args.train_augmented
+    checks = [partial(check_data, args)]
+    if training:
+        checks.append(partial(check_model, args.model_name, args.max_length))
+    if needs_wordnet(args):
+        checks.append(check_wordnet)
+    model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
+    for model_dir in map(project_path, model_dirs):
+        if training:
+            checks.append(partial(check_writable, model_dir, "--model_dir"))
+        if args.resume:
+            shape = run_shape(max(1, args.expect_gpus), args.batch_size, args.gradient_accumulation_steps)
+            checks.append(partial(resume_checkpoint, model_dir, shape))
+        if (args.eval or args.eval_transformed) and not training:
+            checks.append(partial(check_trained_model, model_dir))
+    if args.eval or args.eval_transformed:
+        checks.append(partial(check_writable, project_path(args.output_dir), "--output_dir"))
+    checks.append(partial(check_gpus, args.expect_gpus))
+    passed, problems = run_checks(checks)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print("preflight: ok, everything this command needs is in place")
+    for line in passed:
+        print(f"  {line}")
+    return 0
+
+
 def run(args) -> None:
     model_dir = project_path(args.model_dir)
     training = args.train or args.train_augmented
+    if needs_wordnet(args):
+        check_wordnet()  # before any training, not when the transformation starts
     accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
     if accelerator is not None:
+        warn_launcher_precision(accelerator, args.mixed_precision)
         check_outputs(args, accelerator)
 
     dataset = load_imdb(args.dataset)
@@ -554,18 +670,20 @@ def run(args) -> None:
 
     set_seed(args.seed)
     on_cuda = accelerator.device.type == "cuda"
+    reuse_cache = not accelerator.is_main_process
 
     if training:
         config = TrainConfig.from_args(args)
         tokenizer, model = load_model(config, accelerator)
-        with accelerator.main_process_first():
+        with accelerator.main_process_first():  # the main process transforms and tokenizes, the others load that
             if args.train_augmented:
-                loader, data = create_augmented_dataloader(args, dataset, tokenizer, on_cuda)
+                loader, data = create_augmented_dataloader(args, dataset, tokenizer, on_cuda, reuse_cache)
             else:
                 training_set = TrainingSet(dataset["train"])
                 loader, data = training_dataloader(training_set, tokenizer, config, on_cuda), training_set.record()
         do_train(config, model, loader, data, model_dir, accelerator, tokenizer)
-        del model
+        del model, loader
+        accelerator.free_memory()  # the trained weights, before evaluation loads them again
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir) if (args.eval or args.eval_transformed) else None
     if args.eval:
@@ -575,12 +693,13 @@ def run(args) -> None:
         evaluate_and_record(args, loader, model_dir, "original", accelerator)
     if args.eval_transformed:
         with accelerator.main_process_first():
-            loader = create_transformed_dataloader(args, dataset, tokenizer, False, on_cuda)
+            loader = create_transformed_dataloader(args, dataset, tokenizer, False, on_cuda, reuse_cache)
         evaluate_and_record(args, loader, model_dir, "transformed", accelerator)
 
 
 def main(argv=None) -> int:
-    return exit_code(run, parse_args(argv))
+    args = parse_args(argv)
+    return preflight(args) if args.preflight else exit_code(run, args)
 
 
 if __name__ == "__main__":

@@ -713,8 +713,11 @@ _SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def transform_dataset(dataset, name: str = "custom_transform", strength: float | None = None,
-                      seed: int = 0, num_proc: int | None = None):
+                      seed: int = 0, num_proc: int | None = None, reuse_cache: bool = False):
     """Return ``dataset`` with ``text`` transformed by ``name`` (labels and row count kept).
+
+    The result is computed afresh, unless ``reuse_cache``: then the datasets cache file written by an identical call
+    is loaded (the other processes of a distributed run, after the main process has transformed the data).
 
     ``num_proc`` defaults to min(2, cpu count) for >= 1000 rows, else 1.  WordNet is
     loaded in this process BEFORE the workers fork, so they share its indices
@@ -731,7 +734,7 @@ def transform_dataset(dataset, name: str = "custom_transform", strength: float |
     if TRANSFORMS[name].uses_wordnet:
         _prepare_wordnet()
         release_file_handles()
-    return dataset.map(fn, num_proc=num_proc if num_proc > 1 else None, load_from_cache_file=False,
+    return dataset.map(fn, num_proc=num_proc if num_proc > 1 else None, load_from_cache_file=reuse_cache,
                        new_fingerprint=fingerprint, desc=f"transform {name}")
 
 

@@ -107,8 +107,9 @@ def run_one_path(args) -> dict:
     if PATHS[path][0] == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
     else:
-        train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed)
-        test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size)
+        on_cuda = accelerator.device.type == "cuda"  # main.py's device settings: pinned memory, async copies
+        train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
+        test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
     _, model = main.load_model(config, accelerator)
     load = os.getloadavg()

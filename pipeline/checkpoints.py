@@ -23,10 +23,16 @@ TRAINING_INFO = "training_info.json"  # the training record saved beside the mod
 KEEP = 2  # newest complete checkpoints kept
 
 
-def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int) -> dict:
-    """What a batch index means: the same index is the same batch only for runs of the same shape."""
-    return {"processes": processes, "batch_size": batch_size,
-            "gradient_accumulation_steps": gradient_accumulation_steps}
+def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int,
+              mixed_precision: str | None = None) -> dict:
+    """What a batch index means: the same index is the same batch only for runs of the same shape. And the
+    precision: an fp16 run needs the loss scaler's state, which a bf16 or fp32 checkpoint does not have.
+    (``None``: not compared.)"""
+    shape = {"processes": processes, "batch_size": batch_size,
+             "gradient_accumulation_steps": gradient_accumulation_steps}
+    if mixed_precision is not None:
+        shape["mixed_precision"] = mixed_precision
+    return shape
 
 
 class TrainingPosition:
@@ -68,8 +74,9 @@ def resume_checkpoint(save_dir: Path, shape: dict) -> Path:
                    for key in shape if key in saved and saved[key] != shape[key]]
     if differences:
         raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
-                         f"--batch_size, --gradient_accumulation_steps and number of processes "
-                         f"(accelerate launch --num_processes {saved.get('processes', 1)})")
+                         f"--batch_size, --gradient_accumulation_steps, number of processes "
+                         f"(accelerate launch --num_processes {saved.get('processes', 1)}) and precision "
+                         f"(--mixed_precision {saved.get('mixed_precision', 'auto')}), or start over without --resume")
     return checkpoint
 
 
@@ -106,6 +113,15 @@ def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: Training
         for stale in checkpoints(save_dir)[:-KEEP]:
             shutil.rmtree(stale, ignore_errors=True)
     accelerator.wait_for_everyone()
+
+
+def release_training(accelerator: Accelerator, *registered) -> None:
+    """Let go of a finished training run: the objects it registered for checkpointing (the scheduler holds the
+    optimizer, and through it the Adam states and the weights) and those it prepared. ``free_memory()`` alone keeps
+    the registered ones, so evaluation, and each further run of a study, would find that memory still taken."""
+    accelerator._custom_objects = [obj for obj in accelerator._custom_objects
+                                   if not any(obj is gone for gone in registered)]
+    accelerator.free_memory()
 
 
 def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:

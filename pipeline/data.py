@@ -21,6 +21,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
 LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
 
 
 class UsageError(Exception):
@@ -187,12 +188,13 @@ def load_pretrained(model_name: str, max_length: int | None = None, num_labels: 
             f"(see README, 'Running offline')."
         ) from error
     if max_length is not None:
-        check_max_length(model, max_length, model_name)
+        check_max_length(model.config, max_length, model_name)
     return tokenizer, model
 
 
-def check_max_length(model, max_length: int, model_name: str) -> None:
-    limit = getattr(model.config, "max_position_embeddings", None)
+def check_max_length(config, max_length: int, model_name: str) -> None:
+    """``--max_length`` within the positions of a model of this configuration."""
+    limit = getattr(config, "max_position_embeddings", None)
     if limit is not None and max_length > limit:
         raise UsageError(f"--max_length {max_length} exceeds {model_name}'s {limit} positions; "
                          f"pass --max_length {limit} or less")
@@ -228,8 +230,7 @@ def require_writable(folder: Path, flag: str) -> None:
 
 def trained_model_files(model_dir: Path) -> bool:
     """Whether ``model_dir`` holds a model saved by ``save_pretrained`` (config and weights)."""
-    weights = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
-    return (model_dir / "config.json").is_file() and any((model_dir / w).is_file() for w in weights)
+    return (model_dir / "config.json").is_file() and any((model_dir / w).is_file() for w in WEIGHT_FILES)
 
 
 def require_trained_model(model_dir: Path, flag: str = "--model_dir") -> None:

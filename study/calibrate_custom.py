@@ -22,7 +22,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import datasets  # noqa: E402
-from accelerate import Accelerator  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 import main  # noqa: E402
@@ -65,11 +64,13 @@ def calibrate(options) -> dict:
     held_out = train.filter(lambda e: e["text"] not in training_subset)
     validation = subset(held_out, options.validation_samples, options.data_seed + 1)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    accelerator = Accelerator(mixed_precision="no")
+    accelerator = main.make_accelerator("no")
+    on_cuda = accelerator.device.type == "cuda"
 
     def accuracy(texts: datasets.Dataset) -> float:
-        loader = eval_dataloader(main.tokenize(texts, tokenizer, FULL["max_length"], with_idx=True), tokenizer, 32)
-        return main.do_eval(loader, str(model_dir), model_dir / "calibration_predictions.txt", accelerator)["accuracy"]
+        loader = eval_dataloader(main.tokenize(texts, tokenizer, FULL["max_length"], with_idx=True), tokenizer, 32,
+                                 on_cuda)
+        return main.eval_score(*main.predict(loader, str(model_dir), accelerator))["accuracy"]
 
     utils.ensure_wordnet()
     base = accuracy(validation)
@@ -82,7 +83,6 @@ def calibrate(options) -> dict:
                      "drop_points": round(100 * (base - acc), 2)})
         print(f"scale {scale:g} {stages}: accuracy {acc:.4f}, drop {100 * (base - acc):.1f} points", flush=True)
     chosen = next((r for r in rows if r["drop_points"] >= options.target), None)
-    (model_dir / "calibration_predictions.txt").unlink(missing_ok=True)
     record = {
         "rule": f"smallest scale whose validation drop is >= {options.target} points",
         "model_dir": str(model_dir),

@@ -36,7 +36,7 @@ from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
     subset)
-from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
+from pipeline.results import provenance, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}
 FULL = dict(train_samples=2000, eval_samples=1000, max_length=128, num_epochs=1, learning_rate=1e-4,
@@ -145,8 +145,10 @@ class Study:
             elif transform is None:
                 self._texts[eval_id] = self.test
             else:
-                self._texts[eval_id] = utils.transform_dataset(self.test, transform, strength,
-                                                               seed=self.options.data_seed)
+                with self.accelerator.main_process_first():  # computed by the main process, loaded by the others
+                    self._texts[eval_id] = utils.transform_dataset(
+                        self.test, transform, strength, seed=self.options.data_seed,
+                        reuse_cache=not self.accelerator.is_main_process)
         return self._texts[eval_id]
 
     def config(self) -> dict:
@@ -173,8 +175,10 @@ class Study:
         """The training data of a model: the subset (``original``), plus transformed reviews (``augmented``), or
         plus the seeded CAD training pairs (``cad``); the same for both architectures."""
         if train_data == "augmented":
-            return main.augmented_training_set(self.train, "custom_transform", None, self.augment_size(),
-                                               self.options.data_seed)
+            with self.accelerator.main_process_first():  # computed by the main process, loaded by the others
+                return main.augmented_training_set(self.train, "custom_transform", None, self.augment_size(),
+                                                   self.options.data_seed,
+                                                   reuse_cache=not self.accelerator.is_main_process)
         if train_data == "cad":
             pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
             return main.TrainingSet(datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)]),
@@ -203,11 +207,9 @@ class Study:
             texts = self.eval_texts(eval_id, transform, strength)
             loader = eval_dataloader(main.tokenize(texts, self.tokenizer, self.sizes["max_length"], with_idx=True),
                                      self.tokenizer, EVAL_BATCH_SIZE, self.on_cuda)
-            predictions_file = target.with_suffix(".txt")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            score = main.do_eval(loader, str(model_dir), predictions_file, self.accelerator)
-            predictions, labels = read_predictions(predictions_file)
-            predictions_file.unlink()  # the JSON keeps them
+            # Every process gets all predictions back (no prediction file to share); the main process records them.
+            predictions, labels, seconds = main.predict(loader, str(model_dir), self.accelerator)
+            score = main.eval_score(predictions, labels, seconds)
             self.record(target, model_id, self.options.model_label, train_data, seed, eval_id, transform, strength,
                         score, predictions, labels, training)
 
@@ -245,6 +247,8 @@ class Study:
         source = {"cad-orig": "cad-test-orig", "cad-new": "cad-test-new"}.get(eval_id, "imdb-test")
         if transform is not None and strength is None and transform in utils.TRANSFORMS:
             strength = utils.TRANSFORMS[transform].default_strength
+        if not self.accelerator.is_main_process:  # in a multi-process run every process has the same record
+            return
         write_json(target, {
             "model_id": model_id,
             "architecture": architecture,
@@ -263,7 +267,8 @@ class Study:
 
     def run(self):
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json(self.root / "config.json", self.config())
+        if self.accelerator.is_main_process:
+            write_json(self.root / "config.json", self.config())
         if not self.options.skip_tfidf:
             for train_data in ("original", "augmented", "cad"):
                 self.run_tfidf(train_data)

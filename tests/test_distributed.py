@@ -341,18 +341,74 @@ def test_partial_last_group_is_averaged_over_its_own_batches(tiny_model, tmp_pat
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# SLURM batch files (syntax and the requeue/resume contract; a cluster run is not possible here)
+# Cluster path: the checkpoint deletion decided once for all processes; a checkpoint resumed only at its precision
 # ---------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, launcher", [("train_1gpu.sbatch", "python main.py"),
-                                            ("train_2gpu.sbatch", "accelerate launch --multi_gpu --num_processes 2")])
-def test_sbatch_files_requeue_and_resume(name, launcher):
-    script = PROJECT_DIR / "scripts" / name
-    subprocess.run(["bash", "-n", str(script)], check=True)
-    text = script.read_text()
-    for needed in ("#SBATCH --requeue", "#SBATCH --signal=B:USR1@", "trap requeue USR1",
-                   'scontrol requeue "$SLURM_JOB_ID"', "--checkpoint_every", "--resume", "SLURM_RESTART_COUNT",
-                   "--train --eval", "--eval_transformed", "--train_augmented --eval_transformed",
-                   "--eval --model_dir out_augmented"):
-        assert needed in text, needed
-    assert launcher in " ".join(text.split()), launcher
+DELETION_SCRIPT = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {project!r})
+import torch
+from accelerate import Accelerator
+from pipeline.checkpoints import checkpoint_root, remove_checkpoints
+
+accelerator = Accelerator()
+barriers = 0
+wait = accelerator.wait_for_everyone
+def counted():
+    global barriers
+    barriers += 1
+    wait()
+accelerator.wait_for_everyone = counted
+# The processes see different file systems: the main process sees the old checkpoints, the other sees none (as when
+# the main process's rmtree finishes before the other looks).
+save_dir = Path({work!r}) / f"rank{{accelerator.process_index}}" / "out"
+remove_checkpoints(accelerator, save_dir)
+counts = accelerator.gather(torch.tensor([barriers])).tolist()
+if accelerator.is_main_process:
+    print(json.dumps({{"barriers": counts, "left": checkpoint_root(save_dir).exists()}}))
+"""
+
+
+def test_checkpoint_deletion_is_decided_once_for_all_processes(tmp_path):
+    """Every process passes the same barriers whatever it sees on disk, so none waits in a barrier alone (an NCCL
+    hang on GPUs); only the main process deletes."""
+    stale = tmp_path / "rank0" / "out_checkpoints" / "step-10"
+    stale.mkdir(parents=True)
+    (stale / "position.json").write_text("{}")
+    script = tmp_path / "remove.py"
+    script.write_text(DELETION_SCRIPT.format(project=str(PROJECT_DIR), work=str(tmp_path)))
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(free_port()), str(script)]
+    process = subprocess.Popen(command, cwd=tmp_path, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        for member in tree:
+            member.kill()
+        psutil.wait_procs(tree, timeout=60)
+        pytest.fail("the processes hung: one waits in a barrier that the other skipped")
+    assert process.returncode == 0, stderr[-3000:]
+    outcome = json.loads(stdout.strip().splitlines()[-1])
+    assert outcome["barriers"][0] == outcome["barriers"][1] > 0, outcome
+    assert outcome["left"] is False
+
+
+def test_a_checkpoint_is_resumed_only_at_its_own_precision(two_process_run, tiny_model, tiny_data):
+    """An fp16 run needs the loss scaler's state, which a bf16 or fp32 checkpoint lacks: refused before training,
+    in one line that says what to do."""
+    work = two_process_run["work"]
+    newest = latest_checkpoint(two_process_run["model_dir"])
+    assert json.loads((newest / "position.json").read_text())["shape"]["mixed_precision"] == "no"
+    result = run_main(["--train", "--resume", "--mixed_precision", "bf16", "--model_name", tiny_model,
+                       "--dataset", tiny_data, "--model_dir", two_process_run["model_dir"], "--checkpoint_every", "10",
+                       *TRAIN_ARGS], cwd=work, env=env())
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "mixed_precision no (now bf16)" in errors[0], errors
+    assert "--mixed_precision no" in errors[0] and "without --resume" in errors[0], errors
+    assert "Running training" not in result.stdout
+    assert latest_checkpoint(two_process_run["model_dir"]) == newest

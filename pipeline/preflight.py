@@ -1,0 +1,149 @@
+"""The preflight: check in seconds, before any training, what a run will need (``python main.py --preflight ...``).
+
+On a login node before ``sbatch``, or at the start of a job, it finds what would otherwise stop a run late: a model or
+dataset that is neither local nor in the Hugging Face cache on an offline node, WordNet missing for a transformation
+that needs it, an output folder that cannot be written, GPUs that are not visible. Each check returns a short
+summary or raises a UsageError whose message says what to do; ``run_checks`` runs them all and collects both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pipeline.data import (
+    WEIGHT_FILES,
+    UsageError,
+    check_max_length,
+    find_local,
+    hub_offline,
+    load_imdb,
+    require_trained_model,
+    require_writable,
+    resolve_model,
+)
+
+
+def one_line(text: str) -> str:
+    """A message on one line (the libraries' errors often span several)."""
+    return " ".join(str(text).split())
+
+
+def cached_weights(model_name: str) -> str | None:
+    """The path of ``model_name``'s weights in the Hugging Face cache, or None when they are not there."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in WEIGHT_FILES:
+        try:
+            path = try_to_load_from_cache(model_name, filename)
+        except ValueError:  # not a valid hub name, so not in the cache either
+            return None
+        if isinstance(path, str):
+            return path
+    return None
+
+
+def check_model(model_name: str, max_length: int | None = None) -> str:
+    """Config, tokenizer and weights of ``--model_name`` reachable (local, cached, or hub), without loading weights."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    folder = find_local(model_name)
+    if folder is None and model_name.startswith((".", "/", "~")):
+        raise UsageError(f"--model_name {model_name}: no such folder; pass a model folder or a hub name")
+    source = resolve_model(model_name)  # a local folder with config.json, or a hub name that can be reached now
+    if folder is not None:
+        if not any((folder / name).is_file() for name in WEIGHT_FILES):
+            raise UsageError(f"--model_name {model_name}: {folder} has no weights ({' or '.join(WEIGHT_FILES)}); "
+                             f"save the model there with save_pretrained() or download it again")
+        where = "a local folder"
+    elif hub_offline():
+        if cached_weights(model_name) is None:
+            raise UsageError(f"--model_name {model_name}: its weights are not in the Hugging Face cache and "
+                             f"HF_HUB_OFFLINE=1; download it where there is internet (see scripts/README.md) "
+                             f"or pass a local model folder")
+        where = "the Hugging Face cache"
+    else:
+        where = "the hub (weights downloaded by the run)"
+    try:
+        config = AutoConfig.from_pretrained(source)
+        AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--model_name {model_name!r} could not be loaded ({one_line(error)}); pass a local model "
+                         f"folder (see README, 'Running offline')") from error
+    if max_length is not None:
+        check_max_length(config, max_length, model_name)
+    positions = getattr(config, "max_position_embeddings", "?")
+    return f"model {model_name}: {config.model_type}, {positions} positions, from {where}"
+
+
+def check_dataset(dataset: str) -> tuple[str, dict[str, int]]:
+    """The dataset loaded and validated as the run will load it; returns a summary and the split sizes."""
+    data = load_imdb(dataset)
+    sizes = {name: len(split) for name, split in data.items()}
+    return f"dataset {dataset}: " + ", ".join(f"{n} {name}" for name, n in sizes.items()), sizes
+
+
+def wordnet_installed() -> str | None:
+    """Where NLTK finds its WordNet data (a folder or zip), without loading it; None when it does not."""
+    import nltk
+
+    for resource in ("corpora/wordnet", "corpora/wordnet.zip"):
+        try:
+            return str(nltk.data.find(resource))
+        except LookupError:
+            continue
+    return None
+
+
+def check_wordnet() -> str:
+    """WordNet installed, or made usable now (downloaded, or built from Debian's files; see pipeline/wordnet.py)."""
+    from pipeline.wordnet import ensure_wordnet
+
+    found = wordnet_installed()
+    if found is None:
+        try:
+            ensure_wordnet()
+        except RuntimeError as error:
+            raise UsageError(f"the transformation needs WordNet: {one_line(error)}") from error
+        found = wordnet_installed() or "NLTK's data path"
+    return f"WordNet: {found}"
+
+
+def check_writable(folder: Path, flag: str) -> str:
+    require_writable(folder, flag)
+    return f"{flag} {folder}: writable"
+
+
+def check_trained_model(model_dir: Path) -> str:
+    require_trained_model(model_dir)
+    return f"--model_dir {model_dir}: a trained model"
+
+
+def check_gpus(expected: int) -> str:
+    """At least ``expected`` CUDA GPUs visible to this process (0: no check)."""
+    import torch
+
+    if expected == 0:
+        return "GPUs: none asked for"
+    if torch.version.cuda is None and torch.version.hip is None:
+        raise UsageError(f"--expect_gpus {expected}: torch {torch.__version__} is a CPU-only build; install its "
+                         f"CUDA build (https://pytorch.org/get-started/locally/)")
+    count = torch.cuda.device_count()
+    if count < expected:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        raise UsageError(f"--expect_gpus {expected}: {count} GPU(s) visible (CUDA_VISIBLE_DEVICES={visible}); run "
+                         f"on a node with {expected} GPUs (sbatch --gres=gpu:{expected}) or ask for fewer")
+    names = sorted({torch.cuda.get_device_name(i) for i in range(count)})
+    return f"GPUs: {count} visible ({', '.join(names)})"
+
+
+def run_checks(checks: Iterable[Callable[[], str]]) -> tuple[list[str], list[str]]:
+    """Run every check; returns the summaries of those that passed and the one-line problems of the others."""
+    passed, problems = [], []
+    for check in checks:
+        try:
+            passed.append(check())
+        except UsageError as error:
+            problems.append(one_line(error))
+    return passed, problems

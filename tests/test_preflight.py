@@ -1,0 +1,118 @@
+"""``python main.py --preflight``: in seconds, before any training, everything a run will need; each problem is a
+one-line error and exit code 2. Also: a run that will need WordNet checks it before training, not after."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import main
+from conftest import offline_env, run_main
+
+PREFLIGHT = ["--preflight", "--train", "--train_augmented", "--eval", "--eval_transformed"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def flags(tiny_model, tiny_data, tmp_path) -> list[str]:
+    """A preflight of the batch file's steps that passes: local model and data, folders in tmp_path."""
+    return [*PREFLIGHT, "--model_name", str(tiny_model), "--dataset", str(tiny_data), "--max_length", "48",
+            "--model_dir", str(tmp_path / "model"), "--output_dir", str(tmp_path / "results")]
+
+
+def preflight(argv, capsys) -> tuple[int, str, list[str]]:
+    code = main.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err.strip().splitlines()
+
+
+def without_wordnet(tmp_path: Path) -> dict:
+    """An environment where NLTK finds no WordNet and may neither download nor build it."""
+    return offline_env(HOME=str(tmp_path / "home"), NLTK_DATA=str(tmp_path / "nltk_data"), NLTK_NO_DOWNLOAD="1",
+                       WORDNET_DEBIAN_DIR=str(tmp_path / "no-debian-wordnet"))
+
+
+def test_preflight_passes_prints_a_summary_and_writes_nothing(flags, tmp_path, capsys):
+    code, out, err = preflight([*flags, "--transform", "typo"], capsys)
+    assert code == 0, err
+    assert out.startswith("preflight: ok")
+    assert "model " in out and "400 train, 120 test" in out and "writable" in out
+    assert "Running training" not in out
+    assert not list(tmp_path.iterdir()), "the preflight created or wrote something"
+
+
+@pytest.mark.parametrize("change, expected", [
+    (["--model_name", "no-such-org/no-such-model"], "not in the Hugging Face cache"),
+    (["--model_name", "./no/such/folder"], "no such folder"),
+    (["--max_length", "1000"], "--max_length 1000 exceeds"),
+    (["--augment_size", "1000"], "--augment_size 1000 is more than the 400 training reviews"),
+    (["--expect_gpus", "1"], "--expect_gpus 1"),
+    (["--resume"], "--resume: no checkpoint"),
+])
+def test_each_problem_is_one_line_and_exit_2(flags, change, expected, capsys):
+    code, out, err = preflight([*flags, *change], capsys)
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0], err
+    assert "preflight: ok" not in out
+
+
+def test_model_folder_without_weights(flags, tiny_model, tmp_path, capsys):
+    folder = tmp_path / "weightless"
+    shutil.copytree(tiny_model, folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    code, _, err = preflight([*flags, "--model_name", folder], capsys)
+    assert code == 2 and len(err) == 1 and "has no weights" in err[0], err
+
+
+def test_dataset_folder_missing_a_split(flags, tiny_data, tmp_path, capsys):
+    folder = tmp_path / "half"
+    folder.mkdir()
+    shutil.copy(tiny_data / "train.parquet", folder)
+    code, _, err = preflight([*flags, "--dataset", folder], capsys)
+    assert code == 2 and len(err) == 1 and "test.parquet" in err[0], err
+
+
+def test_unwritable_output_folder(flags, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    code, _, err = preflight([*flags, "--output_dir", tmp_path / "a-file" / "results"], capsys)
+    assert code == 2 and len(err) == 1 and "--output_dir" in err[0], err
+
+
+def test_evaluation_without_a_trained_model(flags, tiny_data, tmp_path, capsys):
+    code, _, err = preflight(["--preflight", "--eval", "--dataset", tiny_data, "--model_dir", tmp_path / "empty",
+                              "--output_dir", tmp_path / "results"], capsys)
+    assert code == 2 and len(err) == 1 and "holds no trained model" in err[0], err
+
+
+def test_several_problems_are_all_reported(flags, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    code, _, err = preflight([*flags, "--max_length", "1000", "--expect_gpus", "1",
+                              "--output_dir", tmp_path / "a-file" / "results"], capsys)
+    assert code == 2 and len(err) == 3 and all(line.startswith("error: ") for line in err), err
+
+
+def test_missing_wordnet_fails_the_preflight_only_when_a_transformation_needs_it(flags, tmp_path):
+    env = without_wordnet(tmp_path)
+    result = run_main([*flags, "--transform", "synonym"], cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "WordNet" in errors[0], result.stderr
+    result = run_main([*flags, "--transform", "typo"], cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_run_needing_wordnet_later_stops_before_training(tiny_model, tiny_data, tmp_path):
+    """--train --eval_transformed transforms only after training: without WordNet it must stop before it."""
+    result = run_main(["--train", "--eval_transformed", "--transform", "synonym", "--model_name", tiny_model,
+                       "--dataset", tiny_data, "--max_length", "48", "--model_dir", tmp_path / "model",
+                       "--output_dir", tmp_path / "results"], cwd=tmp_path, env=without_wordnet(tmp_path), timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "WordNet" in errors[0], result.stderr
+    assert "Running training" not in result.stdout
+    assert not (tmp_path / "model").exists()
