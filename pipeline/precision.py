@@ -7,10 +7,10 @@ On a CPU, two settings decide most of a training step's time (``benchmarks/READM
   the CPU has it natively.
 - Dropout on the attention probabilities pushes PyTorch's ``scaled_dot_product_attention`` off its fused CPU kernel
   onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
-  CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` shows the accuracy is the
-  same. On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
+  CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` compares the accuracy with
+  the old recipe's (``benchmarks/cpu_recipe_parity.py``). On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
 - Under bf16 autocast, the fused CPU attention kernel's backward pass is several times slower in bf16 than in fp32,
-  which ate the whole gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
+  which ate most of the gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
   FLOPs) in fp32 while the linear layers run in bf16.
 """
 
