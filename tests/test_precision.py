@@ -29,15 +29,20 @@ def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, capabilities, ex
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "no")])
 def test_the_cli_accelerator_takes_the_cpu_rule(monkeypatch, native, expected):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": native, "amx_bf16": native})
+
+    class CpuState:  # the device this process would use: a CPU, even on a GPU machine
+        def __init__(self, cpu=False):
+            self.device = torch.device("cpu")
 
     class FakeAccelerator:  # Accelerate's state is per process: one real Accelerator per precision is not possible
         is_local_main_process = True
+        device = torch.device("cpu")
 
-        def __init__(self, mixed_precision):
+        def __init__(self, mixed_precision, **_):
             self.mixed_precision = mixed_precision
 
+    monkeypatch.setattr(main, "PartialState", CpuState)
     monkeypatch.setattr(main, "Accelerator", FakeAccelerator)
     assert main.make_accelerator("auto").mixed_precision == expected
     assert main.make_accelerator("no").mixed_precision == "no"
