@@ -54,6 +54,14 @@ from pipeline.data import (
     require_writable,
     subset,
 )
+from pipeline.precision import (
+    ATTENTION_DROPOUT_CHOICES,
+    attention_dropout_of,
+    check_attention_dropout,
+    fp32_attention_if_cpu_bf16,
+    resolve_attention_dropout,
+    resolve_mixed_precision,
+)
 from pipeline.preflight import (
     check_dataset,
     check_gpus,
@@ -84,6 +92,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    attention_dropout: str = "auto"  # see pipeline/precision.py
     max_length: int = 512
     seed: int = 42
     data_seed: int = 42
@@ -99,6 +108,7 @@ class TrainConfig:
             raise UsageError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
         if self.weight_decay < 0:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
+        check_attention_dropout(self.attention_dropout)
         if self.checkpoint_every < 0:
             raise UsageError(f"--checkpoint_every must be 0 (off) or positive (got {self.checkpoint_every})")
 
@@ -155,8 +165,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     training.add_argument("--weight_decay", type=float, default=DEFAULTS.weight_decay,
                           help="AdamW weight decay (not applied to biases and LayerNorm weights)")
     training.add_argument("--max_grad_norm", type=float, default=DEFAULTS.max_grad_norm, help="gradient clipping norm")
+    training.add_argument("--attention_dropout", default=DEFAULTS.attention_dropout,
+                          help=f"dropout on the attention probabilities: {ATTENTION_DROPOUT_CHOICES}")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
-                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; fp32 on CPU")
+                          help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
+                               "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
     training.add_argument("--seed", type=int, default=DEFAULTS.seed,
                           help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=DEFAULTS.checkpoint_every,
@@ -345,6 +358,13 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
 # Training
 # ----------------------------------------------------------------------------------------------------------------
 
+def load_model(config: TrainConfig, accelerator: Accelerator):
+    """Tokenizer and the pretrained model to fine-tune, with the attention dropout ``config`` resolves to here."""
+    return load_pretrained(config.model_name, max_length=config.max_length,
+                           attention_dropout=resolve_attention_dropout(config.attention_dropout,
+                                                                       accelerator.device.type))
+
+
 def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir, accelerator: Accelerator,
              tokenizer) -> dict:
     """Hand-written loop: AdamW, linear warm-up/decay, clipping, accumulation, mixed precision via Accelerate.
@@ -361,6 +381,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = AdamW(groups, lr=config.learning_rate)
+    fp32_attention = fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, optimizer, train_dataloader = accelerator.prepare(model, optimizer, train_dataloader)
 
     accumulation = config.gradient_accumulation_steps
@@ -431,6 +452,8 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "processes": accelerator.num_processes,
         "optimizer_steps": total_steps,
         "mixed_precision": accelerator.mixed_precision,
+        "attention_dropout_value": attention_dropout_of(accelerator.unwrap_model(model).config),
+        "fp32_attention": fp32_attention,
         "train_seconds": round(seconds, 2),
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": config.resume,
@@ -449,6 +472,7 @@ def predict(eval_dataloader, model_dir, accelerator: Accelerator) -> tuple[list[
     """Predictions and gold labels of the model in ``model_dir``, in dataset order and on every process; and the
     seconds it took."""
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, eval_dataloader = accelerator.prepare(model, eval_dataloader)
     model.eval()
     gathered = []
@@ -529,12 +553,10 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
     """One process per device under ``accelerate launch``, a single process under plain ``python``."""
     precision = mixed_precision
     if precision == "auto":
-        precision = "no"
         # The device this process will use, not merely one that exists (ACCELERATE_USE_CPU=1 runs on the CPU of a
         # GPU machine); the Accelerator made below reads the same flag and shares this state.
-        if PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device.type == "cuda":
-            # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
-            precision = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+        device_type = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device.type
+        precision = resolve_mixed_precision(precision, device_type)  # pipeline/precision.py: GPU and CPU rules
     # non_blocking: batches (in pinned memory on CUDA, see pipeline/batching.py) are copied to the GPU asynchronously
     accelerator = Accelerator(mixed_precision=precision, dataloader_config=DataLoaderConfiguration(non_blocking=True))
     if accelerator.device.type == "cuda" and accelerator.mixed_precision == "no":
@@ -652,7 +674,7 @@ def run(args) -> None:
 
     if training:
         config = TrainConfig.from_args(args)
-        tokenizer, model = load_pretrained(args.model_name, max_length=args.max_length)
+        tokenizer, model = load_model(config, accelerator)
         with accelerator.main_process_first():  # the main process transforms and tokenizes, the others load that
             if args.train_augmented:
                 loader, data = create_augmented_dataloader(args, dataset, tokenizer, on_cuda, reuse_cache)

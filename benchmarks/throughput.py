@@ -1,13 +1,16 @@
-"""Training and evaluation throughput: the starter's data path against ours, same model, same reviews.
+"""Training and evaluation throughput of three paths on the same reviews and initial weights, against this CPU's limit.
 
-Starter's way: every review padded to --max_length, random batches, fp32.
-Ours: truncation only, length-grouped training batches and length-sorted evaluation, each batch padded to its own
-longest review (DataCollatorWithPadding); on a GPU also bf16/fp16 (on CPU both run fp32, so the CPU ratio measures
-the data path alone).
+- ``starter``: the starter's way: every review padded to --max_length, random batches, fp32, the model's dropout.
+- ``fp32``: this project's data path before issue 10: truncation only, length-grouped training batches and
+  length-sorted evaluation padded per batch, still fp32 with the model's own dropout.
+- ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto``): on a CPU with native bf16,
+  bf16 autocast with attention in fp32 and no attention-probability dropout (see pipeline/precision.py).
 
-Both ways run the same hand-written loop (main.do_train) and evaluation (main.do_eval) from the same initial
-weights. Prints examples/s and the ratio, checks that one model evaluated both ways gives identical predictions,
-and writes the figures to --results (JSON, with provenance).
+Each path runs main.do_train (one epoch) and main.do_eval in its own process (Accelerate's mixed precision is fixed
+per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
+also evaluated by the fp32 and default evaluation paths: the fp32 path must predict identically, the bf16 path's
+agreement is reported. The limit: FLOPs of the reviews' real tokens (no padding) divided by the GEMM rate this
+CPU reaches on the model's own matrix shapes (benchmarks/README.md explains the estimate). Figures go to --results.
 
     python benchmarks/throughput.py                        # MiniLM stand-in, 512 tokens, 256 train / 512 test
     python benchmarks/throughput.py --model_name distilbert-base-uncased --dataset imdb   # on a GPU node
@@ -16,6 +19,10 @@ and writes the figures to --results (JSON, with provenance).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,14 +32,21 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
-from accelerate.utils import set_seed  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 import main  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
+from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
+
+# path name -> (data path, --mixed_precision, --attention_dropout)
+PATHS = {
+    "starter": ("starter", "no", "model"),
+    "fp32": ("ours", "no", "model"),
+    "default": ("ours", "auto", "auto"),
+}
 
 
 def parse_options(argv=None):
@@ -49,9 +63,18 @@ def parse_options(argv=None):
     parser.add_argument("--batch_size", type=int, default=8, help="training batch size (the starter's default)")
     parser.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch size")
     parser.add_argument("--seed", type=int, default=42, help="seed for subsets, initialisation and batch order")
+    parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS), help="paths to run")
     parser.add_argument("--results", default="benchmarks/results/throughput.json",
                         help="where the JSON figures go (relative: to the project folder)")
+    parser.add_argument("--one_path", default=None, help=argparse.SUPPRESS)  # internal: run one path, print JSON
+    parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def train_config(args, path: str) -> main.TrainConfig:
+    return main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
+                            batch_size=args.batch_size, num_epochs=1, seed=args.seed,
+                            attention_dropout=PATHS[path][2])
 
 
 def starter_dataloaders(train, test, tokenizer, args):
@@ -64,43 +87,163 @@ def starter_dataloaders(train, test, tokenizer, args):
     return train_loader, test_loader
 
 
-def run_way(name, train_loader, test_loader, config, tokenizer, work: Path, accelerator) -> dict:
-    set_seed(config.seed)  # identical initial classifier head for both ways
-    _, model = load_pretrained(config.model_name, max_length=config.max_length)
+def tokenized_data(args):
+    """Tokenizer, tokenized training and test subsets, and the tokenization time per review (ms)."""
+    data = load_imdb(args.dataset)
+    tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
+    train, test = subset(data["train"], args.train_samples, args.seed), subset(data["test"], args.eval_samples, args.seed)
+    start = time.perf_counter()
+    train = main.tokenize(train, tokenizer, args.max_length)
+    test = main.tokenize(test, tokenizer, args.max_length, with_idx=True)
+    return tokenizer, train, test, 1000 * (time.perf_counter() - start) / (len(train) + len(test))
+
+
+def run_one_path(args) -> dict:
+    """One path in this process: train from the seeded initial weights, evaluate; cross-evaluate the starter model."""
+    path, work = args.one_path, Path(args.work)
+    config = train_config(args, path)
+    tokenizer, train, test, _ = tokenized_data(args)
+    accelerator = main.make_accelerator(PATHS[path][1])
+    if PATHS[path][0] == "starter":
+        train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
+    else:
+        on_cuda = accelerator.device.type == "cuda"  # main.py's device settings: pinned memory, async copies
+        train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
+        test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
+    torch.manual_seed(args.seed)  # identical initial classifier head for every path
+    _, model = main.load_model(config, accelerator)
+    load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
-    info = main.do_train(config, model, train_loader, data, work / name, accelerator, tokenizer)
-    score = main.do_eval(test_loader, str(work / name), work / f"{name}.txt", accelerator)
-    print(f"{name}: train {info['train_examples_per_second']:.2f} ex/s, "
-          f"eval {score['eval_examples_per_second']:.2f} ex/s, accuracy {score['accuracy']:.4f}")
-    return {"train_examples_per_second": info["train_examples_per_second"], "train_seconds": info["train_seconds"],
-            **score}
+    info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
+    score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator)
+    result = {
+        "mixed_precision": info["mixed_precision"],
+        "attention_dropout": info["attention_dropout_value"],
+        "fp32_attention": info["fp32_attention"],
+        "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
+        "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
+        "train_seconds": info["train_seconds"],
+        "eval_seconds": score["eval_seconds"],
+        "accuracy": score["accuracy"],
+        "loadavg_before": [round(x, 2) for x in load],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    if path != "starter" and (work / "starter").is_dir():
+        main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator)
+        mine, _ = read_predictions(work / f"starter_by_{path}.txt")
+        theirs, _ = read_predictions(work / "starter.txt")
+        result["starter_model_agreement"] = sum(a == b for a, b in zip(mine, theirs)) / len(theirs)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The limit: FLOPs / the GEMM rate this CPU reaches
+# ----------------------------------------------------------------------------------------------------------------
+
+def encoder_shape(config) -> tuple[int, int, int]:
+    """(hidden size, feed-forward size, layers) of a BERT-family or DistilBERT configuration."""
+    hidden = getattr(config, "hidden_size", None) or config.dim
+    ffn = getattr(config, "intermediate_size", None) or config.hidden_dim
+    layers = getattr(config, "num_hidden_layers", None) or config.n_layers
+    return hidden, ffn, layers
+
+
+def forward_flops(config, tokens: int) -> float:
+    """Multiply-adds x 2 of one review's forward pass: the encoder's linear layers and the two attention products."""
+    hidden, ffn, layers = encoder_shape(config)
+    linear = 2 * tokens * (4 * hidden * hidden + 2 * hidden * ffn)
+    attention = 2 * 2 * tokens * tokens * hidden  # Q K^T and P V
+    return layers * (linear + attention)
+
+
+def gemm_rate(dtype: torch.dtype, hidden: int, ffn: int, tokens: int = 4096, repeats: int = 7) -> float:
+    """FLOP/s of this CPU on the model's largest matrix product (tokens x hidden @ hidden x ffn), median of repeats."""
+    a, b = torch.randn(tokens, hidden, dtype=dtype), torch.randn(hidden, ffn, dtype=dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        times.append((time.perf_counter() - start) / 5)
+    return 2 * tokens * hidden * ffn / statistics.median(times)
+
+
+def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> dict:
+    from transformers import AutoConfig
+
+    from pipeline.data import resolve_model
+
+    config = AutoConfig.from_pretrained(resolve_model(args.model_name))
+    hidden, ffn, _ = encoder_shape(config)
+    train_flops = statistics.mean(3 * forward_flops(config, n) for n in train_lengths)  # forward + 2x backward
+    eval_flops = statistics.mean(forward_flops(config, n) for n in test_lengths)
+    rates = {"bf16": gemm_rate(torch.bfloat16, hidden, ffn), "fp32": gemm_rate(torch.float32, hidden, ffn)}
+    return {
+        "train_gflop_per_review": round(train_flops / 1e9, 2),
+        "eval_gflop_per_review": round(eval_flops / 1e9, 2),
+        "gemm_tflops": {k: round(v / 1e12, 3) for k, v in rates.items()},
+        "threads": torch.get_num_threads(),
+        "train_limit_ms_per_example": {k: round(1000 * train_flops / v, 1) for k, v in rates.items()},
+        "eval_limit_ms_per_example": {k: round(1000 * eval_flops / v, 2) for k, v in rates.items()},
+    }
+
+
+# The full assignment (25k train / 25k test, 1 epoch): --train --eval; --eval_transformed;
+# --train_augmented --eval_transformed; --eval --model_dir out_augmented.
+ASSIGNMENT = {"trained": 25_000 + 30_000, "evaluated": 4 * 25_000, "tokenized": 55_000 + 4 * 25_000,
+              "transformed": 25_000 + 5_000 + 25_000}
+
+
+def assignment_estimate(figures: dict, tokenize_ms: float) -> dict:
+    """Minutes of the full assignment from measured per-review rates (transformations: benchmarks/transforms.py)."""
+    transforms = PROJECT_DIR / "benchmarks" / "results" / "transforms.json"
+    transform_ms = None
+    if transforms.is_file():
+        full = json.loads(transforms.read_text())["full_test_set"]
+        transform_ms = 1000 * full["seconds"] / full["reviews"]
+    parts = {
+        "training": ASSIGNMENT["trained"] * figures["train_ms_per_example"],
+        "evaluation": ASSIGNMENT["evaluated"] * figures["eval_ms_per_example"],
+        "tokenization": ASSIGNMENT["tokenized"] * tokenize_ms,
+        "transformations": ASSIGNMENT["transformed"] * (transform_ms or 0.0),
+    }
+    return {"reviews": ASSIGNMENT, "minutes": {k: round(v / 60_000, 1) for k, v in parts.items()},
+            "total_minutes": round(sum(parts.values()) / 60_000, 1),
+            "tokenize_ms_per_review": round(tokenize_ms, 2), "transform_ms_per_review": transform_ms}
 
 
 def main_benchmark(argv=None) -> dict:
     args = parse_options(argv)
-    config = main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
-                              batch_size=args.batch_size, num_epochs=1, seed=args.seed)
+    if args.one_path:
+        print("RESULT " + json.dumps(run_one_path(args)))
+        return {}
     require_writable(project_path(args.results).parent, "--results")
-    data = load_imdb(args.dataset)
-    tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
-    train = main.tokenize(subset(data["train"], args.train_samples, args.seed), tokenizer, args.max_length)
-    test = main.tokenize(subset(data["test"], args.eval_samples, args.seed), tokenizer, args.max_length,
-                         with_idx=True)
-    accelerator = main.make_accelerator("no")  # fp32 both ways; main.py's device settings (TF32, async copies)
-    on_cuda = accelerator.device.type == "cuda"
-    ours_train = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
-    ours_test = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
-    starter_train, starter_test = starter_dataloaders(train, test, tokenizer, args)
-
+    _, train, test, tokenize_ms = tokenized_data(args)
+    paths = {}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        starter = run_way("starter", starter_train, starter_test, config, tokenizer, work, accelerator)
-        ours = run_way("ours", ours_train, ours_test, config, tokenizer, work, accelerator)
-        # The same trained model evaluated our way must predict exactly what the starter's way predicts.
-        cross = main.do_eval(ours_test, str(work / "starter"), work / "starter_ours.txt", accelerator)
-        same = read_predictions(work / "starter.txt") == read_predictions(work / "starter_ours.txt")
-
-    tokens = sum(test["length"]) / len(test)
+        for path in args.paths:
+            command = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]),
+                       "--one_path", path, "--work", tmp]
+            env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if done.returncode != 0 or not lines:
+                raise RuntimeError(f"path {path} failed:\n{done.stderr[-3000:]}")
+            paths[path] = json.loads(lines[-1][len("RESULT "):])
+            print(f"{path}: train {paths[path]['train_ms_per_example']} ms/example, eval "
+                  f"{paths[path]['eval_ms_per_example']} ms/example, accuracy {paths[path]['accuracy']:.4f}",
+                  flush=True)
+    limit = limit_estimate(args, train["length"], test["length"])
+    base = paths.get("starter")
+    ratios = {}
+    for name, figures in paths.items():
+        ratios[name] = {
+            "train_vs_starter": round(base["train_ms_per_example"] / figures["train_ms_per_example"], 2) if base else None,
+            "eval_vs_starter": round(base["eval_ms_per_example"] / figures["eval_ms_per_example"], 2) if base else None,
+            "train_vs_bf16_limit": round(figures["train_ms_per_example"] / limit["train_limit_ms_per_example"]["bf16"], 1),
+            "eval_vs_bf16_limit": round(figures["eval_ms_per_example"] / limit["eval_limit_ms_per_example"]["bf16"], 1),
+        }
     result = {
         "model_name": args.model_name,
         "dataset": args.dataset,
@@ -109,22 +252,25 @@ def main_benchmark(argv=None) -> dict:
         "eval_samples": args.eval_samples,
         "batch_size": args.batch_size,
         "eval_batch_size": args.eval_batch_size,
-        "mean_test_tokens": round(tokens, 1),
-        "starter": starter,
-        "ours": ours,
-        "train_speedup": round(ours["train_examples_per_second"] / starter["train_examples_per_second"], 3),
-        "eval_speedup": round(ours["eval_examples_per_second"] / starter["eval_examples_per_second"], 3),
-        "same_model_identical_predictions_both_ways": same,
-        "same_model_accuracy_both_ways": [starter["accuracy"], cross["accuracy"]],
-        "provenance": provenance(accelerator.device),
+        "mean_train_tokens": round(statistics.mean(train["length"]), 1),
+        "mean_test_tokens": round(statistics.mean(test["length"]), 1),
+        "paths": {name: {"data": PATHS[name][0], "mixed_precision_flag": PATHS[name][1],
+                         "attention_dropout_flag": PATHS[name][2], **figures} for name, figures in paths.items()},
+        "ratios": ratios,
+        "limit": limit,
+        "full_assignment_estimate": {name: assignment_estimate(figures, tokenize_ms) for name, figures in paths.items()},
+        "provenance": provenance(torch.device("cpu")),
+        "cpu_native_bf16": cpu_has_native_bf16(),
     }
     write_json(project_path(args.results), result)
-    print(f"train: starter {starter['train_examples_per_second']:.2f} ex/s, ours "
-          f"{ours['train_examples_per_second']:.2f} ex/s, x{result['train_speedup']:.2f}")
-    print(f"eval:  starter {starter['eval_examples_per_second']:.2f} ex/s, ours "
-          f"{ours['eval_examples_per_second']:.2f} ex/s, x{result['eval_speedup']:.2f}")
-    print(f"same model, both eval paths: identical predictions = {same}; accuracy starter-trained "
-          f"{starter['accuracy']:.4f}, ours-trained {ours['accuracy']:.4f} (mean {tokens:.0f} tokens/review)")
+    for name, ratio in ratios.items():
+        print(f"{name}: x{ratio['train_vs_starter']} training, x{ratio['eval_vs_starter']} evaluation vs the "
+              f"starter; {ratio['train_vs_bf16_limit']}x / {ratio['eval_vs_bf16_limit']}x the bf16 limit")
+    for name, estimate in result["full_assignment_estimate"].items():
+        print(f"full assignment, {name} path: {estimate['total_minutes']} minutes ({estimate['minutes']})")
+    print(f"limit (bf16 GEMM {limit['gemm_tflops']['bf16']} TFLOP/s): training "
+          f"{limit['train_limit_ms_per_example']['bf16']} ms/review, evaluation "
+          f"{limit['eval_limit_ms_per_example']['bf16']} ms/review")
     return result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from accelerate import Accelerator
 
 from pipeline.data import UsageError
+from pipeline.precision import restore_attention
 from pipeline.results import write_json
 
 TRAINING_INFO = "training_info.json"  # the training record saved beside the model
@@ -129,7 +130,9 @@ def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info:
     if accelerator.is_main_process:
         temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
         shutil.rmtree(temporary, ignore_errors=True)
-        accelerator.unwrap_model(model).save_pretrained(temporary)
+        unwrapped = accelerator.unwrap_model(model)
+        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
+        unwrapped.save_pretrained(temporary)
         tokenizer.save_pretrained(temporary)
         write_json(temporary / TRAINING_INFO, info)
         save_dir.mkdir(parents=True, exist_ok=True)

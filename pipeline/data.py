@@ -160,21 +160,27 @@ def resolve_model(model_name: str) -> str:
     return model_name
 
 
-def load_pretrained(model_name: str, max_length: int | None = None, num_labels: int = 2):
+def load_pretrained(model_name: str, max_length: int | None = None, num_labels: int = 2,
+                    attention_dropout: float | None = None):
     """Tokenizer and a sequence-classification model (a new head on a pretrained encoder, or a trained model).
 
     With ``max_length``, also checks that the model has that many positions (before any slow tokenization).
+    ``attention_dropout`` replaces the model's attention-probability dropout (``None``: keep its own).
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.precision import attention_dropout_overrides
 
     source = resolve_model(model_name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
+        overrides = attention_dropout_overrides(AutoConfig.from_pretrained(source), attention_dropout)
         model = AutoModelForSequenceClassification.from_pretrained(
             source,
             num_labels=num_labels,
             id2label={0: "negative", 1: "positive"},
             label2id={"negative": 0, "positive": 1},
+            **overrides,
         )
     except OSError as error:
         raise UsageError(

@@ -192,7 +192,7 @@ class Study:
             return model_dir
         config = self.train_config(seed)
         set_seed(seed)
-        tokenizer, model = load_pretrained(config.model_name, max_length=config.max_length)
+        tokenizer, model = main.load_model(config, self.accelerator)
         training_set = self.training_set(train_data)
         loader = main.training_dataloader(training_set, tokenizer, config, self.on_cuda)
         main.do_train(config, model, loader, training_set.record(), model_dir, self.accelerator, tokenizer)

@@ -402,13 +402,16 @@ def test_a_checkpoint_is_resumed_only_at_its_own_precision(two_process_run, tiny
     in one line that says what to do."""
     work = two_process_run["work"]
     newest = latest_checkpoint(two_process_run["model_dir"])
-    assert json.loads((newest / "position.json").read_text())["shape"]["mixed_precision"] == "no"
-    result = run_main(["--train", "--resume", "--mixed_precision", "bf16", "--model_name", tiny_model,
+    # auto: fp32 on a CPU without native bf16, bf16 on one with it (pipeline/precision.py)
+    stored = json.loads((newest / "position.json").read_text())["shape"]["mixed_precision"]
+    assert stored in ("no", "bf16")
+    other = "no" if stored == "bf16" else "bf16"
+    result = run_main(["--train", "--resume", "--mixed_precision", other, "--model_name", tiny_model,
                        "--dataset", tiny_data, "--model_dir", two_process_run["model_dir"], "--checkpoint_every", "10",
                        *TRAIN_ARGS], cwd=work, env=env())
     assert result.returncode == 2, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "mixed_precision no (now bf16)" in errors[0], errors
-    assert "--mixed_precision no" in errors[0] and "without --resume" in errors[0], errors
+    assert len(errors) == 1 and f"mixed_precision {stored} (now {other})" in errors[0], errors
+    assert f"--mixed_precision {stored}" in errors[0] and "without --resume" in errors[0], errors
     assert "Running training" not in result.stdout
     assert latest_checkpoint(two_process_run["model_dir"]) == newest

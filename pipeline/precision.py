@@ -1,0 +1,129 @@
+"""Numeric recipe per device: mixed precision and attention-probability dropout.
+
+On a CPU, two settings decide most of a training step's time (``benchmarks/README.md`` has the profile):
+
+- bf16 autocast runs the matrix products on the CPU's bf16 units (AMX tiles or AVX512_BF16 dot products) at several
+  times the fp32 rate. On a CPU without them bf16 is emulated and slower than fp32, so ``auto`` uses it only where
+  the CPU has it natively.
+- Dropout on the attention probabilities pushes PyTorch's ``scaled_dot_product_attention`` off its fused CPU kernel
+  onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
+  CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` compares the accuracy with
+  the old recipe's (``benchmarks/cpu_recipe_parity.py``). On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
+- Under bf16 autocast, the fused CPU attention kernel's backward pass is several times slower in bf16 than in fp32,
+  which ate most of the gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
+  FLOPs) in fp32 while the linear layers run in bf16.
+"""
+
+from __future__ import annotations
+
+import torch
+
+FP32_ATTENTION = "sdpa_fp32"  # the attention implementation registered by use_fp32_attention
+
+# The configuration key of attention-probability dropout, by architecture (BERT family, DistilBERT).
+ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 matrix products natively (AMX-BF16 or AVX512_BF16).
+
+    ``torch.cpu.get_capabilities()`` reports what PyTorch's cpuinfo detected, including the operating system's
+    support for the AMX tile state, which ``/proc/cpuinfo`` flags alone do not guarantee.
+    """
+    capabilities = torch.cpu.get_capabilities()
+    return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
+
+
+def resolve_mixed_precision(choice: str, device_type: str) -> str:
+    """Accelerate's ``mixed_precision`` for ``--mixed_precision`` on a device of ``device_type``."""
+    if choice != "auto":
+        return choice
+    if device_type == "cuda":
+        # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+    if device_type == "cpu":
+        return "bf16" if cpu_has_native_bf16() else "no"
+    return "no"
+
+
+ATTENTION_DROPOUT_CHOICES = ("auto (0 on CPU, where it costs about half the training step; the model's own on GPU), "
+                             "model (the model's own), or a number in [0, 1)")
+
+
+def check_attention_dropout(choice: str) -> None:
+    """Raise ``UsageError`` unless ``choice`` is auto, model or a number in [0, 1)."""
+    from pipeline.data import UsageError
+
+    if choice in ("auto", "model"):
+        return
+    try:
+        value = float(choice)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0 <= value < 1:
+        raise UsageError(f"--attention_dropout must be {ATTENTION_DROPOUT_CHOICES} (got {choice!r})")
+
+
+def resolve_attention_dropout(choice: str, device_type: str) -> float | None:
+    """The attention-probability dropout for ``--attention_dropout``; ``None`` keeps the model's own value."""
+    if choice == "model":
+        return None
+    if choice == "auto":
+        return 0.0 if device_type == "cpu" else None
+    return float(choice)
+
+
+def attention_dropout_overrides(config, attention_dropout: float | None) -> dict:
+    """``from_pretrained`` keyword arguments that set the attention dropout of ``config``'s architecture."""
+    if attention_dropout is None:
+        return {}
+    keys = [key for key in ATTENTION_DROPOUT_KEYS if hasattr(config, key)]
+    if not keys:
+        raise ValueError(f"{type(config).__name__} has no attention-dropout setting ({', '.join(ATTENTION_DROPOUT_KEYS)})")
+    return {key: attention_dropout for key in keys}
+
+
+def attention_dropout_of(config) -> float | None:
+    """The attention-probability dropout a model configuration uses (for training_info.json)."""
+    for key in ATTENTION_DROPOUT_KEYS:
+        if hasattr(config, key):
+            return float(getattr(config, key))
+    return None
+
+
+def fp32_sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs):
+    """transformers' SDPA attention computed in fp32 (outside autocast), returned in the caller's dtype."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    dtype = query.dtype
+    with torch.autocast(query.device.type, enabled=False):
+        output, weights = sdpa_attention_forward(module, query.float(), key.float(), value.float(), attention_mask,
+                                                 **kwargs)
+    return output.to(dtype), weights
+
+
+def use_fp32_attention(model) -> bool:
+    """Switch ``model`` from SDPA to SDPA-in-fp32 attention (for bf16 autocast on CPU); False if it does not use SDPA.
+
+    Registered under transformers' documented ``AttentionInterface``; ``restore_attention`` undoes it before saving,
+    so a saved model loads anywhere with plain SDPA.
+    """
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    if model.config._attn_implementation != "sdpa":
+        return False
+    AttentionInterface.register(FP32_ATTENTION, fp32_sdpa_attention_forward)
+    AttentionMaskInterface.register(FP32_ATTENTION, sdpa_mask)
+    model.set_attn_implementation(FP32_ATTENTION)
+    return True
+
+
+def fp32_attention_if_cpu_bf16(model, mixed_precision: str, device_type: str) -> bool:
+    """``use_fp32_attention`` where it pays: bf16 autocast on a CPU."""
+    return mixed_precision == "bf16" and device_type == "cpu" and use_fp32_attention(model)
+
+
+def restore_attention(model) -> None:
+    if model.config._attn_implementation == FP32_ATTENTION:
+        model.set_attn_implementation("sdpa")

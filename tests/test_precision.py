@@ -1,0 +1,111 @@
+"""The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, bf16 training saves fp32."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import main
+from conftest import run_main
+from pipeline import precision
+from pipeline.data import UsageError, load_pretrained
+from pipeline.results import read_predictions
+
+
+@pytest.mark.parametrize("capabilities, expected", [
+    ({"amx_bf16": True, "avx512_bf16": True}, "bf16"),   # Sapphire Rapids and newer
+    ({"amx_bf16": False, "avx512_bf16": True}, "bf16"),  # Cooper Lake, Zen 4
+    ({"avx512_f": True, "avx2": True}, "no"),            # AVX-512 without bf16: bf16 would be emulated, slower
+    ({"avx2": True}, "no"),
+])
+def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, capabilities, expected):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    assert precision.resolve_mixed_precision("auto", "cpu") == expected
+    assert precision.resolve_mixed_precision("no", "cpu") == "no"
+    assert precision.resolve_mixed_precision("bf16", "cpu") == "bf16"
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "no")])
+def test_the_cli_accelerator_takes_the_cpu_rule(monkeypatch, native, expected):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": native, "amx_bf16": native})
+
+    class CpuState:  # the device this process would use: a CPU, even on a GPU machine
+        def __init__(self, cpu=False):
+            self.device = torch.device("cpu")
+
+    class FakeAccelerator:  # Accelerate's state is per process: one real Accelerator per precision is not possible
+        is_local_main_process = True
+        device = torch.device("cpu")
+
+        def __init__(self, mixed_precision, **_):
+            self.mixed_precision = mixed_precision
+
+    monkeypatch.setattr(main, "PartialState", CpuState)
+    monkeypatch.setattr(main, "Accelerator", FakeAccelerator)
+    assert main.make_accelerator("auto").mixed_precision == expected
+    assert main.make_accelerator("no").mixed_precision == "no"
+
+
+def test_attention_dropout_choices():
+    assert precision.resolve_attention_dropout("auto", "cpu") == 0.0
+    assert precision.resolve_attention_dropout("auto", "cuda") is None
+    assert precision.resolve_attention_dropout("model", "cpu") is None
+    assert precision.resolve_attention_dropout("0.05", "cpu") == 0.05
+    for bad in ("1", "-0.1", "none"):
+        with pytest.raises(UsageError, match="--attention_dropout must be"):
+            main.TrainConfig(attention_dropout=bad)
+
+
+def test_attention_dropout_reaches_the_model_and_keeps_hidden_dropout(tiny_model):
+    _, model = load_pretrained(str(tiny_model), attention_dropout=0.0)
+    own = load_pretrained(str(tiny_model))[1].config
+    assert model.config.attention_dropout == 0.0 and own.attention_dropout > 0  # DistilBERT's key
+    assert model.config.dropout == own.dropout > 0  # hidden dropout untouched
+    assert precision.attention_dropout_of(model.config) == 0.0
+
+
+def test_fp32_attention_matches_sdpa_and_is_undone(tiny_model):
+    _, model = load_pretrained(str(tiny_model))
+    model.eval()
+    ids = torch.tensor([[2, 10, 11, 12, 3, 0], [2, 13, 14, 15, 16, 3]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        reference = model(input_ids=ids, attention_mask=mask).logits
+        assert precision.use_fp32_attention(model)
+        assert model.config._attn_implementation == precision.FP32_ATTENTION
+        torch.testing.assert_close(model(input_ids=ids, attention_mask=mask).logits, reference)
+    precision.restore_attention(model)
+    assert model.config._attn_implementation == "sdpa"
+
+
+def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_model, tiny_data, tmp_path):
+    model_dir, out = tmp_path / "bf16", tmp_path / "res"
+    common = ["--dataset", tiny_data, "--max_length", "48", "--output_dir", out]
+    trained = run_main(["--train", "--eval", "--model_name", tiny_model, "--model_dir", model_dir, *common,
+                        "--mixed_precision", "bf16", "--num_epochs", "2", "--learning_rate", "2e-3",
+                        "--batch_size", "16", "--seed", "3"], cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    info = json.loads((model_dir / "training_info.json").read_text())
+    assert info["mixed_precision"] == "bf16" and info["fp32_attention"] is True
+    assert info["attention_dropout"] == "auto" and info["attention_dropout_value"] == 0.0
+    first = json.loads((out / "bf16_original.json").read_text())
+    assert first["accuracy"] >= 0.9, first
+
+    from safetensors.torch import load_file
+
+    weights = load_file(model_dir / "model.safetensors")
+    assert {t.dtype for t in weights.values()} == {torch.float32}
+    saved = json.loads((model_dir / "config.json").read_text())
+    assert saved.get("attn_implementation") in (None, "sdpa") and saved["attention_dropout"] == 0.0
+
+    predictions = read_predictions(out / "bf16_original.txt")
+    again = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "again",
+                      "--mixed_precision", "bf16"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert read_predictions(tmp_path / "again" / "bf16_original.txt") == predictions
+    fp32 = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "fp32",
+                     "--mixed_precision", "no"], cwd=tmp_path)
+    assert fp32.returncode == 0, fp32.stderr[-3000:]
+    assert json.loads((tmp_path / "fp32" / "bf16_original.json").read_text())["accuracy"] == first["accuracy"]
