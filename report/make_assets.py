@@ -84,7 +84,8 @@ GainCustomPerSeed GainCustomSigSeeds GainOrig GainOrigBootHigh GainOrigBootLow G
 GainOrigCIZero GainOrigPerSeed GapTfidf DropTfidfVsModel Hardware LearningRate MaxLength MildestTransform
 MildestTransformDrop ModelName NoteAudit NoteCad NoteExamples NoteHeadline NoteTransforms NumEpochsText NumSeeds
 NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew PGainCadTrainedCadNew PGainCustom PGainOrig PGapTfidf
-SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
+RevisedAccOriginal RevisedAccTransformed RevisedDrop RevisedMaxLength RevisedStages
+RevisedTestExamples RevisedTrainExamples SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
 StrengthTypo SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
 SweepTypoMaxDrop SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax
 TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformPNote TransformSeedText
@@ -696,6 +697,21 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
         macros["CalibTarget"] = target.group(1) if target else NA
         macros["CalibExamples"] = fmt_int(int(calibration["validation"].split()[0]))
         summary["calibration"] = calibration
+    # The revised (audited) transformations, measured once on test reviews (study/calibrate_transform.py)
+    revised_path = results.parent / "calibration_transform.json"
+    if revised_path.is_file():
+        revised = json.loads(revised_path.read_text())
+        test = revised.get("test") or {}
+        if test:
+            macros["RevisedTestExamples"] = fmt_int(test["reviews"])
+            macros["RevisedAccOriginal"] = pct(test["accuracy_original"])
+            macros["RevisedAccTransformed"] = pct(test["accuracy_transformed"])
+            macros["RevisedDrop"] = f"{test['drop_points']:.1f}"
+            macros["RevisedStages"] = ", ".join(f"{n} {v:g}" for n, v in test["stages"])
+        training = re.search(r"(\d+)-review", revised.get("validation", ""))
+        macros["RevisedTrainExamples"] = fmt_int(int(training.group(1))) if training else NA
+        macros["RevisedMaxLength"] = fmt_int(revised.get("max_length"))
+        summary["revised_transformations"] = revised
     cad_runs = study.get(cadm, ORIGINAL)
     cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
     macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))
