@@ -41,7 +41,7 @@ RECIPES = {
 }
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name", default=stand_in_model())
     parser.add_argument("--dataset", default=str(SHARED_DATA / "imdb"))
@@ -127,7 +127,7 @@ def summarise(results: Path) -> dict:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
+    args = parse_options(argv)
     results = project_path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:

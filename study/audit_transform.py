@@ -125,7 +125,7 @@ def summarize(rows: list[dict], source: str = "") -> dict:
             "max_invalid_rate": max((s["invalid_rate"] for s in per_stage.values()), default=None)}
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     sp = sub.add_parser("sample", help="write sampled edits with context to a TSV to judge")
@@ -166,4 +166,4 @@ def run(options) -> dict | list:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_code(run, parse_args()))
+    sys.exit(exit_code(run, parse_options()))

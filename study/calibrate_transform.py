@@ -53,7 +53,7 @@ FIXED_STAGES = (("synonym", 1.0), ("distractor", 0.5))
 EXTRA_STAGES = (("contraction", 0.5), ("social", 0.2))  # rule step 4
 
 
-def parse_args(argv=None):
+def parse_options(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model_dir", required=True, help="model trained on subset(train, --train_samples, --data_seed)")
     ap.add_argument("--dataset", default=str(SHARED_DATA / "imdb"), help="IMDB folder or hub name")
@@ -171,4 +171,4 @@ def calibrate(options) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_code(calibrate, parse_args()))
+    sys.exit(exit_code(calibrate, parse_options()))

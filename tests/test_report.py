@@ -110,6 +110,11 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
                    "validation": "1000 IMDB training reviews outside the 2000-review training subset (seed 43)",
                    "chosen": {"scale": 2.5, "drop_points": 6.8}}
     (root.parent / "calibration_custom_transform.json").write_text(json.dumps(calibration))
+    revised = {"validation": "400 IMDB training reviews outside the 5000-review training subset (subset seed 42)",
+               "max_length": 512,
+               "test": {"reviews": 2000, "stages": [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]],
+                        "accuracy_original": 0.895, "accuracy_transformed": 0.887, "drop_points": 0.8}}
+    (root.parent / "calibration_transform.json").write_text(json.dumps(revised))
     return root
 
 
@@ -739,3 +744,11 @@ def test_calibration_and_custom_stages_come_from_the_files(fake):
     m = fake["macros"]
     assert (m["CustomSynonym"], m["CustomTypo"], m["CustomDistractor"]) == ("0.75", "0.25", "0.25")
     assert (m["CalibScale"], m["CalibDrop"], m["CalibTarget"], m["CalibExamples"]) == ("2.5", "6.8", "5.0", "1000")
+
+
+def test_revised_transformations_macros_come_from_their_results_file(fake):
+    """The report's figures for the audited (revised) transformations are read from calibration_transform.json."""
+    m = fake["macros"]
+    assert (m["RevisedAccOriginal"], m["RevisedAccTransformed"], m["RevisedDrop"]) == ("89.5", "88.7", "0.8")
+    assert (m["RevisedTestExamples"], m["RevisedTrainExamples"], m["RevisedMaxLength"]) == ("2000", "5000", "512")
+    assert m["RevisedStages"] == "synonym 1, typo 0.2, distractor 0.5"
