@@ -36,12 +36,10 @@ from typing import Callable
 
 from datasets.fingerprint import Hasher
 
-from pipeline.wordnet import ensure_wordnet
-
 __all__ = [
     "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec", "TextTransform",
     "check_strength", "prepare_word_lists",
-    "get_transform", "transform_dataset", "mark_changes", "ensure_wordnet", "tokenize",
+    "get_transform", "transform_dataset", "mark_changes", "tokenize",
     "synonym_replace", "keyboard_typos", "contraction_swap", "char_noise", "social_noise",
     "insert_distractor", "count_negations",
 ]

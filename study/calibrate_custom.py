@@ -72,7 +72,6 @@ def calibrate(options) -> dict:
                                  on_cuda)
         return main.eval_score(*main.predict(loader, str(model_dir), accelerator))["accuracy"]
 
-    utils.ensure_wordnet()
     base = accuracy(validation)
     rows = []
     for scale in options.scales:
