@@ -44,9 +44,11 @@ from pipeline.checkpoints import (
     save_model,
 )
 from pipeline.data import (
+    TRUNCATIONS,
     UsageError,
     check_max_length,
     exit_code,
+    head_tail_encode,
     load_imdb,
     load_pretrained,
     project_path,
@@ -94,6 +96,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     attention_dropout: str = "auto"  # see pipeline/precision.py
     max_length: int = 512
+    truncation: str = "head"  # see TRUNCATIONS
     seed: int = 42
     data_seed: int = 42
     checkpoint_every: int = 0
@@ -109,12 +112,17 @@ class TrainConfig:
         if self.weight_decay < 0:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
         check_attention_dropout(self.attention_dropout)
+        if self.truncation not in TRUNCATIONS:
+            raise UsageError(f"--truncation must be one of {', '.join(TRUNCATIONS)} (got {self.truncation!r})")
         if self.checkpoint_every < 0:
             raise UsageError(f"--checkpoint_every must be 0 (off) or positive (got {self.checkpoint_every})")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        if values["truncation"] is None:  # the flag's default: head for training (evaluation: see eval_truncation)
+            values["truncation"] = cls.truncation
+        return cls(**values)
 
 
 DEFAULTS = TrainConfig()
@@ -180,6 +188,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     sizes = parser.add_argument_group("data sizes")
     sizes.add_argument("--max_length", type=int, default=DEFAULTS.max_length,
                        help="truncate reviews to this many tokens")
+    sizes.add_argument("--truncation", choices=TRUNCATIONS, default=None,
+                       help="which tokens of a review longer than --max_length are kept: head (the first ones, the "
+                            "starter's behaviour; the default for training) or head_tail (the first quarter of the "
+                            "window from the start of the review, the rest from its end; Sun et al. 2019). "
+                            "Evaluation defaults to what the model was trained with (its training_info.json)")
     sizes.add_argument("--max_train_samples", type=int, default=None,
                        help="train on a seeded random subset of this many reviews (for CPU runs)")
     sizes.add_argument("--max_eval_samples", type=int, default=None,
@@ -256,22 +269,36 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
 # Data
 # ----------------------------------------------------------------------------------------------------------------
 
-def tokenize_function(examples, tokenizer, max_length: int):
-    """Batched fast tokenization, truncated but not padded: each batch is padded to its own longest review."""
-    return tokenizer(examples["text"], truncation=True, max_length=max_length, return_length=True)
+def tokenize_function(examples, tokenizer, max_length: int, truncation: str = "head"):
+    """Batched fast tokenization, truncated but not padded: each batch is padded to its own longest review.
+
+    ``head`` keeps a long review's first tokens (the starter's way); ``head_tail`` its first and last ones.
+    """
+    if truncation == "head":
+        return tokenizer(examples["text"], truncation=True, max_length=max_length, return_length=True)
+    return head_tail_encode(tokenizer, examples["text"], max_length)
 
 
-def tokenize(split: Dataset, tokenizer, max_length: int, with_idx: bool = False) -> Dataset:
+def tokenize(split: Dataset, tokenizer, max_length: int, with_idx: bool = False, truncation: str = "head") -> Dataset:
     """Tokenize a split once; ``labels`` for the model, ``length`` for batching, ``idx`` to restore order."""
     if with_idx:
         split = split.add_column("idx", list(range(len(split))))
     return split.map(
         tokenize_function,
-        fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
+        fn_kwargs={"tokenizer": tokenizer, "max_length": max_length, "truncation": truncation},
         batched=True,
         remove_columns=["text"],
         desc="Tokenizing",
     ).rename_column("label", "labels")
+
+
+def eval_truncation(requested: str | None, model_dir: Path) -> str:
+    """The --truncation to evaluate with: the one asked for, else the one the model was trained with."""
+    if requested is not None:
+        return requested
+    info_file = model_dir / TRAINING_INFO
+    training = json.loads(info_file.read_text()) if info_file.is_file() else {}
+    return training.get("truncation", TrainConfig.truncation)
 
 
 @dataclass(frozen=True)
@@ -316,7 +343,7 @@ def augmented_training_set(train: Dataset, transform: str, strength: float | Non
 
 def training_dataloader(training_set: TrainingSet, tokenizer, config: TrainConfig, on_cuda: bool = False):
     """Length-grouped, shuffled batches of a training set (the one data path of every training run)."""
-    tokenized = tokenize(training_set.data, tokenizer, config.max_length)
+    tokenized = tokenize(training_set.data, tokenizer, config.max_length, truncation=config.truncation)
     return batching.train_dataloader(tokenized, tokenizer, config.batch_size, config.seed, on_cuda)
 
 
@@ -350,8 +377,8 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
         return None
     transformed = utils.transform_dataset(dataset["test"], args.transform, args.transform_strength,
                                           seed=args.data_seed, reuse_cache=reuse_cache)
-    return batching.eval_dataloader(tokenize(transformed, tokenizer, args.max_length, with_idx=True), tokenizer,
-                                    args.eval_batch_size, on_cuda)
+    return batching.eval_dataloader(tokenize(transformed, tokenizer, args.max_length, with_idx=True,
+                                             truncation=args.truncation), tokenizer, args.eval_batch_size, on_cuda)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -530,6 +557,7 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
         "dataset": args.dataset,
         "max_eval_samples": args.max_eval_samples,
         "max_length": args.max_length,
+        "truncation": args.truncation,
         "seed": args.seed,
         "data_seed": args.data_seed,
         "train_seconds": training["train_seconds"] if training else None,
@@ -686,9 +714,11 @@ def run(args) -> None:
         accelerator.free_memory()  # the trained weights, before evaluation loads them again
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir) if (args.eval or args.eval_transformed) else None
+    args.truncation = eval_truncation(args.truncation, model_dir)
     if args.eval:
         with accelerator.main_process_first():
-            loader = batching.eval_dataloader(tokenize(dataset["test"], tokenizer, args.max_length, with_idx=True),
+            loader = batching.eval_dataloader(tokenize(dataset["test"], tokenizer, args.max_length, with_idx=True,
+                                                       truncation=args.truncation),
                                               tokenizer, args.eval_batch_size, on_cuda)
         evaluate_and_record(args, loader, model_dir, "original", accelerator)
     if args.eval_transformed:
