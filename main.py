@@ -77,6 +77,7 @@ from pipeline.results import provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
+DEFAULT_EVAL_BATCH_SIZE = 32  # reviews per evaluation batch and device
 LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
 
 
@@ -164,7 +165,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="peak AdamW learning rate")
     training.add_argument("--num_epochs", type=int, default=DEFAULTS.num_epochs, help="training epochs")
     training.add_argument("--batch_size", type=int, default=DEFAULTS.batch_size, help="training batch size per device")
-    training.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch size per device")
+    training.add_argument("--eval_batch_size", type=int, default=DEFAULT_EVAL_BATCH_SIZE, help="evaluation batch size per device")
     training.add_argument("--gradient_accumulation_steps", type=int,
                           default=DEFAULTS.gradient_accumulation_steps,
                           help="micro-batches per optimizer step (effective batch = batch_size x this x GPUs)")
