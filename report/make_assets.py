@@ -92,7 +92,12 @@ RevisedTestExamples RevisedTrainExamples SeedList SeedRange StrengthCharNoise St
 StrengthTypo SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
 SweepTypoMaxDrop SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax
 TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformPNote TransformSeedText
-WorstTransform WorstTransformDrop
+WorstTransform WorstTransformDrop NoteAblation NoteFullscale
+AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugText FullDrop FullDropBootHigh
+FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
+FullFlipsNoStage FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
+FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
+StageTypo
 """.split()
 
 
@@ -1187,6 +1192,16 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullHardware"] = describe_device(((first or {}).get("provenance") or {}).get("device"))
     macros["FullModelName"] = tex_escape(model_display_name(training.get("model_name")) or NA) if first else NA
 
+    gain_t, gain_o = diffs["GainTransf"], diffs["GainOrig"]
+    if gain_t and gain_o:
+        macros["FullAugText"] = (
+            f"Trained on \\FullAugTrainExamples{{}} examples, the augmented model reaches \\FullAccAugTransf\\% on "
+            f"the transformed reviews, a change of \\FullGainTransf{{}} points (\\FullGainTransfP; over reviews "
+            f"\\ci{{\\FullGainTransfBootLow}}{{\\FullGainTransfBootHigh}}), and \\FullAccAugOrig\\% on the original "
+            f"ones (\\FullGainOrig{{}} points, \\FullGainOrigP).")
+    else:
+        macros["FullAugText"] = "The augmented model has not been trained at full scale (Table~\\ref{tab:fullscale})."
+
     def row(label, model, train_minutes):
         o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))
         drop = diffs["Drop" if model == "out" else "AugDrop"]
@@ -1196,7 +1211,6 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
                            train_minutes]) + " \\\\"
     lines = [row("Original", "out", macros["FullTrainMinutes"]),
              row("Augmented", "out_augmented", macros["FullAugTrainMinutes"])]
-    gain_o, gain_t = diffs["GainOrig"], diffs["GainTransf"]
     lines.append(" & ".join(["Aug.\\ minus orig.", "", pct(gain_o["diff"]) if gain_o else NA,
                              pct(gain_t["diff"]) if gain_t else NA, "", "", ""]) + " \\\\")
     lines.append(" & ".join(["\\quad $p$ (McNemar)", "", fmt_p(gain_o["mcnemar"]["p"]) if gain_o else NA,
@@ -1227,6 +1241,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullFlipsMedianTokens"] = (f"{flips['median_tokens_correct_to_wrong']:.0f}"
                                        if flips.get("median_tokens_correct_to_wrong") is not None else NA)
     macros["FullMedianTokens"] = f"{tokens['median']:.0f}" if "median" in tokens else NA
+    for name, strength in (errors or {}).get("stages", []):
+        macros[f"Stage{camel(name)}"] = fmt_strength(strength)
     macros["FullFlipsNoStage"] = fmt_int(attribution.get("flipped_by_no_stage_alone"))
     macros["FullFlipsSeveralStages"] = fmt_int(attribution.get("flipped_by_several_stages_alone"))
     for name, _ in (errors or {}).get("stages", []):

@@ -471,8 +471,11 @@ def test_no_asset_mixes_seeds_unlabelled(fake):
     for name in ("tables/headline", "tables/cad"):
         assert all(r["seeds"] for r in summary["assets"][name])
     tex = (REPORT / "report.tex").read_text()
-    for caption_macro in ("\\TransformSeedText", "\\SweepSeedText"):
-        assert caption_macro in tex
+    assert "\\SweepSeedText" in tex
+    # the full-scale tables are one training run each: their captions name its seed
+    for table in ("fullscale", "ablation"):
+        caption = tex.split(f"\\input{{generated/tables/{table}}}", 1)[1].split("\\end{table}", 1)[0]
+        assert "\\FullSeed" in caption, table
 
 
 def test_sweep_series_with_other_seeds_name_them_in_the_legend(fake, tmp_path):
