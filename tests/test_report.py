@@ -874,3 +874,16 @@ def test_an_errors_file_of_other_predictions_is_rejected(fake, tmp_path):
     with pytest.raises(AssertionError, match="rerun"):
         make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
                           full_scale=fake["base"] / "out", errors=errors)
+
+
+def test_committed_full_scale_records_cover_the_whole_data():
+    """out/: the assignment's own runs; those the report calls full scale cover all 25,000 + 25,000 reviews."""
+    runs = make_assets.load_full_scale(ROOT / "out")
+    assert ("out", "original") in runs and ("out", "transformed") in runs
+    for (model, eval_set), record in runs.items():
+        assert record["examples"] == len(record["correct_vector"]) == 25_000, (model, eval_set)
+        assert record["max_length"] == 512 and record["eval_set"] == eval_set
+        training = record["training"]
+        assert training["train_examples"] == (25_000 if model == "out" else 30_000), (model, eval_set)
+        assert training["augmented"] == (model == "out_augmented")
+        assert record["provenance"]["git_commit"] and record["model_name"]
