@@ -96,7 +96,7 @@ TrainMinutesAugMedian TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian Trai
 WorstTransform WorstTransformDrop NoteAblation NoteFullscale
 AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugText FullDrop FullDropBootHigh
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
-FullFlipsNoStage FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
+FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
 StageTypo
 """.split()
@@ -1186,6 +1186,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullAugTrainExamples"] = fmt_int(aug_training.get("train_examples"))
     macros["FullMaxLength"] = str(first["max_length"]) if first else NA
     macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
+    macros["FullLearningRate"] = fmt_lr(training.get("learning_rate"))
+    macros["FullBatchSize"] = str(training["batch_size"]) if "batch_size" in training else NA
     macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA
     macros["FullTrainMinutes"] = f"{training['train_seconds'] / 60:.0f}" if training.get("train_seconds") else NA
     macros["FullAugTrainMinutes"] = (f"{aug_training['train_seconds'] / 60:.0f}"
@@ -1238,6 +1240,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullFlipsToWrong"] = fmt_int(flips.get("correct_to_wrong"))
     macros["FullFlipsToRight"] = fmt_int(flips.get("wrong_to_correct"))
     to_wrong = flips.get("correct_to_wrong")
+    macros["FullFlipsPositiveShare"] = (pct(flips["correct_to_wrong_by_label"]["1"] / to_wrong) if to_wrong else NA)
     macros["FullFlipsTruncatedShare"] = (pct(flips["correct_to_wrong_truncated"] / to_wrong) if to_wrong else NA)
     macros["FullFlipsMedianTokens"] = (f"{flips['median_tokens_correct_to_wrong']:.0f}"
                                        if flips.get("median_tokens_correct_to_wrong") is not None else NA)

