@@ -1,0 +1,34 @@
+"""benchmarks/eval_settings.py on a tiny model: every setting measured, same predictions, figures written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import PROJECT_DIR, offline_env
+
+
+def test_eval_settings_measures_every_setting_on_the_same_reviews(tiny_model, tiny_data, tmp_path):
+    results = tmp_path / "eval_settings.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "eval_settings.py"), "--model_dir",
+                           str(tiny_model), "--dataset", str(tiny_data), "--samples", "40", "--max_length", "32",
+                           "--batch_sizes", "4", "16", "--threads", "1", "2", "--repeats", "2",
+                           "--mixed_precision", "no", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    settings = {(s["eval_batch_size"], s["threads"]): s for s in record["settings"]}
+    assert set(settings) == {(4, 2), (16, 2), (32, 1), (32, 2)}  # sizes at the most threads; threads at size 32
+    for s in settings.values():
+        assert len(s["rounds"]) == 2 and s["median_ms_per_review"] > 0
+        assert s["agreement_with_first"] == 1.0  # fp32: batching and threads do not change a prediction
+    assert record["reviews"] == 40 and record["mixed_precision"] == "no" and record["provenance"]["git_commit"]
+    assert "ms/review" in proc.stdout
+
+
+def test_eval_settings_rejects_non_positive_sizes(tmp_path):
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "eval_settings.py"), "--batch_sizes",
+                           "0", "--model_dir", "x"], cwd=tmp_path, env=offline_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "must be positive" in proc.stderr
