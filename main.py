@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import sys
@@ -36,6 +35,7 @@ from pipeline import batching
 from pipeline.checkpoints import (
     TRAINING_INFO,
     TrainingPosition,
+    read_training_info,
     release_training,
     restore_or_reset,
     resume_checkpoint,
@@ -297,9 +297,7 @@ def eval_truncation(requested: str | None, model_dir: Path) -> str:
     """The --truncation to evaluate with: the one asked for, else the one the model was trained with."""
     if requested is not None:
         return requested
-    info_file = model_dir / TRAINING_INFO
-    training = json.loads(info_file.read_text()) if info_file.is_file() else {}
-    return training.get("truncation", TrainConfig.truncation)
+    return (read_training_info(model_dir) or {}).get("truncation", TrainConfig.truncation)
 
 
 @dataclass(frozen=True)
@@ -546,8 +544,7 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
     stem = f"{model_dir.name}_{eval_set}"
     output_dir = project_path(args.output_dir)
     score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator)
-    info_file = model_dir / TRAINING_INFO
-    training = json.loads(info_file.read_text()) if info_file.is_file() else None
+    training = read_training_info(model_dir)
     record = {
         **score,
         "eval_set": eval_set,

@@ -124,6 +124,12 @@ def release_training(accelerator: Accelerator, *registered) -> None:
     accelerator.free_memory()
 
 
+def read_training_info(model_dir: Path) -> dict | None:
+    """The training record saved beside a model (``save_model``), or None for a model trained elsewhere."""
+    info_file = Path(model_dir) / TRAINING_INFO
+    return json.loads(info_file.read_text()) if info_file.is_file() else None
+
+
 def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
     """Save to a temporary folder, then move the files in: an interrupted save never damages the previous model."""
     accelerator.wait_for_everyone()

@@ -46,6 +46,7 @@ import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, UsageError, exit_code, load_imdb, project_path, require_trained_model, subset)
+from pipeline.checkpoints import read_training_info  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 VALID_RATE = 0.10
@@ -119,8 +120,7 @@ def calibrate(options) -> dict:
         "rule": __doc__.split("The rule, fixed before any number was seen (it is also written into the results "
                               "file):")[1].split("Validation reviews come")[0].strip(),
         "model_dir": str(model_dir),
-        "model_training": json.loads((model_dir / main.TRAINING_INFO).read_text())
-        if (model_dir / main.TRAINING_INFO).is_file() else None,
+        "model_training": read_training_info(model_dir),
         "validation": f"{len(validation)} IMDB training reviews outside the {options.train_samples}-review training "
                       f"subset (subset seed {options.data_seed}, drawn with seed {options.data_seed + 1})",
         "max_length": options.max_length,
