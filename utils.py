@@ -41,7 +41,7 @@ __all__ = [
     "check_strength", "prepare_word_lists",
     "get_transform", "transform_dataset", "mark_changes", "tokenize",
     "synonym_replace", "keyboard_typos", "contraction_swap", "char_noise", "social_noise",
-    "insert_distractor", "count_negations",
+    "insert_distractor", "move_opening_last", "count_negations",
 ]
 
 # --------------------------------------------------------------------------- tokens
@@ -555,6 +555,82 @@ def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -
         tokens[i] = tokens[i] + " " + sentence
 
 
+# --------------------------------------------------------------------------- opinion position
+
+# A second paragraph that opens with one of these leans on the paragraph before it ("But the acting...", "This is
+# why...", "He plays..."), so it cannot open the review once the opening paragraph has moved.
+_DEPENDENT_OPENERS = frozenset("""
+and but or so also however then yet still plus besides anyway anyhow furthermore moreover otherwise meanwhile
+this that these those it its it's he she they him her his hers their them there here which who as because
+such both either neither another other others again too instead thus hence therefore though although
+""".split())
+_MIN_CLOSING_WORDS = 10
+# A last paragraph that sums up or rates ("All in all...", "8/10", "Grade: B") must stay last.
+_CONCLUSION_RE = re.compile(r"\b(?:\d+(?:\.\d+)?\s*(?:/|out of)\s*\d+|stars?|rating|rated|grade|verdict|conclusion|"
+                            r"conclude|summary|sum up|summing up|all in all|overall|bottom line|in short|final|"
+                            r"finally|to summari[sz]e|in the end)\b", re.IGNORECASE)
+
+
+def _paragraph_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """[start, end) token spans of the paragraphs: the runs between separators (runs of tags and whitespace that
+    hold at least one tag, such as ``<br /><br />``), without their leading or trailing whitespace."""
+    spans, start, last_text = [], None, None
+    for i, tok in enumerate(tokens):
+        if tok and _is_tag(tok):
+            if start is not None:
+                spans.append((start, last_text + 1))
+            start = None
+        elif tok and not tok.isspace():
+            if start is None:
+                start = i
+            last_text = i
+    if start is not None:
+        spans.append((start, last_text + 1))
+    return spans
+
+
+def _first_word(tokens: list[str], span: tuple[int, int]) -> str:
+    return next((t.lower() for t in tokens[span[0]:span[1]] if t and t[0].isalnum()), "")
+
+
+def _ends_sentence(tokens: list[str], span: tuple[int, int]) -> bool:
+    marks = [t for t in tokens[span[0]:span[1]] if t and not t.isspace()]
+    return bool(marks) and marks[-1] in (".", "!", "?")
+
+
+def _opening_last_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """Where the opinion sits: the opening paragraph moved to the end of the review.
+
+    Reviewers either open with their verdict and then discuss the film, or discuss first and close with it; the
+    same paragraphs in the other order carry the same opinion.  A model that reads only the first 512 tokens
+    loses an opening verdict of a long review this way (head+tail truncation keeps it).
+
+    ``strength`` = probability that an eligible review is reordered.  Eligible: at least three paragraphs; the
+    opening ends with . ! or ? (not "consider this:"); the second paragraph can open a review (its first word is
+    no connective or pronoun leaning on the paragraph before, ``_DEPENDENT_OPENERS``); the last paragraph is a
+    full paragraph (>= 10 words, ending with a sentence mark) and no conclusion ("All in all", "Overall", "8/10",
+    "Grade", ``_CONCLUSION_RE``), which must stay last.  The separators stay where they are, so the text keeps its layout; every token is kept (the token list
+    is only reordered).
+    """
+    spans = _paragraph_spans(tokens)
+    if len(spans) < 3 or rng.random() >= strength:
+        return
+    first, second, last = spans[0], spans[1], spans[-1]
+    closing_words = sum(1 for t in tokens[last[0]:last[1]] if t and t[0].isalnum())
+    if (not _ends_sentence(tokens, first) or _first_word(tokens, second) in _DEPENDENT_OPENERS
+            or not _first_word(tokens, second) or closing_words < _MIN_CLOSING_WORDS
+            or not _ends_sentence(tokens, last) or _CONCLUSION_RE.search("".join(tokens[last[0]:last[1]]))):
+        return
+    pieces = [tokens[a:b] for a, b in spans]
+    gaps = [tokens[spans[k][1]:spans[k + 1][0]] for k in range(len(spans) - 1)]
+    body: list[str] = []
+    for k, paragraph in enumerate(pieces[1:] + pieces[:1]):
+        body += paragraph
+        if k < len(gaps):
+            body += gaps[k]
+    tokens[first[0]:last[1]] = body
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -654,6 +730,7 @@ TRANSFORMS: dict[str, TransformSpec] = {
     "contraction": _text(_contraction_tokens, 0.5),
     "social": _text(_social_tokens, 0.2),
     "distractor": _text(_distractor_tokens, 0.1),
+    "opening_last": _text(_opening_last_tokens, 1.0),
     "custom_transform": TransformSpec(custom_transform, level="example"),
     "example_transform": TransformSpec(example_transform, level="example"),
 }
@@ -666,6 +743,7 @@ char_noise = TRANSFORMS["char_noise"].fn
 contraction_swap = TRANSFORMS["contraction"].fn
 social_noise = TRANSFORMS["social"].fn
 insert_distractor = TRANSFORMS["distractor"].fn
+move_opening_last = TRANSFORMS["opening_last"].fn
 
 
 def check_strength(strength: float, what: str = "strength") -> float:

@@ -88,7 +88,8 @@ GainCustomPerSeed GainCustomSigSeeds GainOrig GainOrigBootHigh GainOrigBootLow G
 GainOrigCIZero GainOrigPerSeed GapTfidf DropTfidfVsModel Hardware LearningRate MaxLength MildestTransform
 MildestTransformDrop ModelName NoteAudit NoteCad NoteExamples NoteHeadline NoteTransforms NumEpochsText NumSeeds
 NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew PGainCadTrainedCadNew PGainCustom PGainOrig PGapTfidf
-RevisedAccOriginal RevisedAccTransformed RevisedDrop RevisedMaxLength RevisedStages
+RevisedAccOriginal RevisedAccTransformed RevisedDrop RevisedMaxLength RevisedStages RevisedValidationExamples
+RevisedMaxValDrop RevisedMaxTypo RevisedPhoneValDrop OpeningLastJudged OpeningLastInvalid OpeningLastRate
 RevisedTestExamples RevisedTrainExamples SeedList SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym
 StrengthTypo SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug
 SweepTypoMaxDrop SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax
@@ -721,7 +722,23 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
         training = re.search(r"(\d+)-review", revised.get("validation", ""))
         macros["RevisedTrainExamples"] = fmt_int(int(training.group(1))) if training else NA
         macros["RevisedMaxLength"] = fmt_int(revised.get("max_length"))
+        macros["RevisedValidationExamples"] = fmt_int(int(revised["validation"].split()[0]))
+        candidates = revised.get("candidates") or []
+        typo_only = [c for c in candidates if {n for n, _ in c["stages"]} == {"synonym", "typo", "distractor"}]
+        if typo_only:
+            macros["RevisedMaxValDrop"] = f"{max(c['drop_points'] for c in typo_only):.2g}"
+            macros["RevisedMaxTypo"] = f"{100 * max(dict(c['stages'])['typo'] for c in typo_only):.0f}\\%"
+        phone = [c for c in candidates if {"contraction", "social"} <= {n for n, _ in c["stages"]}]
+        if phone:
+            macros["RevisedPhoneValDrop"] = f"{phone[-1]['drop_points']:.2g}"
         summary["revised_transformations"] = revised
+    # the opinion-position stage tried for the drop and rejected by its audit (results/audit/opening_last_*)
+    opening_path = results.parent / "audit" / "opening_last_summary.json"
+    if opening_path.is_file():
+        opening = json.loads(opening_path.read_text())["per_stage"]["opening_last"]
+        macros["OpeningLastJudged"] = fmt_int(opening["judged"])
+        macros["OpeningLastInvalid"] = fmt_int(opening["invalid"])
+        macros["OpeningLastRate"] = f"{100 * opening['invalid_rate']:.0f}"
     cad_runs = study.get(cadm, ORIGINAL)
     cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
     macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))
@@ -1090,7 +1107,7 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
     })
     names = list(series) or ["(no sweeps)"]
     width_in = 7.7 / 2.54
-    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.75), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.6), sharey=True, squeeze=False)
     seed_sets = {tuple(s["seeds"]) for by_fam in series.values() for s in by_fam.values()}
     handles = {}
     for ax, name in zip(axes[0], names):
@@ -1113,10 +1130,10 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
         ax.tick_params(pad=1.5, length=2)
     axes[0][0].set_ylabel("accuracy (%)", labelpad=1)
     if handles:
-        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, frameon=False,
-                   bbox_to_anchor=(0.5, -0.01), handlelength=3.2, columnspacing=1.0)
-    rows = math.ceil(len(handles) / 2)
-    fig.subplots_adjust(left=0.13, right=0.99, top=0.91, bottom=0.22 + 0.07 * rows, wspace=0.08)
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3, frameon=False,
+                   bbox_to_anchor=(0.5, -0.01), handlelength=2.6, columnspacing=0.8)
+    rows = math.ceil(len(handles) / 3)
+    fig.subplots_adjust(left=0.13, right=0.99, top=0.91, bottom=0.24 + 0.075 * rows, wspace=0.08)
     fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
     plt.close(fig)
 

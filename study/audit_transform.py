@@ -28,6 +28,9 @@ sys.path.insert(0, str(PROJECT_DIR))
 import utils  # noqa: E402
 from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, project_path, subset  # noqa: E402
 
+# stages that reorder a review instead of editing words in place: one row shows the whole move
+REORDERING_STAGES = frozenset({"opening_last"})
+MOVED_CHARS = 700
 COLUMNS = ("id", "stage", "strength", "label", "edit", "same_label", "fluent", "same_meaning", "note")
 JUDGEMENTS = ("same_label", "fluent", "same_meaning")
 CONTEXT_CHARS = 90
@@ -52,6 +55,16 @@ def render(tokens: list[str], changed: list[str], span: tuple[int, int]) -> str:
     after = "".join(tokens[end:])[:CONTEXT_CHARS]
     old, new = "".join(tokens[start:end]), "".join(changed[start:end])
     return f"...{before}[[{old} -> {new}]]{after}...".replace("\t", " ").replace("\n", " ")
+
+
+def render_move(tokens: list[str]) -> str:
+    """The ``opening_last`` move of a review (original ``tokens``): how the review now opens, how it now ends, and
+    the moved opening paragraph in full (up to MOVED_CHARS) after ``¶``."""
+    spans = utils._paragraph_spans(tokens)
+    text = ["".join(tokens[a:b]) for a, b in spans]
+    moved = text[0] if len(text[0]) <= MOVED_CHARS else text[0][:MOVED_CHARS] + "..."
+    return (f"OPENS NOW: {text[1][:2 * CONTEXT_CHARS]}... || ENDS NOW: ...{text[-1][-2 * CONTEXT_CHARS:]} "
+            f"¶ [[{moved}]]").replace("\t", " ").replace("\n", " ")
 
 
 def held_out_reviews(dataset: str, train_samples: int, data_seed: int, seed: int):
@@ -80,13 +93,16 @@ def sample(options) -> list[dict]:
             tokens = utils.tokenize(row["text"])
             changed = list(tokens)
             stage(changed, random.Random(f"{options.seed}:{name}:{row['text']}"), strength)
-            spans = edits(tokens, changed)
-            if not spans:
+            if changed == tokens:
                 continue
-            span = random.Random(f"{options.seed}:audit:{name}:{index}").choice(spans)
+            if name in REORDERING_STAGES:
+                edit = render_move(tokens)
+            else:
+                span = random.Random(f"{options.seed}:audit:{name}:{index}").choice(edits(tokens, changed))
+                edit = render(tokens, changed, span)
             found += 1
             rows.append({"id": f"{name}-{found:03d}", "stage": name, "strength": strength,
-                         "label": "pos" if row["label"] == 1 else "neg", "edit": render(tokens, changed, span),
+                         "label": "pos" if row["label"] == 1 else "neg", "edit": edit,
                          "same_label": "", "fluent": "", "same_meaning": "", "note": f"train[{index}]"})
             if found == options.per_stage:
                 break

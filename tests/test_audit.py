@@ -57,6 +57,23 @@ def test_sample_writes_edits_with_context_from_held_out_reviews(small_imdb, tmp_
     assert done.returncode == 2 and "not fully judged" in done.stderr
 
 
+def test_sample_shows_a_reordering_stage_as_one_move_per_review(tmp_path):
+    three = ("One of the warmest comedies I have seen in years.<br /><br />Mary Jones plays a baker in a small "
+             "town.<br /><br />The supporting cast is lovely, especially the postman, and the jokes land well.")
+    rows = [{"text": f"{three} Review {i}.", "label": i % 2} for i in range(12)]
+    imdb = write_parquet(tmp_path / "imdb", {"train": rows, "test": rows[:2]})
+    out = tmp_path / "moves.tsv"
+    done = run_tool("sample", "--dataset", str(imdb), "--stages", "opening_last", "--per_stage", "3",
+                    "--train_samples", "4", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    moves = audit_transform.read_tsv(out)
+    assert len(moves) == 3
+    for row in moves:
+        assert row["edit"].startswith("OPENS NOW: Mary Jones plays a baker")
+        assert "ENDS NOW: ...The supporting cast" in row["edit"]
+        assert row["edit"].endswith("¶ [[One of the warmest comedies I have seen in years.]]")
+
+
 def test_summary_rates_follow_the_judgements(tmp_path):
     rows = [{"id": f"s-{k}", "stage": "s", "strength": "0.5", "label": "pos", "edit": "x", "note": "",
              "same_label": "y", "fluent": "n" if k < 2 else "y", "same_meaning": "n" if k == 0 else "y"}
@@ -80,3 +97,17 @@ def test_committed_audit_matches_its_summary_and_meets_the_target():
         assert claimed["per_stage"][name]["judged"] >= 50
         assert claimed["per_stage"][name]["invalid_rate"] <= 0.10
     assert (AUDIT_DIR / "RUBRIC.md").is_file()
+
+
+def test_committed_opening_last_audit_matches_its_summary():
+    """The opinion-position stage tried for issue #11: judged, and failing the bar, so not in custom_transform."""
+    judged = AUDIT_DIR / "opening_last_judged.tsv"
+    claimed = json.loads((AUDIT_DIR / "opening_last_summary.json").read_text())
+    rows = audit_transform.read_tsv(judged)
+    assert claimed["judged_file_sha256"] == hashlib.sha256(judged.read_bytes()).hexdigest()
+    assert audit_transform.summarize(rows)["per_stage"] == claimed["per_stage"]
+    stage = claimed["per_stage"]["opening_last"]
+    assert stage["judged"] == len(rows) >= 50 and all(r["note"].startswith("train[") for r in rows)
+    import utils
+
+    assert stage["invalid_rate"] > 0.10 and "opening_last" not in dict(utils.CUSTOM_STAGES)

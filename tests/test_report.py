@@ -113,8 +113,16 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
     revised = {"validation": "400 IMDB training reviews outside the 5000-review training subset (subset seed 42)",
                "max_length": 512,
                "test": {"reviews": 2000, "stages": [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]],
-                        "accuracy_original": 0.895, "accuracy_transformed": 0.887, "drop_points": 0.8}}
+                        "accuracy_original": 0.895, "accuracy_transformed": 0.887, "drop_points": 0.8},
+               "candidates": [{"stages": [["synonym", 1.0], ["typo", t], ["distractor", 0.5]], "drop_points": d}
+                              for t, d in ((0.1, 0.5), (0.2, 1.75), (0.3, 0.75))]
+               + [{"stages": [["synonym", 1.0], ["typo", 0.3], ["contraction", 0.5], ["social", 0.2],
+                              ["distractor", 0.5]], "drop_points": 1.5}]}
     (root.parent / "calibration_transform.json").write_text(json.dumps(revised))
+    (root.parent / "audit").mkdir()  # only the rejected opinion-position stage's audit: the main audit is missing
+    (root.parent / "audit" / "opening_last_summary.json").write_text(json.dumps(
+        {"judged": 80, "per_stage": {"opening_last": {"strength": 1.0, "judged": 80, "invalid": 69,
+                                                      "invalid_rate": 0.8625}}}))
     return root
 
 
@@ -807,6 +815,10 @@ def test_revised_transformations_macros_come_from_their_results_file(fake):
     assert (m["RevisedAccOriginal"], m["RevisedAccTransformed"], m["RevisedDrop"]) == ("89.5", "88.7", "0.8")
     assert (m["RevisedTestExamples"], m["RevisedTrainExamples"], m["RevisedMaxLength"]) == ("2000", "5000", "512")
     assert m["RevisedStages"] == "synonym 1, typo 0.2, distractor 0.5"
+    # the harder variants tried before concluding: the largest typo-only drop, its strength, the phone stages added
+    assert (m["RevisedValidationExamples"], m["RevisedMaxValDrop"], m["RevisedMaxTypo"]) == ("400", "1.8", "30\\%")
+    assert m["RevisedPhoneValDrop"] == "1.5"
+    assert (m["OpeningLastJudged"], m["OpeningLastInvalid"], m["OpeningLastRate"]) == ("80", "69", "86")
 
 
 # --------------------------------------------------------------------------- the full-scale runs (out/)

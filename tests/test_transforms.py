@@ -68,7 +68,14 @@ GOLDEN_INPUTS = [
     REVIEW,
     "The acting was superb and the plot kept me guessing.<br /><br />I wouldn't change a thing!",
     "Terrible. Just terrible. I can't believe I wasted two hours on this GARBAGE movie.",
+    # three paragraphs, opening with the verdict: the shape opening_last reorders
+    "One of the warmest comedies I have seen in years, and I didn't expect it.<br /><br />Mary Jones plays a "
+    "baker who inherits a failing shop from her aunt and has to win over a suspicious little town.<br /><br />"
+    "The supporting cast is lovely, especially the postman, and the jokes land without ever being cruel.",
 ]
+# opening_last reorders reviews of >= 3 paragraphs whose last one is no conclusion (REVIEW ends "Overall ... 3 out
+# of 10", so it stays); its property tests use the golden input of that shape
+SHAPED_INPUT = {"opening_last": GOLDEN_INPUTS[3]}
 
 
 def golden_cases() -> list[dict]:
@@ -164,14 +171,15 @@ def test_example_and_custom_transform_direct_calls():
 
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
 def test_other_keys_untouched_and_text_changes(name):
-    ex = {"text": REVIEW, "label": 1, "idx": 7, "meta": {"a": 1}}
+    text = SHAPED_INPUT.get(name, REVIEW)
+    ex = {"text": text, "label": 1, "idx": 7, "meta": {"a": 1}}
     outs = [utils.get_transform(name, seed=seed)(ex) for seed in range(3)]
     for out in outs:
         assert set(out) == set(ex)
         assert out["label"] == 1 and out["idx"] == 7 and out["meta"] == {"a": 1}
-    assert ex["text"] == REVIEW, "input example must not be mutated"
+    assert ex["text"] == text, "input example must not be mutated"
     # per-word probabilities: a given seed may leave this 35-content-word review alone (typo 0.1: 2.5%), three not
-    assert any(out["text"] != REVIEW for out in outs), f"{name} did not change a normal review at default strength"
+    assert any(out["text"] != text for out in outs), f"{name} did not change a normal review at default strength"
 
 
 @pytest.mark.parametrize("name", utils.TRANSFORM_NAMES)
@@ -208,9 +216,11 @@ def test_negations_and_tags_untouched(name, strength):
 
 @pytest.mark.parametrize("name", RANDOM_TRANSFORMS)
 def test_deterministic_and_seed_dependent(name):
-    a = apply(name, REVIEW, seed=0)["text"]
-    assert apply(name, REVIEW, seed=0)["text"] == a
-    outs = {apply(name, REVIEW, seed=s)["text"] for s in range(4)}
+    text = SHAPED_INPUT.get(name, REVIEW)
+    strength = 0.5 if name == "opening_last" else None  # one decision per review: certain at its default 1.0
+    a = apply(name, text, strength, seed=0)["text"]
+    assert apply(name, text, strength, seed=0)["text"] == a
+    outs = {apply(name, text, strength, seed=s)["text"] for s in range(8)}
     assert len(outs) > 1, f"{name}: different seeds should give different outputs"
 
 
@@ -409,6 +419,48 @@ def test_distractors_never_repeat_and_at_most_one_per_paragraph():
         used = [s for s in utils.DISTRACTOR_SENTENCES if s in out]
         assert sum(counts) == len(used) == min(len(paragraphs), len(utils.DISTRACTOR_SENTENCES))
         assert all(out.count(s) == 1 for s in used)
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\s*(?:<br\s*/?>\s*)+", text) if p.strip()]
+
+
+def test_opening_last_moves_the_opening_paragraph_and_keeps_everything_else():
+    text = SHAPED_INPUT["opening_last"]
+    out = utils.move_opening_last(text, random.Random(0))
+    before, after = paragraphs(text), paragraphs(out)
+    assert after == before[1:] + before[:1]
+    assert TAG_RE.findall(out) == TAG_RE.findall(text) and sorted(out) == sorted(text)
+    assert utils.count_negations(out) == utils.count_negations(text)
+    # layout kept: the separators (here " <br /> " and "<br /><br />") stay in their order between the paragraphs
+    spaced = text.replace("<br /><br />Mary", " <br /> Mary")
+    out = utils.move_opening_last(spaced, random.Random(0))
+    separators = re.compile(r"\s*(?:<br\s*/?>\s*)+")
+    assert paragraphs(out) == after and separators.findall(out) == separators.findall(spaced) == [" <br /> ",
+                                                                                                  "<br /><br />"]
+    assert utils.move_opening_last(text, random.Random(0), 0.0) == text
+
+
+@pytest.mark.parametrize("text", [
+    # two paragraphs: no middle to open with
+    "A warm and funny film that I loved.<br /><br />The cast is lovely and the jokes never turn cruel at all.",
+    # an opening that announces what follows
+    "Consider this:<br /><br />Mary Jones plays a baker in a small town.<br /><br />"
+    "The supporting cast is lovely, especially the postman, and the jokes land.",
+    # a second paragraph that leans on the opening
+    "A warm film.<br /><br />But the plot is thin and slow.<br /><br />"
+    "The supporting cast is lovely, especially the postman, and the jokes land.",
+    "A warm film.<br /><br />He plays a baker in a small town.<br /><br />"
+    "The supporting cast is lovely, especially the postman, and the jokes land.",
+    # a last paragraph that concludes or rates, or is no full paragraph
+    "A warm film.<br /><br />Mary Jones plays a baker.<br /><br />All in all a lovely comedy with a fine cast "
+    "and jokes that land.",
+    "A warm film.<br /><br />Mary Jones plays a baker.<br /><br />The cast is lovely and the jokes land well, "
+    "I give it 8/10.",
+    "A warm film.<br /><br />Mary Jones plays a baker.<br /><br />Recommended.",
+])
+def test_opening_last_leaves_reviews_whose_order_matters(text):
+    assert utils.move_opening_last(text, random.Random(0), 1.0) == text
 
 
 def test_mark_changes():
