@@ -33,7 +33,6 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 import utils
 from pipeline import batching
 from pipeline.checkpoints import (
-    TRAINING_INFO,
     TrainingPosition,
     read_training_info,
     release_training,
@@ -52,8 +51,6 @@ from pipeline.data import (
     load_imdb,
     load_pretrained,
     project_path,
-    require_trained_model,
-    require_writable,
     subset,
 )
 from pipeline.precision import (
@@ -607,25 +604,36 @@ def warn_launcher_precision(accelerator: Accelerator, requested: str) -> None:
               f"{launcher}", file=sys.stderr)
 
 
-def check_outputs(args, accelerator: Accelerator) -> None:
-    """Everything this run will write must be writable, and --resume must have a checkpoint to continue.
-
-    Only the main process probes the folders (it is the one that writes; concurrent probes would race). If it
-    fails, it exits, and the launcher stops the other processes.
-    """
-    model_dir = project_path(args.model_dir)
+def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision: str | None = None) -> list:
+    """What the command writes must be writable, ``--resume`` must find a checkpoint saved by a run of this shape, and
+    an evaluation without training needs a trained model: one list of checks (each returns a summary or raises
+    UsageError) for ``--preflight``, which reports every problem, and for a real run, which stops at the first."""
     training = args.train or args.train_augmented
-    if training:
-        if accelerator.is_main_process:
-            require_writable(model_dir, "--model_dir")
+    evaluating = args.eval or args.eval_transformed
+    checks = []
+    for model_dir in model_dirs:
+        if training:
+            checks.append(partial(check_writable, model_dir, "--model_dir"))
         if args.resume:
-            resume_checkpoint(model_dir, run_shape(accelerator.num_processes, args.batch_size,
-                                                   args.gradient_accumulation_steps, accelerator.mixed_precision))
-    if args.eval or args.eval_transformed:
-        if accelerator.is_main_process:
-            require_writable(project_path(args.output_dir), "--output_dir")
-        if not training:
-            require_trained_model(model_dir)
+            shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
+            checks.append(partial(resume_checkpoint, model_dir, shape))
+        if evaluating and not training:
+            checks.append(partial(check_trained_model, model_dir))
+    if evaluating:
+        checks.append(partial(check_writable, project_path(args.output_dir), "--output_dir"))
+    return checks
+
+
+def check_outputs(args, accelerator: Accelerator) -> None:
+    """Before any slow work: ``output_checks`` for this run, the first problem raised.
+
+    Only the main process checks (it is the one that writes; concurrent write probes would race). If it fails, it
+    exits, and the launcher stops the other processes.
+    """
+    if accelerator.is_main_process:
+        for check in output_checks(args, [project_path(args.model_dir)], accelerator.num_processes,
+                                   accelerator.mixed_precision):
+            check()
 
 
 def transforms_data(args) -> bool:
@@ -655,16 +663,7 @@ def preflight(args) -> int:
     if transforms_data(args):
         checks.append(partial(check_transformation, args.transform, args.transform_strength))
     model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
-    for model_dir in map(project_path, model_dirs):
-        if training:
-            checks.append(partial(check_writable, model_dir, "--model_dir"))
-        if args.resume:
-            shape = run_shape(max(1, args.expect_gpus), args.batch_size, args.gradient_accumulation_steps)
-            checks.append(partial(resume_checkpoint, model_dir, shape))
-        if (args.eval or args.eval_transformed) and not training:
-            checks.append(partial(check_trained_model, model_dir))
-    if args.eval or args.eval_transformed:
-        checks.append(partial(check_writable, project_path(args.output_dir), "--output_dir"))
+    checks += output_checks(args, [project_path(d) for d in model_dirs], max(1, args.expect_gpus))
     checks.append(partial(check_gpus, args.expect_gpus))
     passed, problems = run_checks(checks)
     for problem in problems:

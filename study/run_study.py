@@ -18,7 +18,6 @@ file that exists is not recomputed, a trained model that exists is not retrained
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -33,6 +32,7 @@ from accelerate.utils import set_seed  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
+from pipeline.checkpoints import read_training_info  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
     subset)
@@ -188,7 +188,7 @@ class Study:
     # -- the transformer ------------------------------------------------------------------------------------------
     def train_model(self, model_id: str, train_data: str, seed: int) -> Path:
         model_dir = self.models / model_id
-        if (model_dir / main.TRAINING_INFO).is_file():
+        if read_training_info(model_dir) is not None:
             return model_dir
         config = self.train_config(seed)
         set_seed(seed)
@@ -199,7 +199,7 @@ class Study:
         return model_dir
 
     def evaluate_model(self, model_id: str, train_data: str, seed: int, model_dir: Path, which: set | None):
-        training = json.loads((model_dir / main.TRAINING_INFO).read_text())
+        training = read_training_info(model_dir)
         for eval_id, transform, strength in eval_sets(self.sizes):
             target = self.root / "runs" / model_id / f"{eval_id}.json"
             if (which is not None and eval_id not in which) or target.is_file():
