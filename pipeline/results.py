@@ -1,4 +1,7 @@
-"""Writing results: the starter's prediction files and a JSON record with provenance beside each."""
+"""Writing results: the starter's prediction files and a JSON record with provenance beside each.
+
+torch is imported only where a device is described, so readers of results files (report/make_assets.py) need not
+load it."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from pipeline.data import PROJECT_DIR
+
+if TYPE_CHECKING:
+    import torch
 
 
 def git_commit() -> str:
@@ -31,12 +36,16 @@ def git_commit() -> str:
 
 
 def device_description(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)} x{torch.cuda.device_count()}"
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
 def provenance(device: torch.device) -> dict:
+    import torch
+
     return {
         "git_commit": git_commit(),
         "device": device_description(device),

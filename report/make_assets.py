@@ -47,6 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, for pipeline.results
+
+from pipeline.results import read_predictions  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = ROOT / "results" / "study"
 DEFAULT_OUT = ROOT / "report" / "generated"
@@ -1154,8 +1158,8 @@ def load_full_scale(folder: Path) -> dict[tuple[str, str], dict]:
             training = record.get("training") or {}
             if record.get("max_eval_samples") is not None or training.get("train_examples", 0) < FULL_TRAIN_REVIEWS:
                 continue  # a subset run: not the full-scale result
-            values = [int(v) for v in stem.with_suffix(".txt").read_text().split()]
-            correct = np.asarray(values[0::2]) == np.asarray(values[1::2])
+            predictions, labels = read_predictions(stem.with_suffix(".txt"))
+            correct = np.asarray(predictions) == np.asarray(labels)
             if correct.size != record["examples"] or int(correct.sum()) != record["correct"]:
                 raise AssertionError(f"{stem}.txt does not match its record")
             runs[(model, eval_set)] = {**record, "correct_vector": correct}
@@ -1215,10 +1219,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     gain_t, gain_o = diffs["GainTransf"], diffs["GainOrig"]
     if gain_t and gain_o:
         macros["FullAugText"] = (
-            f"Trained on \\FullAugTrainExamples{{}} examples, the augmented model reaches \\FullAccAugTransf\\% on "
-            f"the transformed reviews, a change of \\FullGainTransf{{}} points (\\FullGainTransfP; over reviews "
-            f"\\ci{{\\FullGainTransfBootLow}}{{\\FullGainTransfBootHigh}}), and \\FullAccAugOrig\\% on the original "
-            f"ones (\\FullGainOrig{{}} points, \\FullGainOrigP).")
+            "Trained on \\FullAugTrainExamples{} examples, the augmented model reaches \\FullAccAugTransf\\% on "
+            "the transformed reviews, a change of \\FullGainTransf{} points (\\FullGainTransfP; over reviews "
+            "\\ci{\\FullGainTransfBootLow}{\\FullGainTransfBootHigh}), and \\FullAccAugOrig\\% on the original "
+            "ones (\\FullGainOrig{} points, \\FullGainOrigP).")
     else:
         macros["FullAugText"] = "The augmented model has not been trained at full scale (Table~\\ref{tab:fullscale})."
 

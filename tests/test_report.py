@@ -906,3 +906,12 @@ def test_committed_full_scale_records_cover_the_whole_data():
         assert training["train_examples"] == (25_000 if model == "out" else 30_000), (model, eval_set)
         assert training["augmented"] == (model == "out_augmented")
         assert record["provenance"]["git_commit"] and record["model_name"]
+
+
+def test_make_assets_reads_results_without_loading_torch():
+    """The report builds from results files alone: make_assets reads prediction files with pipeline.results, whose
+    torch import waits until a device is described."""
+    code = ("import sys; sys.path.insert(0, 'report'); import make_assets; "
+            "assert 'torch' not in sys.modules, 'make_assets loaded torch'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPORT.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
