@@ -56,7 +56,7 @@ DEFAULT_RESULTS = ROOT / "results" / "study"
 DEFAULT_OUT = ROOT / "report" / "generated"
 DEFAULT_FULL_SCALE = ROOT / "out"  # main.py's prediction files and their records (the assignment's own runs)
 DEFAULT_ERRORS = ROOT / "results" / "full_scale"  # study/analyze_errors.py
-FULL_SCALE_MODELS = ("out", "out_augmented")
+FULL_SCALE_MODELS = ("out", "out_augmented", "out_head_tail")  # head_tail: --truncation head_tail
 FULL_TRAIN_REVIEWS = 25_000  # IMDB's training split: a full-scale model was trained on all of it (and more if augmented)
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -103,7 +103,7 @@ AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugT
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
-StageTypo
+StageTypo FullHeadTailText
 """.split()
 
 
@@ -1177,7 +1177,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     runs = load_full_scale(folder)
     macros, summary = {}, {"folder": folder.name, "evaluations": {}, "differences": {}}
     names = {("out", ORIGINAL): "AccOrig", ("out", "transformed"): "AccTransf",
-             ("out_augmented", ORIGINAL): "AccAugOrig", ("out_augmented", "transformed"): "AccAugTransf"}
+             ("out_augmented", ORIGINAL): "AccAugOrig", ("out_augmented", "transformed"): "AccAugTransf",
+             ("out_head_tail", ORIGINAL): "AccHeadTailOrig", ("out_head_tail", "transformed"): "AccHeadTailTransf"}
     for key, name in names.items():
         run = runs.get(key)
         macros[f"Full{name}"] = pct(run["accuracy"]) if run else NA
@@ -1186,7 +1187,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     comparisons = {"Drop": (("out", "transformed"), ("out", ORIGINAL)),  # each is b minus a: drops are orig - transf
                    "AugDrop": (("out_augmented", "transformed"), ("out_augmented", ORIGINAL)),
                    "GainTransf": (("out", "transformed"), ("out_augmented", "transformed")),
-                   "GainOrig": (("out", ORIGINAL), ("out_augmented", ORIGINAL))}
+                   "GainOrig": (("out", ORIGINAL), ("out_augmented", ORIGINAL)),
+                   "HeadTailDrop": (("out_head_tail", "transformed"), ("out_head_tail", ORIGINAL)),
+                   "GainHeadTail": (("out", ORIGINAL), ("out_head_tail", ORIGINAL)),
+                   "GainHeadTailTransf": (("out", "transformed"), ("out_head_tail", "transformed"))}
     diffs = {}
     seed = ((runs.get(("out", ORIGINAL)) or {}).get("training") or {}).get("seed")
     for name, (a, b) in comparisons.items():
@@ -1226,15 +1230,21 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     else:
         macros["FullAugText"] = "The augmented model has not been trained at full scale (Table~\\ref{tab:fullscale})."
 
+    head_tail = runs.get(("out_head_tail", ORIGINAL)) or runs.get(("out_head_tail", "transformed")) or {}
+    head_tail_training = head_tail.get("training") or {}
+    macros["FullHeadTailTrainMinutes"] = (f"{head_tail_training['train_seconds'] / 60:.0f}"
+                                          if head_tail_training.get("train_seconds") else NA)
+
     def row(label, model, train_minutes):
         o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))
-        drop = diffs["Drop" if model == "out" else "AugDrop"]
+        drop = diffs[{"out": "Drop", "out_augmented": "AugDrop", "out_head_tail": "HeadTailDrop"}[model]]
         return " & ".join([label, fmt_int(((o or t or {}).get("training") or {}).get("train_examples")),
                            pct(o["accuracy"]) if o else NA, pct(t["accuracy"]) if t else NA,
                            pct(drop["diff"]) if drop else NA, fmt_p(drop["mcnemar"]["p"]) if drop else NA,
                            train_minutes]) + " \\\\"
     lines = [row("Original", "out", macros["FullTrainMinutes"]),
-             row("Augmented", "out_augmented", macros["FullAugTrainMinutes"])]
+             row("Augmented", "out_augmented", macros["FullAugTrainMinutes"]),
+             row("Head+tail", "out_head_tail", macros["FullHeadTailTrainMinutes"])]
     lines.append(" & ".join(["Aug.\\ minus orig.", "", pct(gain_o["diff"]) if gain_o else NA,
                              pct(gain_t["diff"]) if gain_t else NA, "", "", ""]) + " \\\\")
     lines.append(" & ".join(["\\quad $p$ (McNemar)", "", fmt_p(gain_o["mcnemar"]["p"]) if gain_o else NA,
@@ -1273,6 +1283,30 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     for name, _ in (errors or {}).get("stages", []):
         macros[f"FullFlipsBy{camel(name)}"] = fmt_int(attribution["flipped_by_stage_alone"][name])
         macros[f"FullFlipsOnlyBy{camel(name)}"] = fmt_int(attribution["flipped_by_exactly_one_stage"][name])
+
+    # ---- head+tail truncation (--truncation head_tail), aimed at the truncated reviews; its own error analysis
+    # (errors_out_head_tail.json) splits its accuracy by the same length threshold
+    ht_path = errors_folder / "errors_out_head_tail.json"
+    ht_errors = json.loads(ht_path.read_text()) if ht_path.is_file() else None
+    ht_original = runs.get(("out_head_tail", ORIGINAL))
+    if ht_errors and ht_original and ht_errors["evaluations"]["original_accuracy"] != ht_original["accuracy"]:
+        raise AssertionError(f"{ht_path} analyses other predictions than {folder}/out_head_tail_original.txt: "
+                             f"rerun study/analyze_errors.py --model_dir out_head_tail")
+    ht_by_length = (ht_errors or {}).get("by_length", {})
+    for group, name in (("fits", "Fits"), ("truncated", "Truncated")):
+        macros[f"FullHeadTailAcc{name}"] = pct(ht_by_length.get(group, {}).get("accuracy_original"))
+    summary["head_tail"] = {"by_length": ht_by_length} if ht_errors else None
+    gain_ht = diffs["GainHeadTail"]
+    if gain_ht:
+        text = ("Trained and evaluated with it, the model reaches \\FullAccHeadTailOrig\\% on the original reviews, "
+                "a change of \\FullGainHeadTail{} points (\\FullGainHeadTailP; over reviews "
+                "\\ci{\\FullGainHeadTailBootLow}{\\FullGainHeadTailBootHigh})")
+        if ht_errors:
+            text += (", and \\FullHeadTailAccTruncated\\% on the truncated reviews (head: \\FullAccTruncated\\%; "
+                     "the others \\FullHeadTailAccFits\\% against \\FullAccFits\\%)")
+        macros["FullHeadTailText"] = text + "."
+    else:
+        macros["FullHeadTailText"] = "It is not yet measured at full scale."
 
     ablation = (errors or {}).get("ablation")
     lines, summary["ablation"] = [], {}

