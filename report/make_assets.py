@@ -103,7 +103,7 @@ AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugT
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
-StageTypo FullHeadTailText
+StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew
 """.split()
 
 
@@ -510,7 +510,7 @@ def model_display_name(*candidates) -> str | None:
 # --------------------------------------------------------------------------- building
 
 DIFF_SUFFIXES = ("", "Std", "CILow", "CIHigh", "BootLow", "BootHigh", "PerSeed", "SigSeeds", "Seeds", "CIZero",
-                 "BootZero")
+                 "BootZero", "Verdict")
 
 
 def zero_phrase(interval) -> str:
@@ -518,6 +518,15 @@ def zero_phrase(interval) -> str:
     if not interval:
         return NA
     return "lies above zero" if interval[0] > 0 else "lies below zero" if interval[1] < 0 else "includes zero"
+
+
+def verdict(t_ci, boot) -> str:
+    """The report's rule: a difference is established only when the interval over seeds and the bootstrap over
+    reviews both exclude zero, on the same side."""
+    if not t_ci or not boot:
+        return NA
+    same_side = (t_ci[0] > 0 and boot[0] > 0) or (t_ci[1] < 0 and boot[1] < 0)
+    return "established" if same_side else "not established"
 
 
 def diff_macros(key: str, d: dict) -> dict[str, str]:
@@ -528,7 +537,8 @@ def diff_macros(key: str, d: dict) -> dict[str, str]:
            key + "CILow": pct(t_ci[0]) if t_ci else NA, key + "CIHigh": pct(t_ci[1]) if t_ci else NA,
            key + "BootLow": pct(boot[0]) if boot else NA, key + "BootHigh": pct(boot[1]) if boot else NA,
            key + "PerSeed": diff_per_seed(d), key + "Seeds": seed_text(d["seeds"]),
-           key + "CIZero": zero_phrase(t_ci), key + "BootZero": zero_phrase(boot)}
+           key + "CIZero": zero_phrase(t_ci), key + "BootZero": zero_phrase(boot),
+           key + "Verdict": verdict(t_ci, boot)}
     if d["paired"]:
         out["P" + key] = p_per_seed(d)
         out[key + "SigSeeds"] = f"{d['significant_seeds']} of {len(d['seeds'])}"
@@ -536,16 +546,21 @@ def diff_macros(key: str, d: dict) -> dict[str, str]:
 
 
 def compare_to_seeds(d: dict | None, ref: dict | None) -> str:
-    """How a difference compares with the main model's per-seed values of the same difference: 'smaller than
-    the transformer's at every seed', 'larger than ...', or 'within the range of the transformer's seeds'."""
+    """A difference beside the main model's per-seed values of the same difference, each named by its seeds:
+    '3.4 points at seed~0, smaller than the transformer's at each of its seeds (6.6--7.6)' ('larger than', or
+    'within the range of')."""
     if not d or not ref:
         return NA
     values = list(ref["diff_per_seed"].values())
-    if d["mean"] < min(values):
-        return "smaller than the transformer's at every seed"
-    if d["mean"] > max(values):
-        return "larger than the transformer's at every seed"
-    return "within the range of the transformer's seeds"
+    low, high = min(values), max(values)
+    if d["mean"] < low:
+        relation = "smaller than"
+    elif d["mean"] > high:
+        relation = "larger than"
+    else:
+        relation = "within the range of"
+    return (f"{pct(d['mean'])} points at {seed_text(d['seeds'])}, {relation} the transformer's at each of its "
+            f"{seed_text(ref['seeds'])} ({pct(low)}--{pct(high)})")
 
 
 def build(results: Path, out: Path, summary_path: Path | None = None, figures: bool = True,
@@ -754,6 +769,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["NumEpochsText"] = count_word(int(tr["num_epochs"]), "epoch") if "num_epochs" in tr else NA
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA
+    macros["StudyPrecision"] = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(tr.get("mixed_precision"), NA)
     macros["MaxLength"] = str(tr["max_length"]) if "max_length" in tr else NA
     if aug_tr.get("transform"):
         macros["AugTransform"] = f"\\texttt{{{tex_escape(aug_tr['transform'])}}}"
@@ -1213,6 +1229,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
     macros["FullLearningRate"] = fmt_lr(training.get("learning_rate"))
     macros["FullBatchSize"] = str(training["batch_size"]) if "batch_size" in training else NA
+    macros["FullPrecision"] = ({"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(training.get("mixed_precision"), NA)
+                               if first else NA)
+    macros["FullAttentionDropout"] = (f"{training['attention_dropout_value']:g}"
+                                      if training.get("attention_dropout_value") is not None else NA)
     macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA
     macros["FullTrainMinutes"] = f"{training['train_seconds'] / 60:.0f}" if training.get("train_seconds") else NA
     macros["FullAugTrainMinutes"] = (f"{aug_training['train_seconds'] / 60:.0f}"

