@@ -1037,7 +1037,7 @@ def table_audit(audit: dict | None, config: dict) -> str:
     if not rows:
         rows = ["\\multicolumn{7}{c}{no audit} \\\\"]
     return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
-            "Stage & Str. & $n$ & Label & Fluent & Meaning & Invalid \\\\\n\\midrule\n"
+            "Stage & Str. & $n$ & Label & Not fluent & Meaning & Invalid \\\\\n\\midrule\n"
             + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
 
 
@@ -1054,7 +1054,10 @@ def split_edit(edit: str, context: int = EXAMPLE_CONTEXT_CHARS) -> tuple[str, st
     else:
         left = tex_escape(left)
     right = tex_escape(right[:context].rsplit(" ", 1)[0]) + "\\,\\dots{}" if len(right) > context else tex_escape(right)
-    return tuple(f"{left}\\textbf{{{tex_escape(word)}}}{right}" for word in (m.group(1), m.group(2)))
+    old, new = m.group(1), m.group(2)
+    if new.startswith(old):  # an insertion after a kept token (an aside after "!"): only the addition is bold
+        left, old, new = left + tex_escape(old), "", new[len(old):]
+    return tuple(f"{left}\\textbf{{{tex_escape(word)}}}{right}" if word else f"{left}{right}" for word in (old, new))
 
 
 def table_examples(audit: dict | None, config: dict) -> str:

@@ -958,3 +958,10 @@ def test_make_assets_reads_results_without_loading_torch():
             "assert 'torch' not in sys.modules, 'make_assets loaded torch'")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPORT.parent, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_examples_bold_only_what_an_edit_changed():
+    before, after = make_assets.split_edit("...that's funny[[! -> ! Take that as you will.]] In the movie...")
+    assert before == "that's funny! In the movie" and after == "that's funny!\\textbf{ Take that as you will.} In the movie"
+    before, after = make_assets.split_edit("...a [[great -> grreat]] movie...")
+    assert (before, after) == ("a \\textbf{great} movie", "a \\textbf{grreat} movie")
