@@ -388,6 +388,11 @@ def load_model(config: TrainConfig, accelerator: Accelerator):
                                                                        accelerator.device.type))
 
 
+def run_seconds(before: float | None, start: float) -> float | None:
+    """Training seconds of the whole run so far: those before a resume plus this process's since ``start``."""
+    return None if before is None else before + time.perf_counter() - start
+
+
 def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir, accelerator: Accelerator,
              tokenizer) -> dict:
     """Hand-written loop: AdamW, linear warm-up/decay, clipping, accumulation, mixed precision via Accelerate.
@@ -428,6 +433,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
                     disable=not accelerator.is_local_main_process)
     model.train()
     start = time.perf_counter()
+    seconds_before = position.seconds  # training time of the run before a resume (None: not recorded)
     seen = 0
     # The loss stays on the device and is read every LOSS_LOG_EVERY steps: reading it each step would make the CPU
     # wait for the GPU to finish the step, instead of queueing the next one.
@@ -461,9 +467,11 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
                 logged_loss.zero_()
                 logged_steps = 0
             if config.checkpoint_every and position.global_step % config.checkpoint_every == 0:
+                position.seconds = run_seconds(seconds_before, start)
                 save_checkpoint(accelerator, save_dir, position)
         position.epoch, position.batches_done = epoch + 1, 0
         if config.checkpoint_every:
+            position.seconds = run_seconds(seconds_before, start)
             save_checkpoint(accelerator, save_dir, position)
     progress.close()
     seconds = time.perf_counter() - start
@@ -477,7 +485,10 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "mixed_precision": accelerator.mixed_precision,
         "attention_dropout_value": attention_dropout_of(accelerator.unwrap_model(model).config),
         "fp32_attention": fp32_attention,
-        "train_seconds": round(seconds, 2),
+        # the whole run's training time, resumes included; a run resumed from a checkpoint that did not record the
+        # time before reports only its own time, and says so (train_seconds_complete false)
+        "train_seconds": round(seconds if seconds_before is None else seconds_before + seconds, 2),
+        "train_seconds_complete": seconds_before is not None,
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": config.resume,
         "provenance": provenance(accelerator.device),

@@ -36,18 +36,24 @@ def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int,
 
 
 class TrainingPosition:
-    """Where training stands (epoch, batches done in it, optimizer steps), saved in every checkpoint."""
+    """Where training stands (epoch, batches done in it, optimizer steps) and the training seconds spent to get
+    there, saved in every checkpoint, so that a resumed run reports the time of the whole run.
+
+    ``seconds`` is None after resuming from a checkpoint saved before it was recorded: the time before is unknown.
+    """
 
     def __init__(self, shape: dict):
         self.epoch, self.batches_done, self.global_step = 0, 0, 0
+        self.seconds: float | None = 0.0
         self.shape = shape
 
     def state_dict(self):
         return {"epoch": self.epoch, "batches_done": self.batches_done, "global_step": self.global_step,
-                "shape": self.shape}
+                "seconds": self.seconds, "shape": self.shape}
 
     def load_state_dict(self, state):
         self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
+        self.seconds = state.get("seconds")
 
 
 def checkpoint_root(save_dir: Path) -> Path:

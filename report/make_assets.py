@@ -103,7 +103,7 @@ AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugT
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
-StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew
+StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed
 """.split()
 
 
@@ -1191,6 +1191,22 @@ def single_seed_difference(a: np.ndarray, b: np.ndarray) -> dict:
             "ci95": bootstrap_ci(b.astype(float) - a.astype(float))}
 
 
+PARTIAL_TIME_MARK = "$^\\dagger$"
+
+
+def time_complete(training: dict) -> bool:
+    """Whether ``train_seconds`` covers the whole run: it does unless the run was resumed from a checkpoint that
+    did not record the time before (``train_seconds_complete`` false, or absent in a resumed run's older record)."""
+    return training.get("train_seconds_complete", not training.get("resumed"))
+
+
+def train_minutes(training: dict) -> str:
+    """A run's training minutes for the full-scale table, marked when they cover only the part after a resume."""
+    if not training.get("train_seconds"):
+        return NA
+    return f"{training['train_seconds'] / 60:.0f}" + ("" if time_complete(training) else PARTIAL_TIME_MARK)
+
+
 def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, dict]:
     """Macros (``Full*``, ``Ablation*``), tables (fullscale, ablation) and the summary of the full-scale runs."""
     runs = load_full_scale(folder)
@@ -1237,9 +1253,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullAttentionDropout"] = (f"{training['attention_dropout_value']:g}"
                                       if training.get("attention_dropout_value") is not None else NA)
     macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA
-    macros["FullTrainMinutes"] = f"{training['train_seconds'] / 60:.0f}" if training.get("train_seconds") else NA
-    macros["FullAugTrainMinutes"] = (f"{aug_training['train_seconds'] / 60:.0f}"
-                                     if aug_training.get("train_seconds") else NA)
+    macros["FullTrainMinutes"] = train_minutes(training)
+    macros["FullAugTrainMinutes"] = train_minutes(aug_training)
     macros["FullHardware"] = describe_device(((first or {}).get("provenance") or {}).get("device"))
     macros["FullModelName"] = tex_escape(model_display_name(training.get("model_name")) or NA) if first else NA
 
@@ -1255,8 +1270,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
 
     head_tail = runs.get(("out_head_tail", ORIGINAL)) or runs.get(("out_head_tail", "transformed")) or {}
     head_tail_training = head_tail.get("training") or {}
-    macros["FullHeadTailTrainMinutes"] = (f"{head_tail_training['train_seconds'] / 60:.0f}"
-                                          if head_tail_training.get("train_seconds") else NA)
+    macros["FullHeadTailTrainMinutes"] = train_minutes(head_tail_training)
+    partial = [t for t in (training, aug_training, head_tail_training) if t and not time_complete(t)]
+    macros["NoteFullscaleResumed"] = (f"; {PARTIAL_TIME_MARK}: resumed from a checkpoint that did not record the "
+                                      f"time before, minutes after the resume only" if partial else "")
 
     def row(label, model, train_minutes):
         o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))

@@ -191,6 +191,7 @@ def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data
     position = json.loads((newest / "position.json").read_text())
     assert position["global_step"] < steps and position["batches_done"] > 0, position  # mid-epoch
     assert position["shape"]["processes"] == processes
+    assert position["seconds"] > 0  # the training time so far travels with the checkpoint
 
     resumed = launch([*common, "--model_dir", model_dir, "--checkpoint_every", "5", "--resume"], cwd=tmp_path,
                      processes=processes)
@@ -198,6 +199,8 @@ def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data
     assert f"Resuming from {newest}" in resumed.stdout
     info = json.loads((model_dir / "training_info.json").read_text())
     assert info["resumed"] is True and info["optimizer_steps"] == steps and info["processes"] == processes
+    # the whole run's training time: the killed run's part (from the checkpoint) plus the resumed part
+    assert info["train_seconds_complete"] is True and info["train_seconds"] > position["seconds"]
 
     expected, actual = weights(tmp_path / "reference"), weights(model_dir)
     initial = weights(Path(tiny_model))

@@ -315,3 +315,15 @@ def test_study_with_unwritable_results_fails_before_loading_anything(tiny_model,
     assert result.returncode == 2, result.stderr[-2000:]
     assert "--results" in result.stderr and "cannot be written" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_time_of_a_resumed_run_adds_the_time_before_when_the_checkpoint_has_it():
+    from pipeline.checkpoints import TrainingPosition
+
+    position = TrainingPosition({"processes": 1})
+    position.load_state_dict({"epoch": 0, "batches_done": 5, "global_step": 5, "seconds": 12.5, "shape": {}})
+    assert position.seconds == 12.5 and position.state_dict()["seconds"] == 12.5
+    assert main.run_seconds(position.seconds, time.perf_counter()) >= 12.5
+    # a checkpoint saved before the time was recorded: the time before the resume is unknown, not zero
+    position.load_state_dict({"epoch": 0, "batches_done": 5, "global_step": 5, "shape": {}})
+    assert position.seconds is None and main.run_seconds(None, time.perf_counter()) is None

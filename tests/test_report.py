@@ -965,3 +965,26 @@ def test_examples_bold_only_what_an_edit_changed():
     assert before == "that's funny! In the movie" and after == "that's funny!\\textbf{ Take that as you will.} In the movie"
     before, after = make_assets.split_edit("...a [[great -> grreat]] movie...")
     assert (before, after) == ("a \\textbf{great} movie", "a \\textbf{grreat} movie")
+
+
+def test_minutes_of_a_run_resumed_without_its_earlier_time_are_marked(fake, tmp_path):
+    assert fake["macros"]["NoteFullscaleResumed"] == "" and fake["macros"]["FullAugTrainMinutes"] == "72"
+    folder = tmp_path / "out"
+    shutil.copytree(fake["base"] / "out", folder)
+    for complete, expected in ((None, "72" + make_assets.PARTIAL_TIME_MARK), (True, "72")):
+        for eval_set in ("original", "transformed"):
+            path = folder / f"out_augmented_{eval_set}.json"
+            record = json.loads(path.read_text())
+            record["training"]["resumed"] = True
+            if complete is None:
+                record["training"].pop("train_seconds_complete", None)  # a record from before the field existed
+            else:
+                record["training"]["train_seconds_complete"] = complete
+            path.write_text(json.dumps(record))
+        macros = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                   full_scale=folder, errors=fake["base"] / "full_scale")["macros"]
+        assert macros["FullAugTrainMinutes"] == expected
+        assert (macros["NoteFullscaleResumed"] != "") == (complete is None)
+        line = next(l for l in (tmp_path / "gen" / "tables" / "fullscale.tex").read_text().splitlines()
+                    if l.startswith("Augmented & "))
+        assert line.endswith(f"& {expected} \\\\")
