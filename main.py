@@ -212,7 +212,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     checks = parser.add_argument_group("checks")
     checks.add_argument("--preflight", action="store_true",
                         help="check in seconds, without training, what this command will need (model, dataset, "
-                             "WordNet, writable folders, GPUs, flags), print a summary and exit; exit code 2 and one "
+                             "transformations, writable folders, GPUs, flags), print a summary and exit; exit code 2 and one "
                              "line per problem otherwise. Takes --train and --train_augmented together, to check "
                              "the runs of a whole job at once")
     checks.add_argument("--expect_gpus", type=int, default=0,
@@ -629,7 +629,7 @@ def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision:
             shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
             checks.append(partial(resume_checkpoint, model_dir, shape))
         if evaluating and not training:
-            checks.append(partial(check_trained_model, model_dir))
+            checks.append(partial(check_trained_model, model_dir, args.max_length))
     if evaluating:
         checks.append(partial(check_writable, project_path(args.output_dir), "--output_dir"))
     return checks

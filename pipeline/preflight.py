@@ -8,8 +8,10 @@ summary or raises a UsageError whose message says what to do; ``run_checks`` run
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable
 
 from pipeline.data import (
@@ -104,8 +106,16 @@ def check_writable(folder: Path, flag: str) -> str:
     return f"{flag} {folder}: writable"
 
 
-def check_trained_model(model_dir: Path) -> str:
+def check_trained_model(model_dir: Path, max_length: int | None = None) -> str:
+    """A trained model in ``model_dir``, with positions for ``max_length`` tokens (read from its config.json)."""
     require_trained_model(model_dir)
+    if max_length is not None:
+        try:
+            config = json.loads((model_dir / "config.json").read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--model_dir {model_dir}: config.json cannot be read ({one_line(error)}); "
+                             f"train the model again or point --model_dir at another") from error
+        check_max_length(SimpleNamespace(**config), max_length, str(model_dir))
     return f"--model_dir {model_dir}: a trained model"
 
 

@@ -327,3 +327,10 @@ def test_training_time_of_a_resumed_run_adds_the_time_before_when_the_checkpoint
     # a checkpoint saved before the time was recorded: the time before the resume is unknown, not zero
     position.load_state_dict({"epoch": 0, "batches_done": 5, "global_step": 5, "shape": {}})
     assert position.seconds is None and main.run_seconds(None, time.perf_counter()) is None
+
+
+def test_evaluation_with_a_max_length_beyond_the_trained_models_positions_stops_at_once(trained, tiny_data, tmp_path):
+    result = run_main(["--eval", "--model_dir", trained["model_dir"], "--dataset", tiny_data, "--max_length", "100000",
+                       "--output_dir", tmp_path / "results"], cwd=tmp_path)
+    assert result.returncode == 2 and "exceeds" in result.stderr and "--max_length" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "results" / "out_original.txt").exists()
