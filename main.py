@@ -487,7 +487,7 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "fp32_attention": fp32_attention,
         # the whole run's training time, resumes included; a run resumed from a checkpoint that did not record the
         # time before reports only its own time, and says so (train_seconds_complete false)
-        "train_seconds": round(seconds if seconds_before is None else seconds_before + seconds, 2),
+        "train_seconds": round((seconds_before or 0.0) + seconds, 2),
         "train_seconds_complete": seconds_before is not None,
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": config.resume,

@@ -594,8 +594,7 @@ def _first_word(tokens: list[str], span: tuple[int, int]) -> str:
 
 
 def _ends_sentence(tokens: list[str], span: tuple[int, int]) -> bool:
-    marks = [t for t in tokens[span[0]:span[1]] if t and not t.isspace()]
-    return bool(marks) and marks[-1] in (".", "!", "?")
+    return tokens[span[1] - 1] in (".", "!", "?")  # a span ends on its last text token
 
 
 def _opening_last_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:

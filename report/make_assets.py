@@ -520,6 +520,11 @@ def zero_phrase(interval) -> str:
     return "lies above zero" if interval[0] > 0 else "lies below zero" if interval[1] < 0 else "includes zero"
 
 
+def precision_text(training: dict) -> str:
+    """How a training record's ``mixed_precision`` reads in the text ("fp32", "bf16 autocast"); a dash if absent."""
+    return {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(training.get("mixed_precision"), NA)
+
+
 def verdict(t_ci, boot) -> str:
     """The report's rule: a difference is established only when the interval over seeds and the bootstrap over
     reviews both exclude zero, on the same side."""
@@ -769,7 +774,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["NumEpochsText"] = count_word(int(tr["num_epochs"]), "epoch") if "num_epochs" in tr else NA
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA
-    macros["StudyPrecision"] = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(tr.get("mixed_precision"), NA)
+    macros["StudyPrecision"] = precision_text(tr)
     macros["MaxLength"] = str(tr["max_length"]) if "max_length" in tr else NA
     if aug_tr.get("transform"):
         macros["AugTransform"] = f"\\texttt{{{tex_escape(aug_tr['transform'])}}}"
@@ -1248,8 +1253,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
     macros["FullLearningRate"] = fmt_lr(training.get("learning_rate"))
     macros["FullBatchSize"] = str(training["batch_size"]) if "batch_size" in training else NA
-    macros["FullPrecision"] = ({"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(training.get("mixed_precision"), NA)
-                               if first else NA)
+    macros["FullPrecision"] = precision_text(training)
     macros["FullAttentionDropout"] = (f"{training['attention_dropout_value']:g}"
                                       if training.get("attention_dropout_value") is not None else NA)
     macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA

@@ -32,7 +32,7 @@ from accelerate.utils import set_seed  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
-from pipeline.checkpoints import read_training_info  # noqa: E402
+from pipeline.checkpoints import TRAINING_INFO, read_training_info  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
     subset)
@@ -188,7 +188,7 @@ class Study:
     # -- the transformer ------------------------------------------------------------------------------------------
     def train_model(self, model_id: str, train_data: str, seed: int) -> Path:
         model_dir = self.models / model_id
-        if read_training_info(model_dir) is not None:
+        if (model_dir / TRAINING_INFO).is_file():  # a finished model
             return model_dir
         config = self.train_config(seed)
         set_seed(seed)
