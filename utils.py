@@ -255,7 +255,7 @@ def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> N
         if entry is None or not _plain_word_at(tokens, i):
             continue
         pos, cands = entry
-        if pos == "ADJ" and _neighbour_words(tokens, i, -1, 1) and _neighbour_words(tokens, i, -1, 1)[0] in _COMPARATIVE_WORDS:
+        if pos == "ADJ" and _COMPARATIVE_WORDS.intersection(_neighbour_words(tokens, i, -1, 1)):
             continue
         if tok in phrases and _in_fixed_phrase(tokens, i, phrases[tok]):
             continue
@@ -455,7 +455,7 @@ def _match_case_phrase(src: str, repl: str) -> str:
     return re.sub(r"^i\b", "I", out)
 
 
-# --------------------------------------------------------------------------- sentences
+# --------------------------------------------------------------------------- sentences and paragraphs
 
 _ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr vs etc prof gen col lt sgt mt no vol ft".split())
 
@@ -468,6 +468,24 @@ def _mark_closes_sentence(tokens: list[str], i: int) -> bool:
         return False  # "7.75", "e.g.", "...", "?!"
     return not (tokens[i] == "." and i > 0 and (tokens[i - 1].lower() in _ABBREVIATIONS
                                                  or (len(tokens[i - 1]) == 1 and tokens[i - 1].isalpha())))
+
+
+def _paragraph_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """[start, end) token spans of the paragraphs: the runs between separators (runs of tags and whitespace that
+    hold at least one tag, such as ``<br /><br />``), without their leading or trailing whitespace."""
+    spans, start, last_text = [], None, None
+    for i, tok in enumerate(tokens):
+        if tok and _is_tag(tok):
+            if start is not None:
+                spans.append((start, last_text + 1))
+            start = None
+        elif tok and not tok.isspace():
+            if start is None:
+                start = i
+            last_text = i
+    if start is not None:
+        spans.append((start, last_text + 1))
+    return spans
 
 
 # --------------------------------------------------------------------------- social-media noise
@@ -515,27 +533,9 @@ DISTRACTOR_SENTENCES = (
 
 
 def _paragraph_ends(tokens: list[str]) -> list[int]:
-    """Index of the sentence mark closing each paragraph (paragraphs: text between tag runs such as <br /><br />);
-    paragraphs that do not end with . ! ? are left out."""
-    ends, last_mark = [], None
-    for i, tok in enumerate(tokens):
-        if not tok:
-            continue  # emptied by an earlier stage (a contraction merges three tokens into one)
-        c = tok[0]
-        if c.isalnum():
-            last_mark = None
-        elif c in ".!?":
-            if _mark_closes_sentence(tokens, i):
-                last_mark = i
-        elif c == "<" and _is_tag(tok):
-            if last_mark is not None:
-                ends.append(last_mark)
-            last_mark = None
-        elif not c.isspace():
-            last_mark = None  # a quote or bracket after the mark: the paragraph does not end on it
-    if last_mark is not None:
-        ends.append(last_mark)
-    return ends
+    """Index of the sentence mark closing each paragraph (``_paragraph_spans``); paragraphs that do not end with
+    . ! ? (or end on a quote or bracket after the mark) are left out."""
+    return [end - 1 for _, end in _paragraph_spans(tokens) if _mark_closes_sentence(tokens, end - 1)]
 
 
 def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
@@ -544,8 +544,8 @@ def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -
 
     ``strength`` = fraction of paragraphs that get one (at least one when > 0 and a paragraph ends with a
     sentence mark); at most one per paragraph, never the same sentence twice in a review.  The sentences
-    ("Make of that what you will.", "Your mileage may vary.") say nothing about the film or how it was watched, so the label and
-    every claim of the review stay true.
+    ("Make of that what you will.", "Your mileage may vary.") say nothing about the film or how it was watched,
+    so the label and every claim of the review stay true.
     """
     ends = _paragraph_ends(tokens)
     if not ends:
@@ -571,24 +571,6 @@ _CONCLUSION_RE = re.compile(r"\b(?:\d+(?:\.\d+)?\s*(?:/|out of)\s*\d+|stars?|rat
                             r"finally|to summari[sz]e|in the end)\b", re.IGNORECASE)
 
 
-def _paragraph_spans(tokens: list[str]) -> list[tuple[int, int]]:
-    """[start, end) token spans of the paragraphs: the runs between separators (runs of tags and whitespace that
-    hold at least one tag, such as ``<br /><br />``), without their leading or trailing whitespace."""
-    spans, start, last_text = [], None, None
-    for i, tok in enumerate(tokens):
-        if tok and _is_tag(tok):
-            if start is not None:
-                spans.append((start, last_text + 1))
-            start = None
-        elif tok and not tok.isspace():
-            if start is None:
-                start = i
-            last_text = i
-    if start is not None:
-        spans.append((start, last_text + 1))
-    return spans
-
-
 def _first_word(tokens: list[str], span: tuple[int, int]) -> str:
     return next((t.lower() for t in tokens[span[0]:span[1]] if t and t[0].isalnum()), "")
 
@@ -608,8 +590,8 @@ def _opening_last_tokens(tokens: list[str], rng: random.Random, strength: float)
     opening ends with . ! or ? (not "consider this:"); the second paragraph can open a review (its first word is
     no connective or pronoun leaning on the paragraph before, ``_DEPENDENT_OPENERS``); the last paragraph is a
     full paragraph (>= 10 words, ending with a sentence mark) and no conclusion ("All in all", "Overall", "8/10",
-    "Grade", ``_CONCLUSION_RE``), which must stay last.  The separators stay where they are, so the text keeps its layout; every token is kept (the token list
-    is only reordered).
+    "Grade", ``_CONCLUSION_RE``), which must stay last.  The separators stay where they are, so the text keeps
+    its layout; every token is kept (the token list is only reordered).
     """
     spans = _paragraph_spans(tokens)
     if len(spans) < 3 or rng.random() >= strength:
