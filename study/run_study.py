@@ -1,6 +1,6 @@
 """The study behind the report: every model, every evaluation set, one JSON result per pair.
 
-    python study/run_study.py            # the full CPU study (background it: ~1 h on 2 cores)
+    python study/run_study.py            # the full CPU study (background it: ~25 min on 2 cores)
     python study/run_study.py --quick    # a small smoke version (the tests run it on a tiny model)
 
 Models (``results/study/runs/<model_id>/``): the stand-in encoder fine-tuned on the training subset
