@@ -104,6 +104,7 @@ FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynony
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
 StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed FullGainTransf
+FullTfidfText
 """.split()
 
 
@@ -1169,11 +1170,12 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
 # --------------------------------------------------------------------------- main
 # --------------------------------------------------------------------------- the assignment's own runs, full scale
 
-def load_full_scale(folder: Path) -> dict[tuple[str, str], dict]:
+def load_full_scale(folder: Path, models=FULL_SCALE_MODELS) -> dict[tuple[str, str], dict]:
     """main.py's evaluations in ``folder`` on the whole test split (no ``--max_eval_samples``) of a model trained on
-    at least the whole training split: {(model, eval set): record + ``correct_vector``}."""
+    at least the whole training split: {(model, eval set): record + ``correct_vector``}.  ``models``: the prediction
+    files' prefixes (``tfidf`` for study/tfidf_full_scale.py's, which writes the same formats)."""
     runs = {}
-    for model in FULL_SCALE_MODELS:
+    for model in models:
         for eval_set in (ORIGINAL, "transformed"):
             stem = folder / f"{model}_{eval_set}"
             if not (stem.with_suffix(".json").is_file() and stem.with_suffix(".txt").is_file()):
@@ -1214,11 +1216,12 @@ def train_minutes(training: dict) -> str:
 
 def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, dict]:
     """Macros (``Full*``, ``Ablation*``), tables (fullscale, ablation) and the summary of the full-scale runs."""
-    runs = load_full_scale(folder)
+    runs = {**load_full_scale(folder), **load_full_scale(errors_folder, models=("tfidf",))}
     macros, summary = {}, {"folder": folder.name, "evaluations": {}, "differences": {}}
     names = {("out", ORIGINAL): "AccOrig", ("out", "transformed"): "AccTransf",
              ("out_augmented", ORIGINAL): "AccAugOrig", ("out_augmented", "transformed"): "AccAugTransf",
-             ("out_head_tail", ORIGINAL): "AccHeadTailOrig", ("out_head_tail", "transformed"): "AccHeadTailTransf"}
+             ("out_head_tail", ORIGINAL): "AccHeadTailOrig", ("out_head_tail", "transformed"): "AccHeadTailTransf",
+             ("tfidf", ORIGINAL): "AccTfidfOrig", ("tfidf", "transformed"): "AccTfidfTransf"}
     for key, name in names.items():
         run = runs.get(key)
         macros[f"Full{name}"] = pct(run["accuracy"]) if run else NA
@@ -1230,7 +1233,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
                    "GainOrig": (("out", ORIGINAL), ("out_augmented", ORIGINAL)),
                    "HeadTailDrop": (("out_head_tail", "transformed"), ("out_head_tail", ORIGINAL)),
                    "GainHeadTail": (("out", ORIGINAL), ("out_head_tail", ORIGINAL)),
-                   "GainHeadTailTransf": (("out", "transformed"), ("out_head_tail", "transformed"))}
+                   "GainHeadTailTransf": (("out", "transformed"), ("out_head_tail", "transformed")),
+                   "TfidfDrop": (("tfidf", "transformed"), ("tfidf", ORIGINAL)),
+                   "GapTfidf": (("out", ORIGINAL), ("tfidf", ORIGINAL)),  # the baseline minus the transformer
+                   "GapTfidfTransf": (("out", "transformed"), ("tfidf", "transformed"))}
     diffs = {}
     seed = ((runs.get(("out", ORIGINAL)) or {}).get("training") or {}).get("seed")
     for name, (a, b) in comparisons.items():
@@ -1272,6 +1278,22 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     else:
         macros["FullAugText"] = "The augmented model has not been trained at full scale (Table~\\ref{tab:fullscale})."
 
+    gap, gap_t, tfidf_drop = diffs["GapTfidf"], diffs["GapTfidfTransf"], diffs["TfidfDrop"]
+    if gap and gap_t and tfidf_drop:
+        def winner(d: dict) -> str:
+            return "TF-IDF" if d["diff"] > 0 else "the transformer"
+        if winner(gap) == winner(gap_t):
+            ahead = (f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points on the original and "
+                     f"{pct(abs(gap_t['diff']))} on the transformed reviews")
+        else:
+            ahead = (f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points on the original reviews and "
+                     f"{winner(gap_t)} by {pct(abs(gap_t['diff']))} on the transformed ones")
+        macros["FullTfidfText"] = (
+            "At full scale TF-IDF reaches \\FullAccTfidfOrig\\% (\\FullAccTfidfTransf\\% transformed, "
+            f"Table~\\ref{{tab:fullscale}}); {ahead} (\\FullGapTfidfP; \\FullGapTfidfTransfP).")
+    else:
+        macros["FullTfidfText"] = "TF-IDF has not been run at full scale."
+
     head_tail = runs.get(("out_head_tail", ORIGINAL)) or runs.get(("out_head_tail", "transformed")) or {}
     head_tail_training = head_tail.get("training") or {}
     macros["FullHeadTailTrainMinutes"] = train_minutes(head_tail_training)
@@ -1281,7 +1303,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
 
     def row(label, model, train_minutes):
         o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))
-        drop = diffs[{"out": "Drop", "out_augmented": "AugDrop", "out_head_tail": "HeadTailDrop"}[model]]
+        drop = diffs[{"out": "Drop", "out_augmented": "AugDrop", "out_head_tail": "HeadTailDrop",
+                      "tfidf": "TfidfDrop"}[model]]
         return " & ".join([label, fmt_int(((o or t or {}).get("training") or {}).get("train_examples")),
                            pct(o["accuracy"]) if o else NA, pct(t["accuracy"]) if t else NA,
                            pct(drop["diff"]) if drop else NA, fmt_p(drop["mcnemar"]["p"]) if drop else NA,
@@ -1289,6 +1312,9 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     lines = [row("Original", "out", macros["FullTrainMinutes"]),
              row("Augmented", "out_augmented", macros["FullAugTrainMinutes"]),
              row("Head+tail", "out_head_tail", macros["FullHeadTailTrainMinutes"])]
+    if ("tfidf", ORIGINAL) in runs or ("tfidf", "transformed") in runs:
+        tfidf = runs.get(("tfidf", ORIGINAL)) or runs[("tfidf", "transformed")]
+        lines.append(row("TF-IDF+LR", "tfidf", f"{tfidf['training']['train_seconds'] / 60:.1f}"))  # under a minute
     lines.append(" & ".join(["Aug.\\ minus orig.", "", pct(gain_o["diff"]) if gain_o else NA,
                              pct(gain_t["diff"]) if gain_t else NA, "", "", ""]) + " \\\\")
     lines.append(" & ".join(["\\quad $p$ (McNemar)", "", fmt_p(gain_o["mcnemar"]["p"]) if gain_o else NA,

@@ -101,6 +101,22 @@ def eval_sets(sizes: dict) -> list[tuple[str, str | None, float | None]]:
 
 
 HEADLINE = {"original", "custom_transform", "cad-orig", "cad-new"}
+TFIDF_NAME = "tfidf-logreg (1-2 grams, min_df 2, sublinear tf; C=1)"
+
+
+def fit_tfidf(train: datasets.Dataset):
+    """The non-neural baseline fitted on ``train``: TF-IDF over word 1-2 grams + logistic regression, and its
+    training record (shared by the study and study/tfidf_full_scale.py)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    start = time.perf_counter()
+    classifier = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                               LogisticRegression(max_iter=1000, C=1.0))
+    classifier.fit(train["text"], train["label"])
+    return classifier, {"model_name": TFIDF_NAME, "train_examples": len(train),
+                        "train_seconds": round(time.perf_counter() - start, 2)}
 EVAL_BATCH_SIZE = 32
 
 
@@ -215,18 +231,8 @@ class Study:
 
     # -- the baseline -----------------------------------------------------------------------------------------------
     def run_tfidf(self, train_data: str):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-
         model_id = f"tfidf-{train_data}-seed0"
-        train = self.training_set(train_data).data
-        start = time.perf_counter()
-        classifier = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                                   LogisticRegression(max_iter=1000, C=1.0))
-        classifier.fit(train["text"], train["label"])
-        training = {"model_name": "tfidf-logreg (1-2 grams, min_df 2, sublinear tf; C=1)",
-                    "train_examples": len(train), "train_seconds": round(time.perf_counter() - start, 2)}
+        classifier, training = fit_tfidf(self.training_set(train_data).data)
         for eval_id, transform, strength in eval_sets(self.sizes):
             target = self.root / "runs" / model_id / f"{eval_id}.json"
             if target.is_file():

@@ -35,3 +35,10 @@ def test_readme_head_tail_truncated_accuracies_match_error_analyses():
         truncated = json.loads((folder / name).read_text())["by_length"]["truncated"]
         assert f"{truncated['reviews']:,} test reviews" in paragraph
         assert f"{truncated['accuracy_original']:.3f}" in paragraph, name
+
+
+def test_readme_tfidf_full_scale_accuracies_match_its_records():
+    paragraph = full_scale_paragraph()
+    for eval_set in ("original", "transformed"):
+        record = json.loads((PROJECT / "results" / "full_scale" / f"tfidf_{eval_set}.json").read_text())
+        assert f"{record['accuracy']:g}" in paragraph, f"README.md: TF-IDF {eval_set} {record['accuracy']:g}"

@@ -223,6 +223,15 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
                  "by_length": {"fits": {"accuracy_original": 0.915, "accuracy_transformed": 0.87},
                                "truncated": {"accuracy_original": 0.9, "accuracy_transformed": 0.84}}}
     (errors_folder / "errors_out_head_tail.json").write_text(json.dumps(head_tail))
+    # study/tfidf_full_scale.py's baseline, in main.py's formats beside the error analyses
+    for eval_set, rate in (("original", 0.88), ("transformed", 0.875)):
+        right = correct[("tfidf", eval_set)] = rng.random(FULL_TEST) < rate
+        predictions = np.where(right, labels, 1 - labels)
+        (errors_folder / f"tfidf_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
+        (errors_folder / f"tfidf_{eval_set}.json").write_text(json.dumps({
+            "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST, "eval_set": eval_set,
+            "max_eval_samples": None, "training": {"model_name": "tfidf-logreg", "train_examples": 25000,
+                                                   "train_seconds": 90.0, "seed": 0}}))
     return {"labels": labels, "correct": correct, "errors": errors, "chosen": chosen, "stage_correct": stage_correct}
 
 
@@ -907,6 +916,32 @@ def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_ana
     with pytest.raises(AssertionError, match="out_head_tail"):
         make_assets.build(fake["results"], tmp_path / "gen2", tmp_path / "s2.json", figures=False,
                           full_scale=fake["base"] / "out", errors=errors)
+
+
+def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, tmp_path):
+    macros, correct = fake["macros"], fake["full"]["correct"]
+    o, t = correct[("out", "original")], correct[("tfidf", "original")]
+    tt = correct[("tfidf", "transformed")]
+    assert macros["FullAccTfidfOrig"] == make_assets.pct(t.mean())
+    assert macros["FullGapTfidf"] == make_assets.pct(t.mean() - o.mean())  # the baseline minus the transformer
+    assert macros["FullGapTfidfP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(o, t))}"
+    assert macros["FullTfidfDrop"] == make_assets.pct(t.mean() - tt.mean())
+    # the fake transformer (90%) beats the fake baseline (88%): the sentence names the right winner
+    assert f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points on the original" \
+        in macros["FullTfidfText"]
+    line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
+                if l.startswith("TF-IDF+LR & "))
+    assert line == (f"TF-IDF+LR & 25{{,}}000 & {make_assets.pct(t.mean())} & {make_assets.pct(tt.mean())} & "
+                    f"{make_assets.pct(t.mean() - tt.mean())} & {make_assets.fmt_p(hand_mcnemar_p(t, tt))} & 1.5 \\\\")
+    # not run: no row, and a sentence that says so
+    errors = tmp_path / "errors"
+    shutil.copytree(fake["base"] / "full_scale", errors)
+    for path in errors.glob("tfidf_*"):
+        path.unlink()
+    summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                full_scale=fake["base"] / "out", errors=errors)
+    assert summary["macros"]["FullTfidfText"] == "TF-IDF has not been run at full scale."
+    assert "TF-IDF+LR" not in (tmp_path / "gen" / "tables" / "fullscale.tex").read_text()
 
 
 def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):

@@ -82,3 +82,32 @@ def test_missing_cad_folder_is_a_clear_error(tiny_model, tiny_data, tmp_path):
                         "--results", tmp_path / "results"], cwd=tmp_path)
     assert result.returncode == 2
     assert "orig/ and new/" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tfidf_full_scale_writes_main_py_formats_that_the_report_reads_only_at_full_scale(tiny_data, tmp_path):
+    sys.path.insert(0, str(PROJECT_DIR / "report"))
+    import make_assets
+    from pipeline.results import read_predictions
+
+    results = tmp_path / "full_scale"
+    done = subprocess.run([sys.executable, str(PROJECT_DIR / "study" / "tfidf_full_scale.py"), "--dataset",
+                           str(tiny_data), "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for eval_set in ("original", "transformed"):
+        record = json.loads((results / f"tfidf_{eval_set}.json").read_text())
+        predictions, labels = read_predictions(results / f"tfidf_{eval_set}.txt")
+        assert len(labels) == record["examples"] == 120 and record["training"]["train_examples"] == 400
+        assert record["correct"] == sum(p == y for p, y in zip(predictions, labels))
+        assert record["accuracy"] == record["correct"] / 120 > 0.8  # the synthetic reviews' words decide the label
+        assert record["transform"] == (None if eval_set == "original" else "custom_transform")
+        assert record["data_seed"] == 42 and record["provenance"]["git_commit"]
+    # 400 training reviews are no full-scale run: the report's table leaves them out
+    assert make_assets.load_full_scale(results, models=("tfidf",)) == {}
+    # an unwritable results folder is a clear error
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    done = subprocess.run([sys.executable, str(PROJECT_DIR / "study" / "tfidf_full_scale.py"), "--dataset",
+                           str(tiny_data), "--results", str(blocked / "x")],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "--results" in done.stderr
