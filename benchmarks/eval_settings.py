@@ -2,6 +2,8 @@
 
     python benchmarks/eval_settings.py                      # MiniLM stand-in, 1,000 seeded test reviews, 512 tokens
     python benchmarks/eval_settings.py --batch_sizes 16 32 64 --threads 1 2 --repeats 3
+    python benchmarks/eval_settings.py --batch_sizes 32 --threads 2 --repeats 1 --torch_compile \
+        --results benchmarks/results/torch_compile.json                # eager against torch.compile
 
 Each setting evaluates the same seeded test reviews with main.py's own evaluation path (``main.tokenize``,
 length-sorted batches from ``pipeline.batching.eval_dataloader``, ``main.predict`` under ``--mixed_precision``'s
@@ -10,6 +12,11 @@ median ms/review is reported with every round's figure, the agreement of its pre
 (bf16 rounding differs with the batch's padding), and the load average before each round (a busy machine shows
 there). Speed does not depend on the weights, so the default model is the stand-in, with one seeded
 classification head shared by every setting. Figures go to ``--results``.
+
+``--torch_compile`` adds one comparison at main.py's batch size with the most threads: the model's forward pass
+over the same batches (as ``main.predict`` runs it: ``accelerator.prepare``, no_grad), eager and through
+``torch.compile(dynamic=True)`` (batches differ in length), ``--repeats`` + 1 passes each after the compilation,
+with the compilation's seconds and the agreement of the two paths' predictions.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import main  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
+from pipeline.precision import fp32_attention_if_cpu_bf16  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 
@@ -49,6 +57,8 @@ def parse_options(argv=None):
     parser.add_argument("--repeats", type=int, default=2, help="rounds over all settings")
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16"),
                         help="as main.py's --mixed_precision")
+    parser.add_argument("--torch_compile", action="store_true",
+                        help="also compare the eager forward pass with torch.compile's (adds minutes of compilation)")
     parser.add_argument("--results", default="benchmarks/results/eval_settings.json", help="output JSON")
     options = parser.parse_args(argv)
     if options.model_dir is None:
@@ -85,6 +95,8 @@ def benchmark(options) -> dict:
             seconds = time.perf_counter() - start
             rounds[(size, threads)].append({"ms_per_review": 1000 * seconds / len(test), "load_average": load})
             predictions.setdefault((size, threads), predicted)
+    compiled = compile_comparison(options, tokens, tokenizer, scratch.name, accelerator, most) \
+        if options.torch_compile else None
     scratch.cleanup()
     reference = predictions[settings[0]]
     figures = [{"eval_batch_size": size, "threads": threads,
@@ -99,9 +111,50 @@ def benchmark(options) -> dict:
               f"(rounds: {each})")
     record = {"model_dir": str(options.model_dir), "dataset": options.dataset, "reviews": len(test),
               "max_length": options.max_length, "mixed_precision": accelerator.mixed_precision,
-              "mean_tokens": statistics.fmean(tokens["length"]), "settings": figures,
+              "mean_tokens": statistics.fmean(tokens["length"]), "settings": figures, "torch_compile": compiled,
               "provenance": provenance(torch.device("cpu"))}
     write_json(results, record)
+    return record
+
+
+def compile_comparison(options, tokens, tokenizer, model_dir: str, accelerator, threads: int) -> dict:
+    """ms/review of the forward passes over the evaluation batches, eager and compiled, on the same weights."""
+    torch.set_num_threads(threads)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
+    model = accelerator.prepare(model).eval()
+    batches = list(eval_dataloader(tokens, tokenizer, main.DEFAULT_EVAL_BATCH_SIZE))
+    for batch in batches:
+        batch.pop("idx")
+
+    def one_pass(forward) -> tuple[float, list[int]]:
+        start, predicted = time.perf_counter(), []
+        with torch.no_grad():
+            for batch in batches:
+                predicted += forward(**batch).logits.argmax(dim=-1).tolist()
+        return 1000 * (time.perf_counter() - start) / len(tokens), predicted
+
+    paths, compile_seconds = {"eager": model}, None
+    figures = {}
+    for name in ("eager", "compiled"):
+        if name == "compiled":
+            start = time.perf_counter()
+            paths[name] = torch.compile(model, dynamic=True)
+            one_pass(paths[name])  # compiles (again for new shapes: dynamic=True keeps that to a few)
+            compile_seconds = time.perf_counter() - start
+        else:
+            one_pass(model)  # warm-up
+        rounds = [one_pass(paths[name]) for _ in range(options.repeats + 1)]
+        figures[name] = {"median_ms_per_review": statistics.median(ms for ms, _ in rounds),
+                         "rounds_ms_per_review": [ms for ms, _ in rounds], "predictions": rounds[0][1]}
+    agreement = sum(a == b for a, b in zip(figures["eager"].pop("predictions"), figures["compiled"].pop("predictions")))
+    record = {"eval_batch_size": main.DEFAULT_EVAL_BATCH_SIZE, "threads": threads, **figures,
+              "compile_seconds_with_first_pass": compile_seconds, "agreement": agreement / len(tokens),
+              "speedup": figures["eager"]["median_ms_per_review"] / figures["compiled"]["median_ms_per_review"],
+              "torch": torch.__version__}
+    print(f"forward, eager: {figures['eager']['median_ms_per_review']:.1f} ms/review; torch.compile: "
+          f"{figures['compiled']['median_ms_per_review']:.1f} (x{record['speedup']:.2f}; compiling and its first "
+          f"pass {compile_seconds:.0f} s; predictions agree on {100 * record['agreement']:.1f}%)")
     return record
 
 

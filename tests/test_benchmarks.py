@@ -27,6 +27,22 @@ def test_eval_settings_measures_every_setting_on_the_same_reviews(tiny_model, ti
     assert "ms/review" in proc.stdout
 
 
+def test_eval_settings_compares_eager_and_compiled_forward_passes(tiny_model, tiny_data, tmp_path):
+    results = tmp_path / "torch_compile.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "eval_settings.py"), "--model_dir",
+                           str(tiny_model), "--dataset", str(tiny_data), "--samples", "40", "--max_length", "32",
+                           "--batch_sizes", "32", "--threads", "2", "--repeats", "1", "--mixed_precision", "no",
+                           "--torch_compile", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    compiled = json.loads(results.read_text())["torch_compile"]
+    for path in ("eager", "compiled"):
+        assert len(compiled[path]["rounds_ms_per_review"]) == 2 and compiled[path]["median_ms_per_review"] > 0
+    assert compiled["agreement"] == 1.0  # fp32: compiling does not change a prediction
+    assert compiled["compile_seconds_with_first_pass"] > 0 and compiled["speedup"] > 0
+    assert "torch.compile" in proc.stdout
+
+
 def test_eval_settings_rejects_non_positive_sizes(tmp_path):
     proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "eval_settings.py"), "--batch_sizes",
                            "0", "--model_dir", "x"], cwd=tmp_path, env=offline_env(), capture_output=True,
