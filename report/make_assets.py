@@ -1288,9 +1288,12 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
         else:
             ahead = (f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points on the original reviews and "
                      f"{winner(gap_t)} by {pct(abs(gap_t['diff']))} on the transformed ones")
+        p_orig, p_transf = (fmt_p_text(d["mcnemar"]["p"]) for d in (gap, gap_t))
+        p_text = (f"seed~{seed}:~{p_orig} for both" if p_orig == p_transf  # every p names its seed
+                  else f"seed~{seed}:~{p_orig}; seed~{seed}:~{p_transf}")
         macros["FullTfidfText"] = (
             "At full scale TF-IDF reaches \\FullAccTfidfOrig\\% (\\FullAccTfidfTransf\\% transformed, "
-            f"Table~\\ref{{tab:fullscale}}); {ahead} (\\FullGapTfidfP; \\FullGapTfidfTransfP).")
+            f"Table~\\ref{{tab:fullscale}}); {ahead} (McNemar, {p_text}).")
     else:
         macros["FullTfidfText"] = "TF-IDF has not been run at full scale."
 

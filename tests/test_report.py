@@ -929,6 +929,11 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
     # the fake transformer (90%) beats the fake baseline (88%): the sentence names the right winner
     assert f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points on the original" \
         in macros["FullTfidfText"]
+    p_orig = make_assets.fmt_p_text(hand_mcnemar_p(o, t))
+    p_transf = make_assets.fmt_p_text(hand_mcnemar_p(correct[("out", "transformed")], tt))
+    assert macros["FullTfidfText"].endswith(
+        f"(McNemar, seed~{FULL_SEED}:~{p_orig} for both)." if p_orig == p_transf
+        else f"(McNemar, seed~{FULL_SEED}:~{p_orig}; seed~{FULL_SEED}:~{p_transf}).")
     line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
                 if l.startswith("TF-IDF+LR & "))
     assert line == (f"TF-IDF+LR & 25{{,}}000 & {make_assets.pct(t.mean())} & {make_assets.pct(tt.mean())} & "
