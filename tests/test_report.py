@@ -934,8 +934,11 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
     assert macros["FullTfidfText"].endswith(
         f"(McNemar, seed~{FULL_SEED}:~{p_orig} for both)." if p_orig == p_transf
         else f"(McNemar, seed~{FULL_SEED}:~{p_orig}; seed~{FULL_SEED}:~{p_transf}).")
-    line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
-                if l.startswith("TF-IDF+LR & "))
+    table = (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
+    # the augmentation's difference rows sit right under the two models they compare
+    assert [l.split(" & ")[0] for l in table if " & " in l] == [
+        "Model", "Original", "Augmented", "Aug.\\ minus orig.", "\\quad $p$ (McNemar)", "Head+tail", "TF-IDF+LR"]
+    line = next(l for l in table if l.startswith("TF-IDF+LR & "))
     assert line == (f"TF-IDF+LR & 25{{,}}000 & {make_assets.pct(t.mean())} & {make_assets.pct(tt.mean())} & "
                     f"{make_assets.pct(t.mean() - tt.mean())} & {make_assets.fmt_p(hand_mcnemar_p(t, tt))} & 1.5 \\\\")
     # not run: no row, and a sentence that says so
