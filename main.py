@@ -502,12 +502,17 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
 # Evaluation
 # ----------------------------------------------------------------------------------------------------------------
 
+def load_eval_model(model_dir, accelerator: Accelerator):
+    """The trained model in ``model_dir``, with attention kept in fp32 where ``accelerator`` runs bf16 on a CPU."""
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
+    return model
+
+
 def predict(eval_dataloader, model_dir, accelerator: Accelerator) -> tuple[list[int], list[int], float]:
     """Predictions and gold labels of the model in ``model_dir``, in dataset order and on every process; and the
     seconds it took."""
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
-    model, eval_dataloader = accelerator.prepare(model, eval_dataloader)
+    model, eval_dataloader = accelerator.prepare(load_eval_model(model_dir, accelerator), eval_dataloader)
     model.eval()
     gathered = []
     start = time.perf_counter()

@@ -39,7 +39,6 @@ import main  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
-from pipeline.precision import fp32_attention_if_cpu_bf16  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 
@@ -120,9 +119,7 @@ def benchmark(options) -> dict:
 def compile_comparison(options, tokens, tokenizer, model_dir: str, accelerator, threads: int) -> dict:
     """ms/review of the forward passes over the evaluation batches, eager and compiled, on the same weights."""
     torch.set_num_threads(threads)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
-    model = accelerator.prepare(model).eval()
+    model = accelerator.prepare(main.load_eval_model(model_dir, accelerator)).eval()  # as main.predict runs it
     batches = list(eval_dataloader(tokens, tokenizer, main.DEFAULT_EVAL_BATCH_SIZE))
     for batch in batches:
         batch.pop("idx")
@@ -134,26 +131,24 @@ def compile_comparison(options, tokens, tokenizer, model_dir: str, accelerator, 
                 predicted += forward(**batch).logits.argmax(dim=-1).tolist()
         return 1000 * (time.perf_counter() - start) / len(tokens), predicted
 
-    paths, compile_seconds = {"eager": model}, None
-    figures = {}
-    for name in ("eager", "compiled"):
-        if name == "compiled":
-            start = time.perf_counter()
-            paths[name] = torch.compile(model, dynamic=True)
-            one_pass(paths[name])  # compiles (again for new shapes: dynamic=True keeps that to a few)
-            compile_seconds = time.perf_counter() - start
-        else:
-            one_pass(model)  # warm-up
-        rounds = [one_pass(paths[name]) for _ in range(options.repeats + 1)]
-        figures[name] = {"median_ms_per_review": statistics.median(ms for ms, _ in rounds),
-                         "rounds_ms_per_review": [ms for ms, _ in rounds], "predictions": rounds[0][1]}
-    agreement = sum(a == b for a, b in zip(figures["eager"].pop("predictions"), figures["compiled"].pop("predictions")))
-    record = {"eval_batch_size": main.DEFAULT_EVAL_BATCH_SIZE, "threads": threads, **figures,
-              "compile_seconds_with_first_pass": compile_seconds, "agreement": agreement / len(tokens),
-              "speedup": figures["eager"]["median_ms_per_review"] / figures["compiled"]["median_ms_per_review"],
-              "torch": torch.__version__}
-    print(f"forward, eager: {figures['eager']['median_ms_per_review']:.1f} ms/review; torch.compile: "
-          f"{figures['compiled']['median_ms_per_review']:.1f} (x{record['speedup']:.2f}; compiling and its first "
+    def timed(forward) -> tuple[dict, list[int]]:
+        rounds = [one_pass(forward) for _ in range(options.repeats + 1)]
+        ms = [figure for figure, _ in rounds]
+        return {"median_ms_per_review": statistics.median(ms), "rounds_ms_per_review": ms}, rounds[0][1]
+
+    one_pass(model)  # warm-up
+    eager, eager_predictions = timed(model)
+    start = time.perf_counter()
+    compiled_model = torch.compile(model, dynamic=True)
+    one_pass(compiled_model)  # compiles (again for new shapes: dynamic=True keeps that to a few)
+    compile_seconds = time.perf_counter() - start
+    compiled, compiled_predictions = timed(compiled_model)
+    record = {"eval_batch_size": main.DEFAULT_EVAL_BATCH_SIZE, "threads": threads, "eager": eager,
+              "compiled": compiled, "compile_seconds_with_first_pass": compile_seconds,
+              "agreement": sum(a == b for a, b in zip(eager_predictions, compiled_predictions)) / len(tokens),
+              "speedup": eager["median_ms_per_review"] / compiled["median_ms_per_review"], "torch": torch.__version__}
+    print(f"forward, eager: {eager['median_ms_per_review']:.1f} ms/review; torch.compile: "
+          f"{compiled['median_ms_per_review']:.1f} (x{record['speedup']:.2f}; compiling and its first "
           f"pass {compile_seconds:.0f} s; predictions agree on {100 * record['agreement']:.1f}%)")
     return record
 

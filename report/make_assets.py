@@ -1207,11 +1207,11 @@ def time_complete(training: dict) -> bool:
     return training.get("train_seconds_complete", not training.get("resumed"))
 
 
-def train_minutes(training: dict) -> str:
+def train_minutes(training: dict, decimals: int = 0) -> str:
     """A run's training minutes for the full-scale table, marked when they cover only the part after a resume."""
     if not training.get("train_seconds"):
         return NA
-    return f"{training['train_seconds'] / 60:.0f}" + ("" if time_complete(training) else PARTIAL_TIME_MARK)
+    return f"{training['train_seconds'] / 60:.{decimals}f}" + ("" if time_complete(training) else PARTIAL_TIME_MARK)
 
 
 def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, dict]:
@@ -1322,7 +1322,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     lines += ["\\midrule", row("Head+tail", "out_head_tail", macros["FullHeadTailTrainMinutes"])]
     if ("tfidf", ORIGINAL) in runs or ("tfidf", "transformed") in runs:
         tfidf = runs.get(("tfidf", ORIGINAL)) or runs[("tfidf", "transformed")]
-        lines.append(row("TF-IDF+LR", "tfidf", f"{tfidf['training']['train_seconds'] / 60:.1f}"))  # under a minute
+        lines.append(row("TF-IDF+LR", "tfidf", train_minutes(tfidf["training"], decimals=1)))  # under a minute
     fullscale = (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
                  "Model & Train & Orig. & Transf. & Drop & $p$ & Min. \\\\\n\\midrule\n"
                  + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n")

@@ -101,6 +101,7 @@ def eval_sets(sizes: dict) -> list[tuple[str, str | None, float | None]]:
 
 
 HEADLINE = {"original", "custom_transform", "cad-orig", "cad-new"}
+EVAL_BATCH_SIZE = 32
 TFIDF_NAME = "tfidf-logreg (1-2 grams, min_df 2, sublinear tf; C=1)"
 
 
@@ -117,7 +118,17 @@ def fit_tfidf(train: datasets.Dataset):
     classifier.fit(train["text"], train["label"])
     return classifier, {"model_name": TFIDF_NAME, "train_examples": len(train),
                         "train_seconds": round(time.perf_counter() - start, 2)}
-EVAL_BATCH_SIZE = 32
+
+
+def score_tfidf(classifier, texts: datasets.Dataset) -> tuple[list[int], list[int], dict]:
+    """The fitted baseline's predictions on ``texts``, their gold labels, and the accuracy record."""
+    start = time.perf_counter()
+    predictions = [int(p) for p in classifier.predict(texts["text"])]
+    seconds = time.perf_counter() - start
+    labels = list(texts["label"])
+    correct = sum(p == y for p, y in zip(predictions, labels))
+    return predictions, labels, {"accuracy": correct / len(labels), "correct": correct, "examples": len(labels),
+                                 "eval_seconds": round(seconds, 3)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -237,14 +248,7 @@ class Study:
             target = self.root / "runs" / model_id / f"{eval_id}.json"
             if target.is_file():
                 continue
-            texts = self.eval_texts(eval_id, transform, strength)
-            start = time.perf_counter()
-            predictions = [int(p) for p in classifier.predict(texts["text"])]
-            labels = list(texts["label"])
-            correct = sum(p == y for p, y in zip(predictions, labels))
-            seconds = time.perf_counter() - start
-            score = {"accuracy": correct / len(labels), "correct": correct, "examples": len(labels),
-                     "eval_seconds": round(seconds, 3)}
+            predictions, labels, score = score_tfidf(classifier, self.eval_texts(eval_id, transform, strength))
             self.record(target, model_id, "tfidf-logreg", train_data, 0, eval_id, transform, strength, score,
                         predictions, labels, training)
 
