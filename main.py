@@ -55,10 +55,12 @@ from pipeline.data import (
 )
 from pipeline.precision import (
     ATTENTION_DROPOUT_CHOICES,
+    FUSED_ADAMW_CHOICES,
     attention_dropout_of,
     check_attention_dropout,
     fp32_attention_if_cpu_bf16,
     resolve_attention_dropout,
+    resolve_fused_adamw,
     resolve_mixed_precision,
 )
 from pipeline.preflight import (
@@ -93,6 +95,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     attention_dropout: str = "auto"  # see pipeline/precision.py
+    fused_adamw: str = "auto"  # see pipeline/precision.py
     max_length: int = 512
     truncation: str = "head"  # see TRUNCATIONS
     seed: int = 42
@@ -110,6 +113,8 @@ class TrainConfig:
         if self.weight_decay < 0:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
         check_attention_dropout(self.attention_dropout)
+        if self.fused_adamw not in FUSED_ADAMW_CHOICES:
+            raise UsageError(f"--fused_adamw must be one of {', '.join(FUSED_ADAMW_CHOICES)} (got {self.fused_adamw!r})")
         if self.truncation not in TRUNCATIONS:
             raise UsageError(f"--truncation must be one of {', '.join(TRUNCATIONS)} (got {self.truncation!r})")
         if self.checkpoint_every < 0:
@@ -173,6 +178,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     training.add_argument("--max_grad_norm", type=float, default=DEFAULTS.max_grad_norm, help="gradient clipping norm")
     training.add_argument("--attention_dropout", default=DEFAULTS.attention_dropout,
                           help=f"dropout on the attention probabilities: {ATTENTION_DROPOUT_CHOICES}")
+    training.add_argument("--fused_adamw", choices=FUSED_ADAMW_CHOICES, default=DEFAULTS.fused_adamw,
+                          help="auto: torch's fused AdamW kernel on CPU and CUDA (the same update in one pass over "
+                               "all parameters; not with fp16), torch's default implementation elsewhere; no: "
+                               "torch's default everywhere (the starter's)")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
                                "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
@@ -408,7 +417,8 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
          "weight_decay": config.weight_decay},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = AdamW(groups, lr=config.learning_rate)
+    optimizer = AdamW(groups, lr=config.learning_rate,
+                      fused=resolve_fused_adamw(config.fused_adamw, accelerator.device.type, accelerator.mixed_precision))
     fp32_attention = fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, optimizer, train_dataloader = accelerator.prepare(model, optimizer, train_dataloader)
 
@@ -485,6 +495,8 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "mixed_precision": accelerator.mixed_precision,
         "attention_dropout_value": attention_dropout_of(accelerator.unwrap_model(model).config),
         "fp32_attention": fp32_attention,
+        # what the optimizer ran with: a resumed run keeps its checkpoint's setting
+        "fused_adamw_used": bool(optimizer.param_groups[0].get("fused")),
         # the whole run's training time, resumes included; a run resumed from a checkpoint that did not record the
         # time before reports only its own time, and says so (train_seconds_complete false)
         "train_seconds": round((seconds_before or 0.0) + seconds, 2),

@@ -1,10 +1,12 @@
 """Training and evaluation throughput of three paths on the same reviews and initial weights, against this CPU's limit.
 
-- ``starter``: the starter's way: every review padded to --max_length, random batches, fp32, the model's dropout.
+- ``starter``: the starter's way: every review padded to --max_length, random batches, fp32, the model's dropout,
+  torch's default AdamW.
 - ``fp32``: this project's data path before issue 10: truncation only, length-grouped training batches and
-  length-sorted evaluation padded per batch, still fp32 with the model's own dropout.
-- ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto``): on a CPU with native bf16,
-  bf16 autocast with attention in fp32 and no attention-probability dropout (see pipeline/precision.py).
+  length-sorted evaluation padded per batch, still fp32 with the model's own dropout and torch's default AdamW.
+- ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto --fused_adamw auto``): on a
+  CPU with native bf16, bf16 autocast (training attention in fp32), no attention-probability dropout, and the
+  fused AdamW kernel (see pipeline/precision.py).
 
 Each path runs main.do_train (one epoch) and main.do_eval in its own process (Accelerate's mixed precision is fixed
 per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
@@ -41,11 +43,11 @@ from pipeline.data import (  # noqa: E402
 from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
-# path name -> (data path, --mixed_precision, --attention_dropout)
+# path name -> (data path, --mixed_precision, --attention_dropout, --fused_adamw)
 PATHS = {
-    "starter": ("starter", "no", "model"),
-    "fp32": ("ours", "no", "model"),
-    "default": ("ours", "auto", "auto"),
+    "starter": ("starter", "no", "model", "no"),
+    "fp32": ("ours", "no", "model", "no"),
+    "default": ("ours", "auto", "auto", "auto"),
 }
 
 
@@ -74,7 +76,7 @@ def parse_options(argv=None):
 def train_config(args, path: str) -> main.TrainConfig:
     return main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
                             batch_size=args.batch_size, num_epochs=1, seed=args.seed,
-                            attention_dropout=PATHS[path][2])
+                            attention_dropout=PATHS[path][2], fused_adamw=PATHS[path][3])
 
 
 def starter_dataloaders(train, test, tokenizer, args):
@@ -120,6 +122,7 @@ def run_one_path(args) -> dict:
         "mixed_precision": info["mixed_precision"],
         "attention_dropout": info["attention_dropout_value"],
         "fp32_attention": info["fp32_attention"],
+        "fused_adamw": info["fused_adamw_used"],
         "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
         "train_seconds": info["train_seconds"],
@@ -255,7 +258,8 @@ def main_benchmark(argv=None) -> dict:
         "mean_train_tokens": round(statistics.mean(train["length"]), 1),
         "mean_test_tokens": round(statistics.mean(test["length"]), 1),
         "paths": {name: {"data": PATHS[name][0], "mixed_precision_flag": PATHS[name][1],
-                         "attention_dropout_flag": PATHS[name][2], **figures} for name, figures in paths.items()},
+                         "attention_dropout_flag": PATHS[name][2], "fused_adamw_flag": PATHS[name][3], **figures}
+                  for name, figures in paths.items()},
         "ratios": ratios,
         "limit": limit,
         "full_assignment_estimate": {name: assignment_estimate(figures, tokenize_ms) for name, figures in paths.items()},

@@ -9,6 +9,9 @@ On a CPU, two settings decide most of a training step's time (``benchmarks/READM
   onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
   CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` compares the accuracy with
   the old recipe's (``benchmarks/cpu_recipe_parity.py``). On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
+- torch's default AdamW on CPU updates the parameters one tensor at a time (about a tenth of a training step);
+  its fused kernel does the same update in one pass over all of them. ``resolve_fused_adamw`` uses it on CPU and
+  CUDA, except under fp16's loss scaler (there fused AdamW hides a skipped step from Accelerate).
 - Under bf16 autocast, the fused CPU attention kernel's backward pass is several times slower in bf16 than in fp32,
   which ate most of the gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
   FLOPs) in fp32 while the linear layers run in bf16.
@@ -89,6 +92,24 @@ def attention_dropout_of(config) -> float | None:
         if hasattr(config, key):
             return float(getattr(config, key))
     return None
+
+
+FUSED_ADAMW_CHOICES = ("auto", "no")
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+
+
+def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> bool | None:
+    """AdamW's ``fused`` argument for ``--fused_adamw`` (``None``: torch's default implementation).
+
+    The fused kernel computes the same update as torch's default (to float rounding) in one pass over all
+    parameters. ``auto`` uses it on CPU and CUDA, but not with fp16: its loss scaler skips an overflowing step inside
+    the fused kernel, which Accelerate cannot see (huggingface/accelerate#4242).
+    """
+    if choice not in FUSED_ADAMW_CHOICES:
+        raise ValueError(f"fused AdamW must be one of {FUSED_ADAMW_CHOICES} (got {choice!r})")
+    if choice == "no" or device_type not in FUSED_ADAMW_DEVICES or mixed_precision == "fp16":
+        return None
+    return True
 
 
 def fp32_sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs):

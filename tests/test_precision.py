@@ -1,4 +1,5 @@
-"""The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, bf16 training saves fp32."""
+"""The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, --fused_adamw, bf16
+training saves fp32."""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
     info = json.loads((model_dir / "training_info.json").read_text())
     assert info["mixed_precision"] == "bf16" and info["fp32_attention"] is True
     assert info["attention_dropout"] == "auto" and info["attention_dropout_value"] == 0.0
+    assert info["fused_adamw"] == "auto" and info["fused_adamw_used"] is True
     first = json.loads((out / "bf16_original.json").read_text())
     assert first["accuracy"] >= 0.9, first
 
@@ -109,3 +111,37 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
                      "--mixed_precision", "no"], cwd=tmp_path)
     assert fp32.returncode == 0, fp32.stderr[-3000:]
     assert json.loads((tmp_path / "fp32" / "bf16_original.json").read_text())["accuracy"] == first["accuracy"]
+
+
+def test_fused_adamw_choices():
+    assert precision.resolve_fused_adamw("auto", "cpu", "bf16") is True
+    assert precision.resolve_fused_adamw("auto", "cuda", "no") is True
+    assert precision.resolve_fused_adamw("auto", "cuda", "fp16") is None  # the loss scaler's skipped steps
+    assert precision.resolve_fused_adamw("auto", "mps", "no") is None
+    assert precision.resolve_fused_adamw("no", "cpu", "bf16") is None
+    with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
+        main.TrainConfig(fused_adamw="yes")
+
+
+def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data, tmp_path):
+    """The fused kernel is a faster implementation of the same update: same run, same weights and predictions."""
+    from safetensors.torch import load_file
+
+    weights, predictions = {}, {}
+    for choice in ("auto", "no"):
+        model_dir, out = tmp_path / f"adamw-{choice}", tmp_path / f"res-{choice}"
+        done = run_main(["--train", "--eval", "--model_name", tiny_model, "--model_dir", model_dir,
+                         "--dataset", tiny_data, "--max_length", "48", "--output_dir", out, "--mixed_precision", "no",
+                         "--fused_adamw", choice, "--num_epochs", "2", "--learning_rate", "2e-3",
+                         "--batch_size", "16", "--seed", "3"], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        info = json.loads((model_dir / "training_info.json").read_text())
+        assert info["fused_adamw"] == choice and info["fused_adamw_used"] is (choice == "auto")
+        weights[choice] = load_file(model_dir / "model.safetensors")
+        predictions[choice] = read_predictions(out / f"adamw-{choice}_original.txt")
+    initial = load_pretrained(str(tiny_model))[1].state_dict()
+    moved = max((weights["no"][k] - initial[k]).abs().max().item() for k in weights["no"] if k in initial)
+    assert moved > 1e-2  # the runs trained: the comparison below is not between two untouched models
+    for name, tensor in weights["no"].items():
+        torch.testing.assert_close(weights["auto"][name], tensor, rtol=1e-4, atol=1e-5, msg=name)
+    assert predictions["auto"] == predictions["no"]
