@@ -3,7 +3,9 @@
 One process, one batch of random token ids (a length-grouped batch: one review shorter, so a padding mask), the
 same model weights for every variant. Each variant's step (forward under autocast as Accelerate applies it, then
 backward) is timed in rounds that interleave the variants (median ms/example), then profiled once with
-torch.profiler: the top operators by self CPU time and the attention kernel SDPA chose. Writes --results (JSON).
+torch.profiler: the top operators by self CPU time and the attention kernel SDPA chose. The optimizer step that
+follows (AdamW over all the model's parameters, whose cost does not depend on the batch) is timed the same way for
+torch's default AdamW and the fused kernel (--fused_adamw). Writes --results (JSON).
 
     python benchmarks/profile_step.py                      # batch 8, 256 and 512 tokens, 1 thread
     python benchmarks/profile_step.py --threads 2 --lengths 256
@@ -83,10 +85,12 @@ def profile_variant(model, batch: dict, bf16: bool, top: int) -> dict:
 
 def measure(models: dict, batch_size: int, length: int, rounds: int, top: int) -> dict:
     generator = torch.Generator().manual_seed(0)
+    vocab = next(iter(models.values())).config.vocab_size
     mask = torch.ones(batch_size, length, dtype=torch.long)
     mask[0, length * 3 // 4:] = 0
-    batch = {"input_ids": torch.randint(1000, 20000, (batch_size, length), generator=generator),
-             "attention_mask": mask, "labels": torch.randint(0, 2, (batch_size,), generator=generator)}
+    ids = torch.randint(min(1000, vocab // 2), min(20000, vocab), (batch_size, length), generator=generator)
+    batch = {"input_ids": ids, "attention_mask": mask,
+             "labels": torch.randint(0, 2, (batch_size,), generator=generator)}
     for name, model in models.items():
         step(model, batch, VARIANTS[name][0])  # warm-up
     times = {name: [] for name in models}
@@ -105,6 +109,36 @@ def measure(models: dict, batch_size: int, length: int, rounds: int, top: int) -
     return result
 
 
+OPTIMIZERS = {"torch's default AdamW (before: --fused_adamw no)": None, "fused AdamW (--fused_adamw auto)": True}
+
+
+def measure_optimizers(model, rounds: int, top: int) -> dict:
+    """ms per AdamW step over ``model``'s parameters (gradients set), by implementation; interleaved rounds."""
+    generator = torch.Generator().manual_seed(0)
+    for parameter in model.parameters():
+        parameter.grad = 1e-3 * torch.randn(parameter.shape, generator=generator)
+    optimizers = {name: torch.optim.AdamW(model.parameters(), lr=1e-5, fused=fused) for name, fused in OPTIMIZERS.items()}
+    for optimizer in optimizers.values():
+        optimizer.step()  # creates the moment buffers
+    times = {name: [] for name in optimizers}
+    for _ in range(rounds):
+        for name, optimizer in optimizers.items():
+            start = time.perf_counter()
+            optimizer.step()
+            times[name].append(1000 * (time.perf_counter() - start))
+    result = {"parameters": sum(p.numel() for p in model.parameters()), "variants": {}}
+    for name, optimizer in optimizers.items():
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            optimizer.step()
+        events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+        total = sum(e.self_cpu_time_total for e in events)
+        result["variants"][name] = {
+            "ms_per_step": round(statistics.median(times[name]), 1), "all_rounds": [round(t, 1) for t in times[name]],
+            "top_ops": [{"op": e.key, "share": round(e.self_cpu_time_total / total, 3), "calls": e.count}
+                        for e in events[:top]]}
+    return result
+
+
 def main(argv=None) -> dict:
     options = parse_options(argv)
     torch.set_num_threads(options.threads)
@@ -117,6 +151,11 @@ def main(argv=None) -> dict:
         for name, figures in result["lengths"][str(length)]["variants"].items():
             print(f"{length} tokens  {figures['ms_per_example']:7.1f} ms/example  {name}  "
                   f"[{', '.join(k.removeprefix('aten::') for k in figures['sdpa_kernels'])}]", flush=True)
+    model = next(iter(models.values()))
+    result["optimizer_step"] = measure_optimizers(model, max(options.rounds, 5), options.top)
+    for name, figures in result["optimizer_step"]["variants"].items():
+        print(f"optimizer step  {figures['ms_per_step']:7.1f} ms ({figures['ms_per_step'] / options.batch_size:.1f} "
+              f"ms/example at batch {options.batch_size})  {name}", flush=True)
     result["provenance"] = provenance(torch.device("cpu"))
     write_json(project_path(options.results), result)
     return result

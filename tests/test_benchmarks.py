@@ -1,4 +1,4 @@
-"""benchmarks/eval_settings.py on a tiny model: every setting measured, same predictions, figures written."""
+"""The benchmarks on a tiny model: every setting measured, same predictions, figures written."""
 
 from __future__ import annotations
 
@@ -48,3 +48,24 @@ def test_eval_settings_rejects_non_positive_sizes(tmp_path):
                            "0", "--model_dir", "x"], cwd=tmp_path, env=offline_env(), capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and "must be positive" in proc.stderr
+
+
+def test_profile_step_times_every_recipe_and_both_optimizers(tiny_model, tmp_path):
+    results = tmp_path / "profile_step.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "profile_step.py"), "--model_name",
+                           str(tiny_model), "--lengths", "16", "--rounds", "2", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    variants = record["lengths"]["16"]["variants"]
+    assert len(variants) == 5
+    for figures in variants.values():
+        assert len(figures["all_rounds"]) == 2 and figures["ms_per_example"] > 0 and figures["top_ops"]
+        assert figures["sdpa_kernels"]  # every recipe's attention went through SDPA
+    optimizers = record["optimizer_step"]["variants"]
+    assert len(optimizers) == 2 and record["optimizer_step"]["parameters"] > 0
+    for name, figures in optimizers.items():
+        assert len(figures["all_rounds"]) == 5 and figures["ms_per_step"] > 0
+    fused = next(f for name, f in optimizers.items() if name.startswith("fused"))
+    assert any("fused_adamw" in op["op"] for op in fused["top_ops"])  # the fused kernel really ran
+    assert "optimizer step" in proc.stdout
