@@ -114,6 +114,9 @@ def run_one_path(args) -> dict:
         test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
     _, model = main.load_model(config, accelerator)
+    hidden, ffn, _ = encoder_shape(model.config)
+    # This machine's speed when the path starts: a shared host's varies over the minutes a benchmark takes
+    machine_bf16 = gemm_rate(torch.bfloat16, hidden, ffn)
     load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
@@ -128,6 +131,7 @@ def run_one_path(args) -> dict:
         "train_seconds": info["train_seconds"],
         "eval_seconds": score["eval_seconds"],
         "accuracy": score["accuracy"],
+        "bf16_gemm_tflops_before": round(machine_bf16 / 1e12, 3),
         "loadavg_before": [round(x, 2) for x in load],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -187,8 +191,9 @@ def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> d
         "eval_gflop_per_review": round(eval_flops / 1e9, 2),
         "gemm_tflops": {k: round(v / 1e12, 3) for k, v in rates.items()},
         "threads": torch.get_num_threads(),
-        "train_limit_ms_per_example": {k: round(1000 * train_flops / v, 1) for k, v in rates.items()},
-        "eval_limit_ms_per_example": {k: round(1000 * eval_flops / v, 2) for k, v in rates.items()},
+        # three significant figures: a tiny test model's limit is a fraction of a millisecond, not 0
+        "train_limit_ms_per_example": {k: float(f"{1000 * train_flops / v:.3g}") for k, v in rates.items()},
+        "eval_limit_ms_per_example": {k: float(f"{1000 * eval_flops / v:.3g}") for k, v in rates.items()},
     }
 
 

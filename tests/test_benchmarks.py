@@ -69,3 +69,26 @@ def test_profile_step_times_every_recipe_and_both_optimizers(tiny_model, tmp_pat
     fused = next(f for name, f in optimizers.items() if name.startswith("fused"))
     assert any("fused_adamw" in op["op"] for op in fused["top_ops"])  # the fused kernel really ran
     assert "optimizer step" in proc.stdout
+
+
+def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, tmp_path):
+    results = tmp_path / "throughput.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "throughput.py"), "--model_name",
+                           str(tiny_model), "--dataset", str(tiny_data), "--max_length", "32", "--train_samples", "48",
+                           "--eval_samples", "40", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    paths = record["paths"]
+    assert list(paths) == ["starter", "fp32", "default"]
+    assert [paths[p]["fused_adamw"] for p in paths] == [False, False, True]  # the starter's AdamW, then ours
+    assert paths["starter"]["mixed_precision"] == paths["fp32"]["mixed_precision"] == "no"
+    for figures in paths.values():
+        assert figures["train_ms_per_example"] > 0 and figures["eval_ms_per_example"] > 0
+        assert figures["bf16_gemm_tflops_before"] > 0
+    assert paths["fp32"]["starter_model_agreement"] == 1.0  # per-batch padding and sorting change no prediction
+    assert record["ratios"]["starter"]["train_vs_starter"] == 1.0
+    estimate = record["full_assignment_estimate"]["default"]
+    assert estimate["total_minutes"] > 0 and set(estimate["minutes"]) == {"training", "evaluation", "tokenization",
+                                                                           "transformations"}
+    assert "full assignment, default path" in proc.stdout
