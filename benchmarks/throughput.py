@@ -12,9 +12,11 @@ Each path runs main.do_train (one epoch) and main.do_eval in its own process (Ac
 per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
 also evaluated by the fp32 and default evaluation paths: the fp32 path must predict identically, the bf16 path's
 agreement is reported. The limit: FLOPs of the reviews' real tokens (no padding) divided by the GEMM rate this
-CPU reaches on the model's own matrix shapes (benchmarks/README.md explains the estimate). Figures go to --results.
+CPU reaches on the model's own matrix shapes (benchmarks/README.md explains the estimate). With --rounds N the
+paths take turns N times and each figure is the median of its rounds (a shared machine's speed changes over
+minutes: each path records the GEMM rate it started at). Figures go to --results.
 
-    python benchmarks/throughput.py                        # MiniLM stand-in, 512 tokens, 256 train / 512 test
+    python benchmarks/throughput.py --rounds 3             # MiniLM stand-in, 512 tokens, 256 train / 512 test
     python benchmarks/throughput.py --model_name distilbert-base-uncased --dataset imdb   # on a GPU node
 """
 
@@ -66,11 +68,17 @@ def parse_options(argv=None):
     parser.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch size")
     parser.add_argument("--seed", type=int, default=42, help="seed for subsets, initialisation and batch order")
     parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS), help="paths to run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="times each path runs, the paths taking turns; figures are the medians (a shared "
+                             "machine's speed changes over minutes: 3 rounds for figures to commit)")
     parser.add_argument("--results", default="benchmarks/results/throughput.json",
                         help="where the JSON figures go (relative: to the project folder)")
     parser.add_argument("--one_path", default=None, help=argparse.SUPPRESS)  # internal: run one path, print JSON
     parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if min(options.rounds, options.train_samples, options.eval_samples, options.batch_size) <= 0:
+        parser.error("--rounds, sample counts and batch sizes must be positive")
+    return options
 
 
 def train_config(args, path: str) -> main.TrainConfig:
@@ -112,11 +120,16 @@ def run_one_path(args) -> dict:
         on_cuda = accelerator.device.type == "cuda"  # main.py's device settings: pinned memory, async copies
         train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
         test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
+    # This machine's speed when the path starts: a shared host's varies over the minutes a benchmark takes. Measured
+    # before seeding, so that its random matrices leave the training's random numbers as they were.
+    from transformers import AutoConfig
+
+    from pipeline.data import resolve_model
+
+    hidden, ffn, _ = encoder_shape(AutoConfig.from_pretrained(resolve_model(args.model_name)))
+    machine_bf16 = gemm_rate(torch.bfloat16, hidden, ffn)
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
     _, model = main.load_model(config, accelerator)
-    hidden, ffn, _ = encoder_shape(model.config)
-    # This machine's speed when the path starts: a shared host's varies over the minutes a benchmark takes
-    machine_bf16 = gemm_rate(torch.bfloat16, hidden, ffn)
     load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
@@ -221,6 +234,13 @@ def assignment_estimate(figures: dict, tokenize_ms: float) -> dict:
             "tokenize_ms_per_review": round(tokenize_ms, 2), "transform_ms_per_review": transform_ms}
 
 
+def median_figures(rounds: list[dict]) -> dict:
+    """One path's figures over the rounds: the median ms/example (and seconds), the first round's other fields,
+    and every round's record."""
+    timed = ("train_ms_per_example", "eval_ms_per_example", "train_seconds", "eval_seconds")
+    return {**rounds[0], **{key: statistics.median(r[key] for r in rounds) for key in timed}, "rounds": rounds}
+
+
 def main_benchmark(argv=None) -> dict:
     args = parse_options(argv)
     if args.one_path:
@@ -228,20 +248,24 @@ def main_benchmark(argv=None) -> dict:
         return {}
     require_writable(project_path(args.results).parent, "--results")
     _, train, test, tokenize_ms = tokenized_data(args)
-    paths = {}
+    rounds = {path: [] for path in args.paths}
     with tempfile.TemporaryDirectory() as tmp:
-        for path in args.paths:
-            command = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]),
-                       "--one_path", path, "--work", tmp]
-            env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
-            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-            if done.returncode != 0 or not lines:
-                raise RuntimeError(f"path {path} failed:\n{done.stderr[-3000:]}")
-            paths[path] = json.loads(lines[-1][len("RESULT "):])
-            print(f"{path}: train {paths[path]['train_ms_per_example']} ms/example, eval "
-                  f"{paths[path]['eval_ms_per_example']} ms/example, accuracy {paths[path]['accuracy']:.4f}",
-                  flush=True)
+        for round_index in range(args.rounds):  # the paths take turns, so a change in the machine's speed hits all
+            work = Path(tmp) / f"round{round_index}"
+            for path in args.paths:
+                command = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]),
+                           "--one_path", path, "--work", str(work)]
+                env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+                done = subprocess.run(command, env=env, capture_output=True, text=True)
+                lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+                if done.returncode != 0 or not lines:
+                    raise RuntimeError(f"path {path} failed:\n{done.stderr[-3000:]}")
+                figures = json.loads(lines[-1][len("RESULT "):])
+                rounds[path].append(figures)
+                print(f"round {round_index + 1}, {path}: train {figures['train_ms_per_example']} ms/example, eval "
+                      f"{figures['eval_ms_per_example']} ms/example, accuracy {figures['accuracy']:.4f}, machine "
+                      f"{figures['bf16_gemm_tflops_before']} bf16 TFLOP/s", flush=True)
+    paths = {path: median_figures(figures) for path, figures in rounds.items()}
     limit = limit_estimate(args, train["length"], test["length"])
     base = paths.get("starter")
     ratios = {}
@@ -249,6 +273,11 @@ def main_benchmark(argv=None) -> dict:
         ratios[name] = {
             "train_vs_starter": round(base["train_ms_per_example"] / figures["train_ms_per_example"], 2) if base else None,
             "eval_vs_starter": round(base["eval_ms_per_example"] / figures["eval_ms_per_example"], 2) if base else None,
+            # each round's ratio: the spread the machine's changing speed gives
+            "train_vs_starter_by_round": [round(b["train_ms_per_example"] / f["train_ms_per_example"], 2)
+                                          for b, f in zip(rounds["starter"], rounds[name])] if base else None,
+            "eval_vs_starter_by_round": [round(b["eval_ms_per_example"] / f["eval_ms_per_example"], 2)
+                                         for b, f in zip(rounds["starter"], rounds[name])] if base else None,
             "train_vs_bf16_limit": round(figures["train_ms_per_example"] / limit["train_limit_ms_per_example"]["bf16"], 1),
             "eval_vs_bf16_limit": round(figures["eval_ms_per_example"] / limit["eval_limit_ms_per_example"]["bf16"], 1),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -75,11 +76,15 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     results = tmp_path / "throughput.json"
     proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "throughput.py"), "--model_name",
                            str(tiny_model), "--dataset", str(tiny_data), "--max_length", "32", "--train_samples", "48",
-                           "--eval_samples", "40", "--results", str(results)],
+                           "--eval_samples", "40", "--rounds", "2", "--results", str(results)],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads(results.read_text())
     paths = record["paths"]
+    for figures in paths.values():  # the medians of the two rounds, each round kept
+        assert len(figures["rounds"]) == 2
+        assert figures["train_ms_per_example"] == statistics.median(r["train_ms_per_example"] for r in figures["rounds"])
+    assert len(record["ratios"]["default"]["train_vs_starter_by_round"]) == 2
     assert list(paths) == ["starter", "fp32", "default"]
     assert [paths[p]["fused_adamw"] for p in paths] == [False, False, True]  # the starter's AdamW, then ours
     assert paths["starter"]["mixed_precision"] == paths["fp32"]["mixed_precision"] == "no"
@@ -92,3 +97,9 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     assert estimate["total_minutes"] > 0 and set(estimate["minutes"]) == {"training", "evaluation", "tokenization",
                                                                            "transformations"}
     assert "full assignment, default path" in proc.stdout
+
+
+def test_throughput_rejects_non_positive_rounds(tmp_path):
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "throughput.py"), "--rounds", "0"],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--rounds" in proc.stderr
