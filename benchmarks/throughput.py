@@ -14,7 +14,7 @@ also evaluated by the fp32 and default evaluation paths: the fp32 path must pred
 agreement is reported. The limit: FLOPs of the reviews' real tokens (no padding) divided by the GEMM rate this
 CPU reaches on the model's own matrix shapes (benchmarks/README.md explains the estimate). With --rounds N the
 paths take turns N times and each figure is the median of its rounds (a shared machine's speed changes over
-minutes: each path records the GEMM rate it started at). Figures go to --results.
+minutes). Figures go to --results.
 
     python benchmarks/throughput.py --rounds 3             # MiniLM stand-in, 512 tokens, 256 train / 512 test
     python benchmarks/throughput.py --model_name distilbert-base-uncased --dataset imdb   # on a GPU node
@@ -120,14 +120,6 @@ def run_one_path(args) -> dict:
         on_cuda = accelerator.device.type == "cuda"  # main.py's device settings: pinned memory, async copies
         train_loader = train_dataloader(train, tokenizer, args.batch_size, args.seed, on_cuda)
         test_loader = eval_dataloader(test, tokenizer, args.eval_batch_size, on_cuda)
-    # This machine's speed when the path starts: a shared host's varies over the minutes a benchmark takes. Measured
-    # before seeding, so that its random matrices leave the training's random numbers as they were.
-    from transformers import AutoConfig
-
-    from pipeline.data import resolve_model
-
-    hidden, ffn, _ = encoder_shape(AutoConfig.from_pretrained(resolve_model(args.model_name)))
-    machine_bf16 = gemm_rate(torch.bfloat16, hidden, ffn)
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
     _, model = main.load_model(config, accelerator)
     load = os.getloadavg()
@@ -144,7 +136,6 @@ def run_one_path(args) -> dict:
         "train_seconds": info["train_seconds"],
         "eval_seconds": score["eval_seconds"],
         "accuracy": score["accuracy"],
-        "bf16_gemm_tflops_before": round(machine_bf16 / 1e12, 3),
         "loadavg_before": [round(x, 2) for x in load],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -263,8 +254,7 @@ def main_benchmark(argv=None) -> dict:
                 figures = json.loads(lines[-1][len("RESULT "):])
                 rounds[path].append(figures)
                 print(f"round {round_index + 1}, {path}: train {figures['train_ms_per_example']} ms/example, eval "
-                      f"{figures['eval_ms_per_example']} ms/example, accuracy {figures['accuracy']:.4f}, machine "
-                      f"{figures['bf16_gemm_tflops_before']} bf16 TFLOP/s", flush=True)
+                      f"{figures['eval_ms_per_example']} ms/example, accuracy {figures['accuracy']:.4f}", flush=True)
     paths = {path: median_figures(figures) for path, figures in rounds.items()}
     limit = limit_estimate(args, train["length"], test["length"])
     base = paths.get("starter")

@@ -90,7 +90,6 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     assert paths["starter"]["mixed_precision"] == paths["fp32"]["mixed_precision"] == "no"
     for figures in paths.values():
         assert figures["train_ms_per_example"] > 0 and figures["eval_ms_per_example"] > 0
-        assert figures["bf16_gemm_tflops_before"] > 0
     assert paths["fp32"]["starter_model_agreement"] == 1.0  # per-batch padding and sorting change no prediction
     assert record["ratios"]["starter"]["train_vs_starter"] == 1.0
     estimate = record["full_assignment_estimate"]["default"]
