@@ -1,5 +1,5 @@
-"""README.md's full-scale figures are the committed results files' figures (the README is written by hand, so a
-rerun that changes a file must change the README too)."""
+"""README.md's full-scale figures and both READMEs' benchmark figures are the committed results files' figures (the
+READMEs are written by hand, so a rerun that changes a file must change them too)."""
 
 import json
 import re
@@ -42,3 +42,47 @@ def test_readme_tfidf_full_scale_accuracies_match_its_records():
     for eval_set in ("original", "transformed"):
         record = json.loads((PROJECT / "results" / "full_scale" / f"tfidf_{eval_set}.json").read_text())
         assert f"{record['accuracy']:g}" in paragraph, f"README.md: TF-IDF {eval_set} {record['accuracy']:g}"
+
+
+def paragraph(path: Path, title: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    match = re.search(re.escape(title) + r"(.*?)\n\n", text, re.S)
+    assert match, f"{path.name} lost its {title} paragraph"
+    return " ".join(match.group(1).split())
+
+
+def test_readme_full_assignment_estimate_matches_the_throughput_benchmark():
+    record = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
+    text = paragraph(PROJECT / "README.md", "**The full assignment on a 2-core CPU.**")
+    default, starter = record["full_assignment_estimate"]["default"], record["full_assignment_estimate"]["starter"]
+    assert f"**{default['total_minutes']:.0f} minutes**" in text
+    assert f"{starter['total_minutes']:.0f} minutes on the starter's path" in text
+    for part in ("training", "evaluation", "tokenization", "transformations"):
+        assert f"{default['minutes'][part]:g} {part}" in text, part
+    figures = record["paths"]["default"]
+    assert f"{figures['train_ms_per_example']:g} ms/review" in text and f"{figures['eval_ms_per_example']:g} ms/review" in text
+    ratios = record["ratios"]["default"]
+    assert f"training ×{ratios['train_vs_starter']:g}" in text and f"evaluation ×{ratios['eval_vs_starter']:g}" in text
+
+
+def test_benchmarks_readme_tables_match_their_results_files():
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    throughput = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
+    for name, figures in throughput["paths"].items():
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row, f"benchmarks/README.md has no row for the {name} path"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert f"{figures['train_ms_per_example']:g}" in cells and f"{figures['eval_ms_per_example']:g}" in cells, row
+        ratios = throughput["ratios"][name]
+        assert f"{ratios['train_vs_starter']:g}" in cells and f"{ratios['eval_vs_starter']:g}" in cells, row
+    profile = json.loads((PROJECT / "benchmarks" / "results" / "profile_step.json").read_text())
+    for name in profile["lengths"]["256"]["variants"]:
+        row = next((line for line in text.splitlines() if line.startswith(f"| {name} |")), None)
+        assert row, f"benchmarks/README.md has no row for the recipe {name}"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1:3] == [f"{profile['lengths'][n]['variants'][name]['ms_per_example']:g}" for n in ("256", "512")]
+    for name, figures in profile["optimizer_step"]["variants"].items():
+        assert f"| {name} | {figures['ms_per_step']:g} |" in text, name
+    parameters = profile["optimizer_step"]["parameters"]
+    readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
+    assert f"{parameters / 1e6:.1f} million parameters" in readme
