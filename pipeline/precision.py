@@ -1,6 +1,6 @@
-"""Numeric recipe per device: mixed precision and attention-probability dropout.
+"""Numeric recipe per device: mixed precision, attention-probability dropout and the AdamW kernel.
 
-On a CPU, two settings decide most of a training step's time (``benchmarks/README.md`` has the profile):
+On a CPU, these settings decide much of a training step's time (``benchmarks/README.md`` has the profile):
 
 - bf16 autocast runs the matrix products on the CPU's bf16 units (AMX tiles or AVX512_BF16 dot products) at several
   times the fp32 rate. On a CPU without them bf16 is emulated and slower than fp32, so ``auto`` uses it only where
@@ -9,12 +9,12 @@ On a CPU, two settings decide most of a training step's time (``benchmarks/READM
   onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
   CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` compares the accuracy with
   the old recipe's (``benchmarks/cpu_recipe_parity.py``). On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
-- torch's default AdamW on CPU updates the parameters one tensor at a time (about a tenth of a training step);
-  its fused kernel does the same update in one pass over all of them. ``resolve_fused_adamw`` uses it on CPU and
-  CUDA, except under fp16's loss scaler (there fused AdamW hides a skipped step from Accelerate).
-- Under bf16 autocast, the fused CPU attention kernel's backward pass is several times slower in bf16 than in fp32,
-  which ate most of the gain of the bf16 matrix products. ``use_fp32_attention`` runs attention (a small share of the
-  FLOPs) in fp32 while the linear layers run in bf16.
+- torch's default AdamW on CPU updates the parameters one tensor at a time (6% to 16% of a training step in the
+  profile); its fused kernel does the same update in one pass over all of them. ``resolve_fused_adamw`` uses it on
+  CPU and CUDA, except under fp16's loss scaler (there fused AdamW hides a skipped step from Accelerate).
+- Under bf16 autocast, the fused CPU attention kernel's backward pass is slower in bf16 than in fp32 (×1.6 to
+  several times in the profiles), which ate part of the gain of the bf16 matrix products. ``use_fp32_attention``
+  runs attention (a small share of the FLOPs) in fp32 while the linear layers run in bf16.
 """
 
 from __future__ import annotations
