@@ -284,7 +284,8 @@ def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumu
     from torch.utils.data import DataLoader
     from transformers import AutoTokenizer
 
-    monkeypatch.setattr(main, "AdamW", lambda groups, lr: CountingSGD(groups, lr=lr))
+    # SGD makes the accumulated update exactly comparable; the AdamW kernel choice (fused) does not apply to it
+    monkeypatch.setattr(main, "AdamW", lambda groups, lr, fused=None: CountingSGD(groups, lr=lr))
     CountingSGD.steps = 0
     config = main.TrainConfig(num_epochs=1, learning_rate=learning_rate, batch_size=batch_size,
                               gradient_accumulation_steps=accumulation, warmup_ratio=0, max_grad_norm=1e9,
