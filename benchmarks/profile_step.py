@@ -70,17 +70,20 @@ def step(model, batch: dict, bf16: bool) -> None:
     model.zero_grad(set_to_none=True)
 
 
-def profile_variant(model, batch: dict, bf16: bool, top: int) -> dict:
+def profiled(run, top: int) -> tuple[list, list[dict]]:
+    """torch.profiler's operator events of ``run()``, most self CPU time first, and the ``top`` of them with shares."""
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        step(model, batch, bf16)
+        run()
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     total = sum(e.self_cpu_time_total for e in events)
+    return events, [{"op": e.key, "share": round(e.self_cpu_time_total / total, 3), "calls": e.count}
+                    for e in events[:top]]
+
+
+def profile_variant(model, batch: dict, bf16: bool, top: int) -> dict:
+    events, top_ops = profiled(lambda: step(model, batch, bf16), top)
     kernels = sorted({e.key for e in events if e.key.startswith("aten::_scaled_dot_product")})
-    return {
-        "sdpa_kernels": kernels,
-        "top_ops": [{"op": e.key, "share": round(e.self_cpu_time_total / total, 3), "calls": e.count}
-                    for e in events[:top]],
-    }
+    return {"sdpa_kernels": kernels, "top_ops": top_ops}
 
 
 def measure(models: dict, batch_size: int, length: int, rounds: int, top: int) -> dict:
@@ -128,14 +131,9 @@ def measure_optimizers(model, rounds: int, top: int) -> dict:
             times[name].append(1000 * (time.perf_counter() - start))
     result = {"parameters": sum(p.numel() for p in model.parameters()), "variants": {}}
     for name, optimizer in optimizers.items():
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            optimizer.step()
-        events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
-        total = sum(e.self_cpu_time_total for e in events)
         result["variants"][name] = {
             "ms_per_step": round(statistics.median(times[name]), 1), "all_rounds": [round(t, 1) for t in times[name]],
-            "top_ops": [{"op": e.key, "share": round(e.self_cpu_time_total / total, 3), "calls": e.count}
-                        for e in events[:top]]}
+            "top_ops": profiled(optimizer.step, top)[1]}
     return result
 
 

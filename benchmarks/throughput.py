@@ -240,13 +240,13 @@ def main_benchmark(argv=None) -> dict:
     require_writable(project_path(args.results).parent, "--results")
     _, train, test, tokenize_ms = tokenized_data(args)
     rounds = {path: [] for path in args.paths}
+    env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
     with tempfile.TemporaryDirectory() as tmp:
         for round_index in range(args.rounds):  # the paths take turns, so a change in the machine's speed hits all
             work = Path(tmp) / f"round{round_index}"
             for path in args.paths:
                 command = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]),
                            "--one_path", path, "--work", str(work)]
-                env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
                 done = subprocess.run(command, env=env, capture_output=True, text=True)
                 lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
                 if done.returncode != 0 or not lines:
