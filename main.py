@@ -58,6 +58,7 @@ from pipeline.precision import (
     FUSED_ADAMW_CHOICES,
     attention_dropout_of,
     check_attention_dropout,
+    check_fused_adamw,
     fp32_attention_if_cpu_bf16,
     resolve_attention_dropout,
     resolve_fused_adamw,
@@ -113,8 +114,7 @@ class TrainConfig:
         if self.weight_decay < 0:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
         check_attention_dropout(self.attention_dropout)
-        if self.fused_adamw not in FUSED_ADAMW_CHOICES:
-            raise UsageError(f"--fused_adamw must be one of {', '.join(FUSED_ADAMW_CHOICES)} (got {self.fused_adamw!r})")
+        check_fused_adamw(self.fused_adamw)
         if self.truncation not in TRUNCATIONS:
             raise UsageError(f"--truncation must be one of {', '.join(TRUNCATIONS)} (got {self.truncation!r})")
         if self.checkpoint_every < 0:

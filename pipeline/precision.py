@@ -98,6 +98,14 @@ FUSED_ADAMW_CHOICES = ("auto", "no")
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")
 
 
+def check_fused_adamw(choice: str) -> None:
+    """Raise ``UsageError`` unless ``choice`` is one of ``FUSED_ADAMW_CHOICES``."""
+    from pipeline.data import UsageError
+
+    if choice not in FUSED_ADAMW_CHOICES:
+        raise UsageError(f"--fused_adamw must be one of {', '.join(FUSED_ADAMW_CHOICES)} (got {choice!r})")
+
+
 def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> bool | None:
     """AdamW's ``fused`` argument for ``--fused_adamw`` (``None``: torch's default implementation).
 
@@ -105,8 +113,7 @@ def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> 
     parameters. ``auto`` uses it on CPU and CUDA, but not with fp16: its loss scaler skips an overflowing step inside
     the fused kernel, which Accelerate cannot see (huggingface/accelerate#4242).
     """
-    if choice not in FUSED_ADAMW_CHOICES:
-        raise ValueError(f"fused AdamW must be one of {FUSED_ADAMW_CHOICES} (got {choice!r})")
+    check_fused_adamw(choice)
     if choice == "no" or device_type not in FUSED_ADAMW_DEVICES or mixed_precision == "fp16":
         return None
     return True

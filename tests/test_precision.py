@@ -121,6 +121,8 @@ def test_fused_adamw_choices():
     assert precision.resolve_fused_adamw("no", "cpu", "bf16") is None
     with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
         main.TrainConfig(fused_adamw="yes")
+    with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
+        precision.resolve_fused_adamw("yes", "cpu", "bf16")
 
 
 def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data, tmp_path):
