@@ -55,12 +55,14 @@ from pipeline.data import (
 )
 from pipeline.precision import (
     ATTENTION_DROPOUT_CHOICES,
+    BF16_FULL_EVAL_CHOICES,
     FUSED_ADAMW_CHOICES,
     attention_dropout_of,
     check_attention_dropout,
     check_fused_adamw,
     fp32_attention_if_cpu_bf16,
     resolve_attention_dropout,
+    resolve_bf16_full_eval,
     resolve_fused_adamw,
     resolve_mixed_precision,
 )
@@ -185,6 +187,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
                                "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
+    training.add_argument("--bf16_full_eval", choices=BF16_FULL_EVAL_CHOICES, default="auto",
+                          help="auto: where --mixed_precision gives bf16 on a CPU, evaluate with the model's weights "
+                               "in bf16 (faster there than autocast; benchmarks/README.md compares the predictions); "
+                               "no: evaluate under autocast with fp32 weights, as training runs")
     training.add_argument("--seed", type=int, default=DEFAULTS.seed,
                           help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=DEFAULTS.checkpoint_every,
@@ -514,17 +520,22 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
 # Evaluation
 # ----------------------------------------------------------------------------------------------------------------
 
-def load_eval_model(model_dir, accelerator: Accelerator):
-    """The trained model in ``model_dir``, with attention kept in fp32 where ``accelerator`` runs bf16 on a CPU."""
+def load_eval_model(model_dir, accelerator: Accelerator, bf16_full_eval: str = "no"):
+    """The trained model in ``model_dir`` for evaluation: with bf16 weights where ``--bf16_full_eval`` resolves to it,
+    else with attention kept in fp32 where ``accelerator`` runs bf16 on a CPU (as in training)."""
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    if resolve_bf16_full_eval(bf16_full_eval, accelerator.mixed_precision, accelerator.device.type):
+        return model.to(torch.bfloat16)
     fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     return model
 
 
-def predict(eval_dataloader, model_dir, accelerator: Accelerator) -> tuple[list[int], list[int], float]:
+def predict(eval_dataloader, model_dir, accelerator: Accelerator,
+            bf16_full_eval: str = "no") -> tuple[list[int], list[int], float]:
     """Predictions and gold labels of the model in ``model_dir``, in dataset order and on every process; and the
-    seconds it took."""
-    model, eval_dataloader = accelerator.prepare(load_eval_model(model_dir, accelerator), eval_dataloader)
+    seconds it took. ``bf16_full_eval`` as main.py's flag (``no``, the default here: evaluate as training ran)."""
+    model = load_eval_model(model_dir, accelerator, bf16_full_eval)
+    model, eval_dataloader = accelerator.prepare(model, eval_dataloader)
     model.eval()
     gathered = []
     start = time.perf_counter()
@@ -556,19 +567,21 @@ def eval_score(predictions: list[int], labels: list[int], seconds: float) -> dic
     }
 
 
-def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator) -> dict:
+def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator, bf16_full_eval: str = "no") -> dict:
     """Accuracy of the model in ``model_dir``; the main process writes the prediction file in dataset order."""
-    predictions, labels, seconds = predict(eval_dataloader, model_dir, accelerator)
+    predictions, labels, seconds = predict(eval_dataloader, model_dir, accelerator, bf16_full_eval)
     if accelerator.is_main_process:
         write_predictions(Path(out_file), predictions, labels)
-    return eval_score(predictions, labels, seconds)
+    return {**eval_score(predictions, labels, seconds),
+            "bf16_full_eval": resolve_bf16_full_eval(bf16_full_eval, accelerator.mixed_precision,
+                                                     accelerator.device.type)}
 
 
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:
     """Run do_eval and write ``<output_dir>/<model>_<eval_set>.txt`` and its ``.json`` record."""
     stem = f"{model_dir.name}_{eval_set}"
     output_dir = project_path(args.output_dir)
-    score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator)
+    score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator, args.bf16_full_eval)
     training = read_training_info(model_dir)
     record = {
         **score,

@@ -4,13 +4,17 @@
     python benchmarks/eval_settings.py --batch_sizes 16 32 64 --threads 1 2 --repeats 3
     python benchmarks/eval_settings.py --batch_sizes 32 --threads 2 --repeats 1 --torch_compile \
         --results benchmarks/results/torch_compile.json                # eager against torch.compile
+    python benchmarks/eval_settings.py --model_dir out --samples 25000 --batch_sizes 32 --threads 2 \
+        --bf16_full_eval no auto --repeats 1 --results benchmarks/results/bf16_full_eval.json   # autocast or bf16 weights
 
 Each setting evaluates the same seeded test reviews with main.py's own evaluation path (``main.tokenize``,
 length-sorted batches from ``pipeline.batching.eval_dataloader``, ``main.predict`` under ``--mixed_precision``'s
 rule: bf16 autocast on CPUs with native bf16). Settings are run in turn, ``--repeats`` rounds, and each setting's
-median ms/review is reported with every round's figure, the agreement of its predictions with the first setting's
-(bf16 rounding differs with the batch's padding), and the load average before each round (a busy machine shows
-there). Speed does not depend on the weights, so the default model is the stand-in, with one seeded
+median ms/review is reported with every round's figure, its accuracy, the agreement of its predictions with the
+first setting's (bf16 rounding differs with the batch's padding), and the load average before each round (a busy
+machine shows there). ``--bf16_full_eval no auto`` compares evaluation under autocast (fp32 weights, attention in
+fp32, as training runs) with evaluation in bf16 weights (main.py's default on a CPU with native bf16), each at every
+--batch_sizes value; the thread comparison uses the first choice. Speed does not depend on the weights, so the default model is the stand-in, with one seeded
 classification head shared by every setting. Figures go to ``--results``.
 
 ``--torch_compile`` adds one comparison at main.py's batch size with the most threads: the model's forward pass
@@ -39,6 +43,7 @@ import main  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
+from pipeline.precision import BF16_FULL_EVAL_CHOICES, resolve_bf16_full_eval  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 
@@ -56,6 +61,8 @@ def parse_options(argv=None):
     parser.add_argument("--repeats", type=int, default=2, help="rounds over all settings")
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16"),
                         help="as main.py's --mixed_precision")
+    parser.add_argument("--bf16_full_eval", nargs="+", choices=BF16_FULL_EVAL_CHOICES, default=["auto"],
+                        help="main.py's --bf16_full_eval choices to compare (the first is the reference)")
     parser.add_argument("--torch_compile", action="store_true",
                         help="also compare the eager forward pass with torch.compile's (adds minutes of compilation)")
     parser.add_argument("--results", default="benchmarks/results/eval_settings.json", help="output JSON")
@@ -80,34 +87,39 @@ def benchmark(options) -> dict:
     torch.manual_seed(0)
     AutoModelForSequenceClassification.from_pretrained(options.model_dir, num_labels=2).save_pretrained(scratch.name)
     most = max(options.threads)
-    settings = [(size, most) for size in options.batch_sizes]
-    settings += [(main.DEFAULT_EVAL_BATCH_SIZE, n) for n in options.threads if (main.DEFAULT_EVAL_BATCH_SIZE, n)
-                 not in settings]
+    first = options.bf16_full_eval[0]
+    settings = [(size, most, full) for full in dict.fromkeys(options.bf16_full_eval) for size in options.batch_sizes]
+    settings += [(main.DEFAULT_EVAL_BATCH_SIZE, n, first) for n in options.threads
+                 if (main.DEFAULT_EVAL_BATCH_SIZE, n, first) not in settings]
     rounds = {setting: [] for setting in settings}
     predictions = {}
     for _ in range(options.repeats):
-        for size, threads in settings:
+        for size, threads, full in settings:
             torch.set_num_threads(threads)
             load = os.getloadavg()[0]
             start = time.perf_counter()
-            predicted, _, _ = main.predict(eval_dataloader(tokens, tokenizer, size), scratch.name, accelerator)
+            predicted, labels, _ = main.predict(eval_dataloader(tokens, tokenizer, size), scratch.name, accelerator,
+                                                full)
             seconds = time.perf_counter() - start
-            rounds[(size, threads)].append({"ms_per_review": 1000 * seconds / len(test), "load_average": load})
-            predictions.setdefault((size, threads), predicted)
+            rounds[(size, threads, full)].append({"ms_per_review": 1000 * seconds / len(test), "load_average": load})
+            predictions.setdefault((size, threads, full), predicted)
     compiled = compile_comparison(options, tokens, tokenizer, scratch.name, accelerator, most) \
         if options.torch_compile else None
     scratch.cleanup()
     reference = predictions[settings[0]]
-    figures = [{"eval_batch_size": size, "threads": threads,
-                "median_ms_per_review": statistics.median(r["ms_per_review"] for r in rounds[(size, threads)]),
-                "rounds": rounds[(size, threads)],
-                "agreement_with_first": sum(a == b for a, b in zip(predictions[(size, threads)], reference))
+    figures = [{"eval_batch_size": size, "threads": threads, "bf16_full_eval": full,
+                "bf16_weights": resolve_bf16_full_eval(full, accelerator.mixed_precision, accelerator.device.type),
+                "median_ms_per_review": statistics.median(r["ms_per_review"] for r in rounds[(size, threads, full)]),
+                "rounds": rounds[(size, threads, full)],
+                "accuracy": sum(p == y for p, y in zip(predictions[(size, threads, full)], labels)) / len(labels),
+                "agreement_with_first": sum(a == b for a, b in zip(predictions[(size, threads, full)], reference))
                 / len(reference)}
-               for size, threads in settings]
+               for size, threads, full in settings]
     for f in figures:
         each = ", ".join(f"{r['ms_per_review']:.1f}" for r in f["rounds"])
-        print(f"batch {f['eval_batch_size']:>4}, {f['threads']} thread(s): {f['median_ms_per_review']:.1f} ms/review "
-              f"(rounds: {each})")
+        print(f"batch {f['eval_batch_size']:>4}, {f['threads']} thread(s), --bf16_full_eval {f['bf16_full_eval']}: "
+              f"{f['median_ms_per_review']:.1f} ms/review (rounds: {each}), accuracy {f['accuracy']:.4f}, "
+              f"agreement with the first {f['agreement_with_first']:.4f}")
     record = {"model_dir": str(options.model_dir), "dataset": options.dataset, "reviews": len(test),
               "max_length": options.max_length, "mixed_precision": accelerator.mixed_precision,
               "mean_tokens": statistics.fmean(tokens["length"]), "settings": figures, "torch_compile": compiled,
@@ -119,7 +131,7 @@ def benchmark(options) -> dict:
 def compile_comparison(options, tokens, tokenizer, model_dir: str, accelerator, threads: int) -> dict:
     """ms/review of the forward passes over the evaluation batches, eager and compiled, on the same weights."""
     torch.set_num_threads(threads)
-    model = accelerator.prepare(main.load_eval_model(model_dir, accelerator)).eval()  # as main.predict runs it
+    model = accelerator.prepare(main.load_eval_model(model_dir, accelerator, options.bf16_full_eval[0])).eval()
     batches = list(eval_dataloader(tokens, tokenizer, main.DEFAULT_EVAL_BATCH_SIZE))
     for batch in batches:
         batch.pop("idx")

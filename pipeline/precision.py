@@ -15,6 +15,11 @@ On a CPU, these settings decide much of a training step's time (``benchmarks/REA
 - Under bf16 autocast, the fused CPU attention kernel's backward pass is slower in bf16 than in fp32 (×1.6 to
   several times in the profiles), which ate part of the gain of the bf16 matrix products. ``use_fp32_attention``
   runs attention (a small share of the FLOPs) in fp32 while the linear layers run in bf16.
+- Evaluation has no backward pass, so that reason does not hold there; and autocast casts weights and activations
+  to bf16 and results back to fp32 in every layer. ``resolve_bf16_full_eval`` evaluates with the model's weights
+  in bf16 instead (the name is HF Trainer's ``bf16_full_eval``), attention in bf16 on the fused kernel, on CPUs
+  where bf16 autocast is the rule; ``benchmarks/results/bf16_full_eval.json``
+  compares its predictions with autocast's on the 25,000 test reviews.
 """
 
 from __future__ import annotations
@@ -117,6 +122,26 @@ def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> 
     if choice == "no" or device_type not in FUSED_ADAMW_DEVICES or mixed_precision == "fp16":
         return None
     return True
+
+
+BF16_FULL_EVAL_CHOICES = ("auto", "no")
+
+
+def check_bf16_full_eval(choice: str) -> None:
+    """Raise ``UsageError`` unless ``choice`` is one of ``BF16_FULL_EVAL_CHOICES``."""
+    from pipeline.data import UsageError
+
+    if choice not in BF16_FULL_EVAL_CHOICES:
+        raise UsageError(f"--bf16_full_eval must be one of {', '.join(BF16_FULL_EVAL_CHOICES)} (got {choice!r})")
+
+
+def resolve_bf16_full_eval(choice: str, mixed_precision: str, device_type: str) -> bool:
+    """Whether evaluation runs the model with bf16 weights: ``auto`` where bf16 autocast runs on a CPU.
+
+    On a GPU ``auto`` keeps autocast (fp32 weights): this project has measured the gain on CPU only.
+    """
+    check_bf16_full_eval(choice)
+    return choice == "auto" and mixed_precision == "bf16" and device_type == "cpu"
 
 
 def fp32_sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs):
