@@ -4,9 +4,10 @@
   torch's default AdamW.
 - ``fp32``: this project's data path before issue 10: truncation only, length-grouped training batches and
   length-sorted evaluation padded per batch, still fp32 with the model's own dropout and torch's default AdamW.
-- ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto --fused_adamw auto``): on a
-  CPU with native bf16, bf16 autocast (training attention in fp32), no attention-probability dropout, and the
-  fused AdamW kernel (see pipeline/precision.py).
+- ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto --fused_adamw auto
+  --bf16_full_eval auto``): on a CPU with native bf16, bf16 autocast (training attention in fp32), no
+  attention-probability dropout, the fused AdamW kernel, and evaluation with bf16 weights (see
+  pipeline/precision.py).
 
 Each path runs main.do_train (one epoch) and main.do_eval in its own process (Accelerate's mixed precision is fixed
 per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
@@ -45,11 +46,11 @@ from pipeline.data import (  # noqa: E402
 from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
-# path name -> (data path, --mixed_precision, --attention_dropout, --fused_adamw)
+# path name -> (data path, --mixed_precision, --attention_dropout, --fused_adamw, --bf16_full_eval)
 PATHS = {
-    "starter": ("starter", "no", "model", "no"),
-    "fp32": ("ours", "no", "model", "no"),
-    "default": ("ours", "auto", "auto", "auto"),
+    "starter": ("starter", "no", "model", "no", "no"),
+    "fp32": ("ours", "no", "model", "no", "no"),
+    "default": ("ours", "auto", "auto", "auto", "auto"),
 }
 
 
@@ -125,12 +126,14 @@ def run_one_path(args) -> dict:
     load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
-    score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator)
+    bf16_full_eval = PATHS[path][4]
+    score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator, bf16_full_eval)
     result = {
         "mixed_precision": info["mixed_precision"],
         "attention_dropout": info["attention_dropout_value"],
         "fp32_attention": info["fp32_attention"],
         "fused_adamw": info["fused_adamw_used"],
+        "bf16_full_eval": score["bf16_full_eval"],
         "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
         "train_seconds": info["train_seconds"],
@@ -140,7 +143,7 @@ def run_one_path(args) -> dict:
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     if path != "starter" and (work / "starter").is_dir():
-        main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator)
+        main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator, bf16_full_eval)
         mine, _ = read_predictions(work / f"starter_by_{path}.txt")
         theirs, _ = read_predictions(work / "starter.txt")
         result["starter_model_agreement"] = sum(a == b for a, b in zip(mine, theirs)) / len(theirs)
@@ -282,7 +285,8 @@ def main_benchmark(argv=None) -> dict:
         "mean_train_tokens": round(statistics.mean(train["length"]), 1),
         "mean_test_tokens": round(statistics.mean(test["length"]), 1),
         "paths": {name: {"data": PATHS[name][0], "mixed_precision_flag": PATHS[name][1],
-                         "attention_dropout_flag": PATHS[name][2], "fused_adamw_flag": PATHS[name][3], **figures}
+                         "attention_dropout_flag": PATHS[name][2], "fused_adamw_flag": PATHS[name][3],
+                         "bf16_full_eval_flag": PATHS[name][4], **figures}
                   for name, figures in paths.items()},
         "ratios": ratios,
         "limit": limit,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from conftest import PROJECT_DIR, offline_env
+from pipeline.precision import cpu_has_native_bf16
 
 
 def test_eval_settings_measures_every_setting_on_the_same_reviews(tiny_model, tiny_data, tmp_path):
@@ -24,8 +25,25 @@ def test_eval_settings_measures_every_setting_on_the_same_reviews(tiny_model, ti
     for s in settings.values():
         assert len(s["rounds"]) == 2 and s["median_ms_per_review"] > 0
         assert s["agreement_with_first"] == 1.0  # fp32: batching and threads do not change a prediction
+        assert 0 <= s["accuracy"] <= 1 and s["bf16_weights"] is False
+    assert len({s["accuracy"] for s in settings.values()}) == 1
     assert record["reviews"] == 40 and record["mixed_precision"] == "no" and record["provenance"]["git_commit"]
     assert "ms/review" in proc.stdout
+
+
+def test_eval_settings_compares_autocast_with_bf16_weights(tiny_model, tiny_data, tmp_path):
+    results = tmp_path / "bf16_full_eval.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "eval_settings.py"), "--model_dir",
+                           str(tiny_model), "--dataset", str(tiny_data), "--samples", "40", "--max_length", "32",
+                           "--batch_sizes", "32", "--threads", "2", "--repeats", "1", "--mixed_precision", "bf16",
+                           "--bf16_full_eval", "no", "auto", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    assert [(s["bf16_full_eval"], s["bf16_weights"]) for s in record["settings"]] == [("no", False), ("auto", True)]
+    autocast, full = record["settings"]
+    assert autocast["agreement_with_first"] == 1.0 and 0 <= full["agreement_with_first"] <= 1
+    assert record["mixed_precision"] == "bf16" and "--bf16_full_eval auto" in proc.stdout
 
 
 def test_eval_settings_compares_eager_and_compiled_forward_passes(tiny_model, tiny_data, tmp_path):
@@ -87,6 +105,8 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     assert len(record["ratios"]["default"]["train_vs_starter_by_round"]) == 2
     assert list(paths) == ["starter", "fp32", "default"]
     assert [paths[p]["fused_adamw"] for p in paths] == [False, False, True]  # the starter's AdamW, then ours
+    # the default path evaluates with bf16 weights where bf16 autocast is the CPU's rule
+    assert [paths[p]["bf16_full_eval"] for p in paths] == [False, False, cpu_has_native_bf16()]
     assert paths["starter"]["mixed_precision"] == paths["fp32"]["mixed_precision"] == "no"
     for figures in paths.values():
         assert figures["train_ms_per_example"] > 0 and figures["eval_ms_per_example"] > 0

@@ -1,5 +1,5 @@
 """The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, --fused_adamw, bf16
-training saves fp32."""
+training saves fp32, --bf16_full_eval."""
 
 from __future__ import annotations
 
@@ -94,6 +94,7 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
     assert info["fused_adamw"] == "auto" and info["fused_adamw_used"] is True
     first = json.loads((out / "bf16_original.json").read_text())
     assert first["accuracy"] >= 0.9, first
+    assert first["bf16_full_eval"] is True  # --bf16_full_eval auto: bf16 weights under --mixed_precision bf16 on CPU
 
     from safetensors.torch import load_file
 
@@ -111,6 +112,12 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
                      "--mixed_precision", "no"], cwd=tmp_path)
     assert fp32.returncode == 0, fp32.stderr[-3000:]
     assert json.loads((tmp_path / "fp32" / "bf16_original.json").read_text())["accuracy"] == first["accuracy"]
+    autocast = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "autocast",
+                         "--mixed_precision", "bf16", "--bf16_full_eval", "no"], cwd=tmp_path)
+    assert autocast.returncode == 0, autocast.stderr[-3000:]
+    record = json.loads((tmp_path / "autocast" / "bf16_original.json").read_text())
+    assert record["bf16_full_eval"] is False
+    assert read_predictions(tmp_path / "autocast" / "bf16_original.txt") == predictions  # bf16 weights: same answers
 
 
 def test_fused_adamw_choices():
@@ -147,3 +154,30 @@ def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data,
     for name, tensor in weights["no"].items():
         torch.testing.assert_close(weights["auto"][name], tensor, rtol=1e-4, atol=1e-5, msg=name)
     assert predictions["auto"] == predictions["no"]
+
+
+def test_bf16_full_eval_choices():
+    assert precision.resolve_bf16_full_eval("auto", "bf16", "cpu") is True
+    assert precision.resolve_bf16_full_eval("auto", "bf16", "cuda") is False  # measured on CPU only: autocast there
+    assert precision.resolve_bf16_full_eval("auto", "no", "cpu") is False  # fp32 evaluation stays fp32
+    assert precision.resolve_bf16_full_eval("no", "bf16", "cpu") is False
+    with pytest.raises(UsageError, match="--bf16_full_eval must be one of auto, no"):
+        precision.resolve_bf16_full_eval("yes", "bf16", "cpu")
+    with pytest.raises(SystemExit):
+        main.parse_args(["--eval", "--bf16_full_eval", "yes"])
+    assert main.parse_args(["--eval"]).bf16_full_eval == "auto"
+
+
+@pytest.mark.parametrize("choice, dtype, attention", [("auto", torch.bfloat16, "sdpa"),
+                                                      ("no", torch.float32, precision.FP32_ATTENTION)])
+def test_bf16_full_eval_loads_the_weights_in_bf16(tiny_model, choice, dtype, attention):
+    """auto: the whole model in bf16 with plain SDPA; no: fp32 weights and attention, as training runs under bf16."""
+    from types import SimpleNamespace
+
+    accelerator = SimpleNamespace(mixed_precision="bf16", device=torch.device("cpu"))
+    model = main.load_eval_model(str(tiny_model), accelerator, choice)
+    assert {p.dtype for p in model.parameters()} == {dtype}
+    assert model.config._attn_implementation == attention
+    fp32 = main.load_eval_model(str(tiny_model), SimpleNamespace(mixed_precision="no", device=torch.device("cpu")),
+                                choice)
+    assert {p.dtype for p in fp32.parameters()} == {torch.float32}  # without bf16 autocast, nothing changes
