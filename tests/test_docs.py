@@ -83,6 +83,26 @@ def test_benchmarks_readme_tables_match_their_results_files():
         assert cells[1:3] == [f"{profile['lengths'][n]['variants'][name]['ms_per_example']:g}" for n in ("256", "512")]
     for name, figures in profile["optimizer_step"]["variants"].items():
         assert f"| {name} | {figures['ms_per_step']:g} |" in text, name
+    full_eval = json.loads((PROJECT / "benchmarks" / "results" / "bf16_full_eval.json").read_text())
+    assert full_eval["reviews"] == 25000
+    for setting in full_eval["settings"]:
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{setting['bf16_full_eval']}` |")), None)
+        assert row, f"benchmarks/README.md has no row for --bf16_full_eval {setting['bf16_full_eval']}"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[2:] == [f"{setting['median_ms_per_review']:.1f}", f"{setting['accuracy']:g}",
+                             f"{setting['agreement_with_first']:g}"], row
     parameters = profile["optimizer_step"]["parameters"]
     readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
     assert f"{parameters / 1e6:.1f} million parameters" in readme
+
+
+def test_readme_bf16_full_eval_row_matches_its_results_file():
+    record = json.loads((PROJECT / "benchmarks" / "results" / "bf16_full_eval.json").read_text())
+    autocast, full = record["settings"]
+    assert (autocast["bf16_full_eval"], full["bf16_full_eval"]) == ("no", "auto")
+    row = next(line for line in (PROJECT / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `--bf16_full_eval` |"))
+    speedup = autocast["median_ms_per_review"] / full["median_ms_per_review"]
+    changed = round((1 - full["agreement_with_first"]) * record["reviews"])
+    assert f"×{speedup:.2f} faster" in row and f"{changed} of {record['reviews']:,} predictions different" in row
+    assert f"accuracy {100 * full['accuracy']:.2f}% against {100 * autocast['accuracy']:.2f}%" in row
