@@ -5,7 +5,8 @@
     python benchmarks/eval_settings.py --batch_sizes 32 --threads 2 --repeats 1 --torch_compile \
         --results benchmarks/results/torch_compile.json                # eager against torch.compile
     python benchmarks/eval_settings.py --model_dir out --samples 25000 --batch_sizes 32 --threads 2 \
-        --bf16_full_eval no auto --repeats 1 --results benchmarks/results/bf16_full_eval.json   # autocast or bf16 weights
+        --bf16_full_eval no auto --repeats 1 --results benchmarks/results/bf16_full_eval.json
+                                                               # autocast or bf16 weights, full test set
 
 Each setting evaluates the same seeded test reviews with main.py's own evaluation path (``main.tokenize``,
 length-sorted batches from ``pipeline.batching.eval_dataloader``, ``main.predict`` under ``--mixed_precision``'s
@@ -14,8 +15,9 @@ median ms/review is reported with every round's figure, its accuracy, the agreem
 first setting's (bf16 rounding differs with the batch's padding), and the load average before each round (a busy
 machine shows there). ``--bf16_full_eval no auto`` compares evaluation under autocast (fp32 weights, attention in
 fp32, as training runs) with evaluation in bf16 weights (main.py's default on a CPU with native bf16), each at every
---batch_sizes value; the thread comparison uses the first choice. Speed does not depend on the weights, so the default model is the stand-in, with one seeded
-classification head shared by every setting. Figures go to ``--results``.
+--batch_sizes value; the thread comparison uses the first choice. Speed does not depend on the weights, so the
+default model is the stand-in, with one seeded classification head shared by every setting (accuracy needs a
+trained --model_dir). Figures go to ``--results``.
 
 ``--torch_compile`` adds one comparison at main.py's batch size with the most threads: the model's forward pass
 over the same batches (as ``main.predict`` runs it: ``accelerator.prepare``, no_grad), eager and through
