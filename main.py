@@ -45,6 +45,7 @@ from pipeline.checkpoints import (
 from pipeline.data import (
     TRUNCATIONS,
     UsageError,
+    check_choice,
     check_max_length,
     exit_code,
     head_tail_encode,
@@ -117,8 +118,7 @@ class TrainConfig:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
         check_attention_dropout(self.attention_dropout)
         check_fused_adamw(self.fused_adamw)
-        if self.truncation not in TRUNCATIONS:
-            raise UsageError(f"--truncation must be one of {', '.join(TRUNCATIONS)} (got {self.truncation!r})")
+        check_choice("--truncation", self.truncation, TRUNCATIONS)
         if self.checkpoint_every < 0:
             raise UsageError(f"--checkpoint_every must be 0 (off) or positive (got {self.checkpoint_every})")
 
@@ -524,7 +524,7 @@ def load_eval_model(model_dir, accelerator: Accelerator, bf16_full_eval: str = "
     """The trained model in ``model_dir`` for evaluation: with bf16 weights where ``--bf16_full_eval`` resolves to it,
     else with attention kept in fp32 where ``accelerator`` runs bf16 on a CPU (as in training)."""
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    if resolve_bf16_full_eval(bf16_full_eval, accelerator.mixed_precision, accelerator.device.type):
+    if resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type, accelerator.mixed_precision):
         return model.to(torch.bfloat16)
     fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     return model
@@ -573,8 +573,8 @@ def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator, bf16
     if accelerator.is_main_process:
         write_predictions(Path(out_file), predictions, labels)
     return {**eval_score(predictions, labels, seconds),
-            "bf16_full_eval": resolve_bf16_full_eval(bf16_full_eval, accelerator.mixed_precision,
-                                                     accelerator.device.type)}
+            "bf16_full_eval": resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type,
+                                                     accelerator.mixed_precision)}
 
 
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:

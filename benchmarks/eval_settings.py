@@ -110,7 +110,7 @@ def benchmark(options) -> dict:
     scratch.cleanup()
     reference = predictions[settings[0]]
     figures = [{"eval_batch_size": size, "threads": threads, "bf16_full_eval": full,
-                "bf16_weights": resolve_bf16_full_eval(full, accelerator.mixed_precision, accelerator.device.type),
+                "bf16_weights": resolve_bf16_full_eval(full, accelerator.device.type, accelerator.mixed_precision),
                 "median_ms_per_review": statistics.median(r["ms_per_review"] for r in rounds[(size, threads, full)]),
                 "rounds": rounds[(size, threads, full)],
                 "accuracy": sum(p == y for p, y in zip(predictions[(size, threads, full)], labels)) / len(labels),

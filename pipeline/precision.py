@@ -104,11 +104,9 @@ FUSED_ADAMW_DEVICES = ("cpu", "cuda")
 
 
 def check_fused_adamw(choice: str) -> None:
-    """Raise ``UsageError`` unless ``choice`` is one of ``FUSED_ADAMW_CHOICES``."""
-    from pipeline.data import UsageError
+    from pipeline.data import check_choice
 
-    if choice not in FUSED_ADAMW_CHOICES:
-        raise UsageError(f"--fused_adamw must be one of {', '.join(FUSED_ADAMW_CHOICES)} (got {choice!r})")
+    check_choice("--fused_adamw", choice, FUSED_ADAMW_CHOICES)
 
 
 def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> bool | None:
@@ -127,20 +125,14 @@ def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> 
 BF16_FULL_EVAL_CHOICES = ("auto", "no")
 
 
-def check_bf16_full_eval(choice: str) -> None:
-    """Raise ``UsageError`` unless ``choice`` is one of ``BF16_FULL_EVAL_CHOICES``."""
-    from pipeline.data import UsageError
-
-    if choice not in BF16_FULL_EVAL_CHOICES:
-        raise UsageError(f"--bf16_full_eval must be one of {', '.join(BF16_FULL_EVAL_CHOICES)} (got {choice!r})")
-
-
-def resolve_bf16_full_eval(choice: str, mixed_precision: str, device_type: str) -> bool:
+def resolve_bf16_full_eval(choice: str, device_type: str, mixed_precision: str) -> bool:
     """Whether evaluation runs the model with bf16 weights: ``auto`` where bf16 autocast runs on a CPU.
 
     On a GPU ``auto`` keeps autocast (fp32 weights): this project has measured the gain on CPU only.
     """
-    check_bf16_full_eval(choice)
+    from pipeline.data import check_choice
+
+    check_choice("--bf16_full_eval", choice, BF16_FULL_EVAL_CHOICES)
     return choice == "auto" and mixed_precision == "bf16" and device_type == "cpu"
 
 

@@ -157,12 +157,12 @@ def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data,
 
 
 def test_bf16_full_eval_choices():
-    assert precision.resolve_bf16_full_eval("auto", "bf16", "cpu") is True
-    assert precision.resolve_bf16_full_eval("auto", "bf16", "cuda") is False  # measured on CPU only: autocast there
-    assert precision.resolve_bf16_full_eval("auto", "no", "cpu") is False  # fp32 evaluation stays fp32
-    assert precision.resolve_bf16_full_eval("no", "bf16", "cpu") is False
+    assert precision.resolve_bf16_full_eval("auto", "cpu", "bf16") is True
+    assert precision.resolve_bf16_full_eval("auto", "cuda", "bf16") is False  # measured on CPU only: autocast there
+    assert precision.resolve_bf16_full_eval("auto", "cpu", "no") is False  # fp32 evaluation stays fp32
+    assert precision.resolve_bf16_full_eval("no", "cpu", "bf16") is False
     with pytest.raises(UsageError, match="--bf16_full_eval must be one of auto, no"):
-        precision.resolve_bf16_full_eval("yes", "bf16", "cpu")
+        precision.resolve_bf16_full_eval("yes", "cpu", "bf16")
     with pytest.raises(SystemExit):
         main.parse_args(["--eval", "--bf16_full_eval", "yes"])
     assert main.parse_args(["--eval"]).bf16_full_eval == "auto"
