@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
@@ -46,11 +47,19 @@ from pipeline.data import (  # noqa: E402
 from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
-# path name -> (data path, --mixed_precision, --attention_dropout, --fused_adamw, --bf16_full_eval)
+class Recipe(NamedTuple):
+    """A path's data path (``starter`` or ``ours``) and the main.py flags it runs with."""
+    data: str
+    mixed_precision: str
+    attention_dropout: str
+    fused_adamw: str
+    bf16_full_eval: str
+
+
 PATHS = {
-    "starter": ("starter", "no", "model", "no", "no"),
-    "fp32": ("ours", "no", "model", "no", "no"),
-    "default": ("ours", "auto", "auto", "auto", "auto"),
+    "starter": Recipe("starter", "no", "model", "no", "no"),
+    "fp32": Recipe("ours", "no", "model", "no", "no"),
+    "default": Recipe("ours", "auto", "auto", "auto", "auto"),
 }
 
 
@@ -85,7 +94,7 @@ def parse_options(argv=None):
 def train_config(args, path: str) -> main.TrainConfig:
     return main.TrainConfig(model_name=args.model_name, dataset=args.dataset, max_length=args.max_length,
                             batch_size=args.batch_size, num_epochs=1, seed=args.seed,
-                            attention_dropout=PATHS[path][2], fused_adamw=PATHS[path][3])
+                            attention_dropout=PATHS[path].attention_dropout, fused_adamw=PATHS[path].fused_adamw)
 
 
 def starter_dataloaders(train, test, tokenizer, args):
@@ -114,8 +123,9 @@ def run_one_path(args) -> dict:
     path, work = args.one_path, Path(args.work)
     config = train_config(args, path)
     tokenizer, train, test, _ = tokenized_data(args)
-    accelerator = main.make_accelerator(PATHS[path][1])
-    if PATHS[path][0] == "starter":
+    recipe = PATHS[path]
+    accelerator = main.make_accelerator(recipe.mixed_precision)
+    if recipe.data == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
     else:
         on_cuda = accelerator.device.type == "cuda"  # main.py's device settings: pinned memory, async copies
@@ -126,8 +136,7 @@ def run_one_path(args) -> dict:
     load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
-    bf16_full_eval = PATHS[path][4]
-    score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator, bf16_full_eval)
+    score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator, recipe.bf16_full_eval)
     result = {
         "mixed_precision": info["mixed_precision"],
         "attention_dropout": info["attention_dropout_value"],
@@ -143,7 +152,8 @@ def run_one_path(args) -> dict:
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     if path != "starter" and (work / "starter").is_dir():
-        main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator, bf16_full_eval)
+        main.do_eval(test_loader, str(work / "starter"), work / f"starter_by_{path}.txt", accelerator,
+                     recipe.bf16_full_eval)
         mine, _ = read_predictions(work / f"starter_by_{path}.txt")
         theirs, _ = read_predictions(work / "starter.txt")
         result["starter_model_agreement"] = sum(a == b for a, b in zip(mine, theirs)) / len(theirs)
@@ -284,9 +294,9 @@ def main_benchmark(argv=None) -> dict:
         "eval_batch_size": args.eval_batch_size,
         "mean_train_tokens": round(statistics.mean(train["length"]), 1),
         "mean_test_tokens": round(statistics.mean(test["length"]), 1),
-        "paths": {name: {"data": PATHS[name][0], "mixed_precision_flag": PATHS[name][1],
-                         "attention_dropout_flag": PATHS[name][2], "fused_adamw_flag": PATHS[name][3],
-                         "bf16_full_eval_flag": PATHS[name][4], **figures}
+        "paths": {name: {"data": PATHS[name].data,
+                         **{f"{flag}_flag": value for flag, value in PATHS[name]._asdict().items() if flag != "data"},
+                         **figures}
                   for name, figures in paths.items()},
         "ratios": ratios,
         "limit": limit,
