@@ -86,14 +86,17 @@ def profile_variant(model, batch: dict, bf16: bool, top: int) -> dict:
     return {"sdpa_kernels": kernels, "top_ops": top_ops}
 
 
-def measure(models: dict, batch_size: int, length: int, rounds: int, top: int) -> dict:
+def random_batch(vocab_size: int, batch_size: int, length: int) -> dict:
+    """A seeded training batch of random token ids; its first review is 3/4 of ``length`` (a padding mask)."""
     generator = torch.Generator().manual_seed(0)
-    vocab = next(iter(models.values())).config.vocab_size
     mask = torch.ones(batch_size, length, dtype=torch.long)
     mask[0, length * 3 // 4:] = 0
-    ids = torch.randint(min(1000, vocab // 2), min(20000, vocab), (batch_size, length), generator=generator)
-    batch = {"input_ids": ids, "attention_mask": mask,
-             "labels": torch.randint(0, 2, (batch_size,), generator=generator)}
+    ids = torch.randint(min(1000, vocab_size // 2), min(20000, vocab_size), (batch_size, length), generator=generator)
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.randint(0, 2, (batch_size,), generator=generator)}
+
+
+def measure(models: dict, batch_size: int, length: int, rounds: int, top: int) -> dict:
+    batch = random_batch(next(iter(models.values())).config.vocab_size, batch_size, length)
     for name, model in models.items():
         step(model, batch, VARIANTS[name][0])  # warm-up
     times = {name: [] for name in models}

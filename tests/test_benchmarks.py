@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 
+import torch
 from conftest import PROJECT_DIR, offline_env
 from pipeline.precision import cpu_has_native_bf16
 
@@ -120,5 +121,54 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
 
 def test_throughput_rejects_non_positive_rounds(tmp_path):
     proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "throughput.py"), "--rounds", "0"],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--rounds" in proc.stderr
+
+
+def test_cpu_alternatives_times_attention_compile_and_dropout_against_the_defaults(tiny_model, tmp_path):
+    results = tmp_path / "cpu_alternatives.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "cpu_alternatives.py"), "--model_name",
+                           str(tiny_model), "--lengths", "12", "16", "--rounds", "2", "--batch_size", "4",
+                           "--eval_batch_size", "4", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    for part in (record["attention"]["evaluation"], record["attention"]["training"], record["torch_compile"],
+                 record["dropout"]):
+        assert len(part["loadavg_1min_per_round"]) == 2
+        for figures in part["variants"].values():
+            assert len(figures["all_rounds"]) == 2 and figures["ms_per_example"] > 0
+            assert abs(figures["ms_per_example"] - statistics.median(figures["all_rounds"])) <= 0.01
+    # the unfused forms compute the same attention as the fused kernel (to bf16 rounding)
+    for mode in ("evaluation", "training"):
+        differences = [f["max_abs_difference_from_fused"] for f in record["attention"][mode]["variants"].values()]
+        assert differences[0] == 0 and max(differences) < 0.05
+    assert len(record["attention"]["training"]["variants"]) == 4
+    compiled = record["torch_compile"]["variants"]["torch.compile(dynamic=True)"]
+    assert set(compiled["first_call_seconds_by_length"]) == {"12", "16"}
+    # the tiny DistilBERT's dropouts (0.1 after its embeddings and in its layers, 0.2 before its classifier)
+    assert record["dropout"]["dropout_modules"] == 4 and record["dropout"]["rates"] == [0.1, 0.2]
+    assert abs(record["dropout"]["threshold_mask_drop_rate_at_0.1_of_1e6"] - 0.1) < 0.002
+    assert abs(record["dropout"]["threshold_mask_mean_at_0.1_of_1e6"] - 1) < 0.005
+    assert "torch.compile" in proc.stdout and "16-bit threshold mask" in proc.stdout
+
+
+def test_threshold_dropout_drops_at_its_rate_and_keeps_the_expectation():
+    sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
+    from cpu_alternatives import threshold_dropout
+
+    torch.manual_seed(0)
+    for p in (0.1, 0.5):
+        out = threshold_dropout(torch.ones(400_000), p)
+        assert abs((out == 0).float().mean().item() - p) < 0.005
+        assert out.unique().tolist() == [0.0, torch.tensor(65536 / (65536 - round(p * 65536))).item()]
+    x = torch.randn(3, 5, 7, dtype=torch.bfloat16)
+    out = threshold_dropout(x, 0.1)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.equal(out[out != 0], (x * (65536 / (65536 - 6554)))[out != 0])
+
+
+def test_cpu_alternatives_rejects_bad_sizes(tmp_path):
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "cpu_alternatives.py"), "--rounds", "0"],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--rounds" in proc.stderr
