@@ -3,10 +3,11 @@
 Three candidates that the profile (``profile_step.py``) points at, each timed in interleaved rounds on the same
 inputs and weights, none of them adopted by main.py (``benchmarks/README.md`` says why):
 
-- **attention**: PyTorch's fused ("flash") CPU attention kernel, which the defaults use, against the unfused form
-  (two batched matrix products and a softmax) in fp32 and bf16, at the model's shapes: evaluation (forward, batch
-  ``--eval_batch_size``) and training (forward and backward, batch ``--batch_size``); each output's largest
-  difference from the fused kernel's on the real (unpadded) rows.
+- **attention**: PyTorch's fused ("flash") CPU attention kernel with the boolean (batch, 1, L, L) padding mask that
+  transformers gives it, as the defaults run, against the same kernel with a compact additive (batch, 1, 1, L) mask
+  and against the unfused form (two batched matrix products and a softmax) in fp32 and bf16, at the model's shapes:
+  evaluation (forward, batch ``--eval_batch_size``) and training (forward and backward, batch ``--batch_size``); each
+  output's largest difference from the default's on the real (unpadded) rows.
 - **torch_compile**: the default training step (forward and backward under the CPU's default precision, attention in
   fp32, no attention dropout) eager against ``torch.compile(dynamic=True)``; the first call at each length is timed
   apart (compiling and recompiling).
@@ -89,29 +90,34 @@ def fused_attention(query, key, value, mask, softmax_dtype=None):
     return F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
 
 
-# name -> (dtype, implementation, softmax dtype)
+BOOLEAN_MASK = "transformers' boolean (batch, 1, L, L) mask"
+ADDITIVE_MASK = "additive (batch, 1, 1, L) mask"
+# name -> (dtype, implementation, softmax dtype, mask); the first of each is what the defaults run
 EVAL_ATTENTION = {
-    "bf16, fused (the default evaluation)": (torch.bfloat16, fused_attention, None),
-    "bf16, unfused, softmax in fp32": (torch.bfloat16, unfused_attention, torch.float32),
-    "bf16, unfused, softmax in bf16": (torch.bfloat16, unfused_attention, None),
+    f"bf16, fused, {BOOLEAN_MASK} (the default evaluation)": (torch.bfloat16, fused_attention, None, BOOLEAN_MASK),
+    f"bf16, fused, {ADDITIVE_MASK}": (torch.bfloat16, fused_attention, None, ADDITIVE_MASK),
+    "bf16, unfused, softmax in fp32": (torch.bfloat16, unfused_attention, torch.float32, ADDITIVE_MASK),
+    "bf16, unfused, softmax in bf16": (torch.bfloat16, unfused_attention, None, ADDITIVE_MASK),
 }
 TRAIN_ATTENTION = {
-    "fp32, fused (the default training)": (torch.float32, fused_attention, None),
-    "bf16, fused": (torch.bfloat16, fused_attention, None),
-    "bf16, unfused, softmax in fp32": (torch.bfloat16, unfused_attention, torch.float32),
-    "fp32, unfused": (torch.float32, unfused_attention, None),
+    f"fp32, fused, {BOOLEAN_MASK} (the default training)": (torch.float32, fused_attention, None, BOOLEAN_MASK),
+    f"fp32, fused, {ADDITIVE_MASK}": (torch.float32, fused_attention, None, ADDITIVE_MASK),
+    "bf16, fused": (torch.bfloat16, fused_attention, None, BOOLEAN_MASK),
+    "bf16, unfused, softmax in fp32": (torch.bfloat16, unfused_attention, torch.float32, ADDITIVE_MASK),
+    "fp32, unfused": (torch.float32, unfused_attention, None, ADDITIVE_MASK),
 }
 
 
 def attention_inputs(batch_size: int, heads: int, head_size: int, length: int):
-    """Seeded fp32 query, key and value, the padding of a length-grouped batch (first review 3/4 long) as an
-    additive mask, and which query rows are real tokens."""
+    """Seeded fp32 query, key and value; the padding of a length-grouped batch (first review 3/4 long) as the
+    boolean mask transformers passes to SDPA and as an additive one; and which query rows are real tokens."""
     generator = torch.Generator().manual_seed(length)
     qkv = [torch.randn(batch_size, heads, length, head_size, generator=generator) for _ in range(3)]
     real = torch.ones(batch_size, length, dtype=torch.bool)
     real[0, length * 3 // 4:] = False
-    mask = torch.zeros(batch_size, 1, 1, length).masked_fill(~real[:, None, None, :], -math.inf)
-    return qkv, mask, real[:, None, :, None]
+    masks = {BOOLEAN_MASK: real[:, None, None, :].expand(batch_size, 1, length, length).contiguous(),
+             ADDITIVE_MASK: torch.zeros(batch_size, 1, 1, length).masked_fill(~real[:, None, None, :], -math.inf)}
+    return qkv, masks, real[:, None, :, None]
 
 
 def compare_attention(config, options) -> dict:
@@ -126,11 +132,12 @@ def compare_attention(config, options) -> dict:
         training = mode == "training"
 
         def call(name, length):
-            dtype, implementation, softmax_dtype = table[name]
-            qkv, mask, _ = inputs[length]
+            dtype, implementation, softmax_dtype, mask = table[name]
+            qkv, masks, _ = inputs[length]
             tensors = [t.to(dtype).requires_grad_(training) for t in qkv]
+            mask = masks[mask] if mask == BOOLEAN_MASK else masks[mask].to(dtype)
             with torch.set_grad_enabled(training):
-                output = implementation(*tensors, mask.to(dtype), softmax_dtype)
+                output = implementation(*tensors, mask, softmax_dtype)
                 if training:
                     output.float().sum().backward()
             return output.detach()
@@ -138,7 +145,7 @@ def compare_attention(config, options) -> dict:
         reference = next(iter(table))
         differences = {}
         for name in table:
-            qkv, mask, real = inputs[max(options.lengths)]
+            real = inputs[max(options.lengths)][2]
             gap = (call(name, max(options.lengths)).float() - call(reference, max(options.lengths)).float()).abs()
             differences[name] = gap.masked_fill(~real, 0).max().item()
         variants = {name: (lambda length, name=name: [call(name, length) for _ in range(layers)]) for name in table}

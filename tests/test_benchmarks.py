@@ -143,7 +143,7 @@ def test_cpu_alternatives_times_attention_compile_and_dropout_against_the_defaul
     for mode in ("evaluation", "training"):
         differences = [f["max_abs_difference_from_fused"] for f in record["attention"][mode]["variants"].values()]
         assert differences[0] == 0 and max(differences) < 0.05
-    assert len(record["attention"]["training"]["variants"]) == 4
+    assert len(record["attention"]["training"]["variants"]) == 5
     compiled = record["torch_compile"]["variants"]["torch.compile(dynamic=True)"]
     assert set(compiled["first_call_seconds_by_length"]) == {"12", "16"}
     # the tiny DistilBERT's dropouts (0.1 after its embeddings and in its layers, 0.2 before its classifier)
