@@ -14,7 +14,7 @@ inputs and weights, none of them adopted by main.py (``benchmarks/README.md`` sa
 - **dropout**: the same step with torch's ``nn.Dropout`` against a mask made from 16 random bits per element (two per
   draw of torch's generator; ``threshold_dropout``), which draws half as many random numbers; the rate it drops.
 
-    python benchmarks/cpu_alternatives.py          # MiniLM stand-in, 256/384/512 tokens, 2 threads, ~10 min
+    python benchmarks/cpu_alternatives.py          # MiniLM stand-in, 256/384/512 tokens, 2 threads, 7 rounds, ~15 min
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def parse_options(argv=None):
     parser.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch (the CLI's default)")
     parser.add_argument("--lengths", type=int, nargs="+", default=[256, 384, 512],
                         help="batch lengths in tokens; every round runs each variant once at each length")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (each runs every variant)")
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (each runs every variant at every length)")
     parser.add_argument("--threads", type=int, default=2, help="torch's CPU threads")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which comparisons to run")
     parser.add_argument("--results", default="benchmarks/results/cpu_alternatives.json")
