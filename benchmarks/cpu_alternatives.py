@@ -63,7 +63,9 @@ def parse_options(argv=None):
 
 
 def interleaved(variants: dict, lengths: list[int], rounds: int, per_call: int) -> dict:
-    """Median and per-round ms per example of each ``variants[name](length)``, taking turns within every round."""
+    """Median and per-round ms per example of each ``variants[name](length)``, taking turns within every round, and
+    its time over the first variant's in the same round (this host's speed drifts between rounds more than the
+    variants differ: the per-round ratio compares them at the same moment)."""
     times = {name: [] for name in variants}
     loads = []
     for _ in range(rounds):
@@ -73,9 +75,14 @@ def interleaved(variants: dict, lengths: list[int], rounds: int, per_call: int) 
                 run(length)
             times[name].append(1000 * (time.perf_counter() - start) / (per_call * len(lengths)))
         loads.append(round(os.getloadavg()[0], 2))
-    return {"loadavg_1min_per_round": loads,
-            "variants": {name: {"ms_per_example": round(statistics.median(t), 2), "all_rounds": [round(x, 2) for x in t]}
-                         for name, t in times.items()}}
+    first = next(iter(times.values()))
+    variants = {}
+    for name, t in times.items():
+        ratios = [x / y for x, y in zip(t, first)]  # to the first variant (the default) of the same round
+        variants[name] = {"ms_per_example": round(statistics.median(t), 2), "all_rounds": [round(x, 2) for x in t],
+                          "ratio_to_default": round(statistics.median(ratios), 3),
+                          "ratio_to_default_by_round": [round(r, 3) for r in ratios]}
+    return {"loadavg_1min_per_round": loads, "variants": variants}
 
 
 # --- attention ------------------------------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ def test_cpu_alternatives_times_attention_compile_and_dropout_against_the_defaul
         for figures in part["variants"].values():
             assert len(figures["all_rounds"]) == 2 and figures["ms_per_example"] > 0
             assert abs(figures["ms_per_example"] - statistics.median(figures["all_rounds"])) <= 0.01
+            assert len(figures["ratio_to_default_by_round"]) == 2 and figures["ratio_to_default"] > 0
+        assert next(iter(part["variants"].values()))["ratio_to_default_by_round"] == [1, 1]
     # the unfused forms compute the same attention as the fused kernel (to bf16 rounding)
     for mode in ("evaluation", "training"):
         differences = [f["max_abs_difference_from_fused"] for f in record["attention"][mode]["variants"].values()]
