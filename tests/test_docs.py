@@ -46,7 +46,7 @@ def test_readme_tfidf_full_scale_accuracies_match_its_records():
 
 def paragraph(path: Path, title: str) -> str:
     text = path.read_text(encoding="utf-8")
-    match = re.search(re.escape(title) + r"(.*?)\n\n", text, re.S)
+    match = re.search(re.escape(title) + r"(.*?)(?:\n\n|\Z)", text, re.S)  # a blank line or the file's end
     assert match, f"{path.name} lost its {title} paragraph"
     return " ".join(match.group(1).split())
 
@@ -106,3 +106,44 @@ def test_readme_bf16_full_eval_row_matches_its_results_file():
     changed = round((1 - full["agreement_with_first"]) * record["reviews"])
     assert f"×{speedup:.2f} faster" in row and f"{changed} of {record['reviews']:,} predictions different" in row
     assert f"accuracy {100 * full['accuracy']:.2f}% against {100 * autocast['accuracy']:.2f}%" in row
+
+
+def test_benchmarks_readme_alternatives_tables_match_their_results_file():
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    record = json.loads((PROJECT / "benchmarks" / "results" / "cpu_alternatives.json").read_text())
+    parts = [(f"{mode}: ", record["attention"][mode]) for mode in ("evaluation", "training")]
+    parts += [("", record["torch_compile"]), ("", record["dropout"])]
+    for prefix, part in parts:
+        for name, figures in part["variants"].items():
+            row = next((line for line in text.splitlines() if line.startswith(f"| {prefix}{name} |")), None)
+            assert row, f"benchmarks/README.md has no row for {prefix}{name}"
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            by_round = figures["ratio_to_default_by_round"]
+            assert cells[1:4] == [f"{figures['ms_per_example']:g}", f"{figures['ratio_to_default']:g}",
+                                  f"{min(by_round):g}–{max(by_round):g}"], row
+            if "max_abs_difference_from_fused" in figures:
+                assert cells[4] == f"{figures['max_abs_difference_from_fused']:.2g}", row
+            if "first_call_seconds_by_length" in figures:
+                assert cells[4] == ", ".join(f"{s:g}" for s in figures["first_call_seconds_by_length"].values()), row
+    commit = record["provenance"]["git_commit"]
+    assert not commit.endswith("-dirty") and f"at commit {commit[:7]}" in " ".join(text.split())
+    compact = {mode: next(f for name, f in record["attention"][mode]["variants"].items() if name.startswith(
+        f"{'bf16' if mode == 'evaluation' else 'fp32'}, fused, additive")) for mode in ("evaluation", "training")}
+    readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
+    assert (f"×{compact['training']['ratio_to_default']:g} training, "
+            f"×{compact['evaluation']['ratio_to_default']:g} evaluation") in readme
+
+
+def test_benchmarks_readme_remaining_targets_paragraph_matches_the_throughput_benchmark():
+    record = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
+    text = paragraph(PROJECT / "benchmarks" / "README.md", "Issue 10's targets, measured by `throughput.py`")
+    estimate = record["full_assignment_estimate"]["default"]
+    minutes = estimate["minutes"]
+    ratios = record["ratios"]["default"]
+    assert f"training ×{ratios['train_vs_starter']:g}" in text and f"evaluation ×{ratios['eval_vs_starter']:g}" in text
+    assert f"the full assignment {estimate['total_minutes']:g} minutes" in text
+    left = 75 - minutes["tokenization"] - minutes["transformations"]
+    spent = minutes["training"] + minutes["evaluation"]
+    assert (f"75 − {minutes['tokenization']:g} − {minutes['transformations']:g} = {left:.0f} of today's "
+            f"{minutes['training']:g} + {minutes['evaluation']:g} = {spent:g} minutes") in text
+    assert f"×{spent / left:.1f} that 75 minutes would take" in text
