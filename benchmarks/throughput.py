@@ -1,4 +1,4 @@
-"""Training and evaluation throughput of three paths on the same reviews and initial weights, against this CPU's limit.
+"""Training and evaluation throughput of three paths on the same reviews and initial weights, against the limit.
 
 - ``starter``: the starter's way: every review padded to --max_length, random batches, fp32, the model's dropout,
   torch's default AdamW.
@@ -13,7 +13,8 @@ Each path runs main.do_train (one epoch) and main.do_eval in its own process (Ac
 per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
 also evaluated by the fp32 and default evaluation paths: the fp32 path must predict identically, the bf16 path's
 agreement is reported. The limit: FLOPs of the reviews' real tokens (no padding) divided by the GEMM rate this
-CPU reaches on the model's own matrix shapes (benchmarks/README.md explains the estimate). With --rounds N the
+CPU (or the GPU the paths ran on) reaches on the model's own matrix shapes (benchmarks/README.md explains the
+estimate). With --rounds N the
 paths take turns N times and each figure is the median of its rounds (a shared machine's speed changes over
 minutes). Figures go to --results.
 
@@ -161,7 +162,7 @@ def run_one_path(args) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The limit: FLOPs / the GEMM rate this CPU reaches
+# The limit: FLOPs / the GEMM rate this device (CPU, or the GPU the paths ran on) reaches
 # ----------------------------------------------------------------------------------------------------------------
 
 def encoder_shape(config) -> tuple[int, int, int]:
@@ -180,17 +181,28 @@ def forward_flops(config, tokens: int) -> float:
     return layers * (linear + attention)
 
 
-def gemm_rate(dtype: torch.dtype, hidden: int, ffn: int, tokens: int = 4096, repeats: int = 7) -> float:
-    """FLOP/s of this CPU on the model's largest matrix product (tokens x hidden @ hidden x ffn), median of repeats."""
-    a, b = torch.randn(tokens, hidden, dtype=dtype), torch.randn(hidden, ffn, dtype=dtype)
+def gemm_rate(dtype: torch.dtype, hidden: int, ffn: int, device: torch.device, tokens: int = 4096,
+              repeats: int = 7) -> float:
+    """FLOP/s of ``device`` on the model's largest matrix product (tokens x hidden @ hidden x ffn), median of
+    repeats."""
+    a = torch.randn(tokens, hidden, dtype=dtype, device=device)
+    b = torch.randn(hidden, ffn, dtype=dtype, device=device)
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)  # GPU kernels run async
     a @ b
+    synchronize()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(5):
             a @ b
+        synchronize()
         times.append((time.perf_counter() - start) / 5)
     return 2 * tokens * hidden * ffn / statistics.median(times)
+
+
+def benchmark_device() -> torch.device:
+    """Where the paths run: Accelerate takes the GPU when there is one."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> dict:
@@ -202,7 +214,9 @@ def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> d
     hidden, ffn, _ = encoder_shape(config)
     train_flops = statistics.mean(3 * forward_flops(config, n) for n in train_lengths)  # forward + 2x backward
     eval_flops = statistics.mean(forward_flops(config, n) for n in test_lengths)
-    rates = {"bf16": gemm_rate(torch.bfloat16, hidden, ffn), "fp32": gemm_rate(torch.float32, hidden, ffn)}
+    device = benchmark_device()
+    rates = {name: gemm_rate(dtype, hidden, ffn, device) for name, dtype in (("bf16", torch.bfloat16),
+                                                                             ("fp32", torch.float32))}
     return {
         "train_gflop_per_review": round(train_flops / 1e9, 2),
         "eval_gflop_per_review": round(eval_flops / 1e9, 2),
@@ -301,7 +315,7 @@ def main_benchmark(argv=None) -> dict:
         "ratios": ratios,
         "limit": limit,
         "full_assignment_estimate": {name: assignment_estimate(figures, tokenize_ms) for name, figures in paths.items()},
-        "provenance": provenance(torch.device("cpu")),
+        "provenance": provenance(benchmark_device()),
         "cpu_native_bf16": cpu_has_native_bf16(),
     }
     write_json(project_path(args.results), result)

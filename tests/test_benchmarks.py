@@ -174,3 +174,48 @@ def test_cpu_alternatives_rejects_bad_sizes(tmp_path):
     proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "cpu_alternatives.py"), "--rounds", "0"],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--rounds" in proc.stderr
+
+
+def test_device_kit_holds_a_bf16_stored_model_that_loads_in_fp32_and_runs_the_benchmark(tiny_model, tiny_data,
+                                                                                         tmp_path):
+    from safetensors import safe_open
+
+    from pipeline.data import load_pretrained
+
+    kit = tmp_path / "kit"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "device_kit.py"), "--model_name",
+                           str(tiny_model), "--dataset", str(tiny_data), "--train_samples", "40", "--eval_samples",
+                           "30", "--rounds", "1", "--no_wheels", "--out", str(kit)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((kit / "model" / "config.json").read_text())["dtype"] == "float32"
+    with safe_open(str(kit / "model" / "model.safetensors"), "pt") as stored:
+        assert {stored.get_tensor(name).dtype for name in stored.keys()} == {torch.bfloat16}
+    _, original = load_pretrained(str(tiny_model))
+    _, copy = load_pretrained(str(kit / "model"))
+    for (name, theirs), mine in zip(original.state_dict().items(), copy.state_dict().values(), strict=True):
+        assert mine.dtype == torch.float32 and torch.equal(mine, theirs.to(torch.bfloat16).float()), name
+    import pandas as pd
+
+    sizes = {split: pd.read_parquet(kit / "imdb" / f"{split}.parquet") for split in ("train", "test")}
+    assert [len(sizes["train"]), len(sizes["test"])] == [40, 30]
+    assert list(sizes["train"].columns) == ["text", "label"]
+    # run.sh (no wheels to install here) runs throughput.py on the kit and writes to $OUT
+    out = tmp_path / "out"
+    out.mkdir()
+    run = subprocess.run(["bash", str(kit / "run.sh"), "--paths", "default", "--max_length", "32"], cwd=PROJECT_DIR,
+                         env=offline_env(OUT=str(out), PYTHON=sys.executable), capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    record = json.loads((out / "throughput_gpu.json").read_text())
+    assert record["model_name"] == str(kit / "model") and record["dataset"] == str(kit / "imdb")
+    assert record["train_samples"] == 40 and record["eval_samples"] == 30 and list(record["paths"]) == ["default"]
+    assert record["provenance"]["device"].startswith("cpu")  # no GPU here: the limit and provenance say so
+    assert "cuda False" in run.stdout
+
+
+def test_device_kit_rejects_bad_sizes(tmp_path):
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "device_kit.py"), "--rounds", "0",
+                           "--no_wheels", "--out", str(tmp_path / "kit")],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--rounds" in proc.stderr and not (tmp_path / "kit").exists()
