@@ -36,8 +36,9 @@ from pipeline.data import (  # noqa: E402
     SHARED_DATA, WEIGHT_FILES, load_imdb, project_path, resolve_model, stand_in_model, subset)
 
 WHEELS = ("datasets", "dill", "multiprocess")  # what datasets needs beyond a CUDA image's packages
+KIT_MARK = "# Made by benchmarks/device_kit.py."  # run.sh's first comment: how a folder is known to be a kit
 RUN_SH = """#!/usr/bin/env bash
-# Made by benchmarks/device_kit.py. Run from the project folder on the GPU machine: bash {kit}/run.sh [args]
+{mark} Run from the project folder on the GPU machine: bash {kit}/run.sh [args]
 set -euo pipefail
 PYTHON=${{PYTHON:-python3}}
 if compgen -G "{kit}/wheels/*.whl" > /dev/null; then
@@ -96,10 +97,20 @@ def download_wheels(target: Path, python_version: str) -> None:
                     "--python-version", python_version, "-d", str(target), *pins], check=True)
 
 
+def clear_old_kit(kit: Path) -> None:
+    """Remove a kit made earlier (rebuilt whole, never mixed with an older one); refuse any other existing path."""
+    if not kit.exists():
+        return
+    run_sh = kit / "run.sh"
+    if not (run_sh.is_file() and KIT_MARK in run_sh.read_text(errors="replace")):
+        raise SystemExit(f"--out {kit} exists and is not a kit made by this script: name a new folder (nothing was "
+                         f"changed)")
+    shutil.rmtree(kit)
+
+
 def build(options) -> Path:
     kit = project_path(options.out)
-    if kit.exists():
-        shutil.rmtree(kit)  # a kit is rebuilt whole, never mixed with an older one
+    clear_old_kit(kit)
     bf16_model_copy(Path(resolve_model(options.model_name)), kit / "model")
     data = load_imdb(options.dataset)
     (kit / "imdb").mkdir()
@@ -109,8 +120,8 @@ def build(options) -> Path:
     if not options.no_wheels:
         download_wheels(kit / "wheels", options.python_version)
     relative = kit.relative_to(PROJECT_DIR) if kit.is_relative_to(PROJECT_DIR) else kit
-    (kit / "run.sh").write_text(RUN_SH.format(kit=relative, train=options.train_samples, eval=options.eval_samples,
-                                              rounds=options.rounds))
+    (kit / "run.sh").write_text(RUN_SH.format(mark=KIT_MARK, kit=relative, train=options.train_samples,
+                                              eval=options.eval_samples, rounds=options.rounds))
     size = sum(path.stat().st_size for path in kit.rglob("*") if path.is_file())
     print(f"{kit}: {size / 2**20:.1f} MiB; on the GPU machine, from the project folder: bash {relative}/run.sh")
     return kit

@@ -219,3 +219,21 @@ def test_device_kit_rejects_bad_sizes(tmp_path):
                            "--no_wheels", "--out", str(tmp_path / "kit")],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--rounds" in proc.stderr and not (tmp_path / "kit").exists()
+
+
+def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tiny_data, tmp_path):
+    command = [sys.executable, str(PROJECT_DIR / "benchmarks" / "device_kit.py"), "--model_name", str(tiny_model),
+               "--dataset", str(tiny_data), "--train_samples", "10", "--eval_samples", "10", "--no_wheels"]
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "throughput.json").write_text("{}")
+    refused = subprocess.run([*command, "--out", str(results)], cwd=tmp_path, env=offline_env(), capture_output=True,
+                             text=True, timeout=300)
+    assert refused.returncode != 0 and "is not a kit made by this script" in refused.stderr
+    assert (results / "throughput.json").read_text() == "{}"  # untouched
+    kit = tmp_path / "kit"
+    for _ in range(2):  # the second build replaces the first
+        done = subprocess.run([*command, "--out", str(kit)], cwd=tmp_path, env=offline_env(), capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in kit.iterdir()) == ["imdb", "model", "run.sh"]
