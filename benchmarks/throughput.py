@@ -14,12 +14,12 @@ per process), from the same seed, so the same initial classifier head. The same 
 also evaluated by the fp32 and default evaluation paths: the fp32 path must predict identically, the bf16 path's
 agreement is reported. The limit: FLOPs of the reviews' real tokens (no padding) divided by the GEMM rate this
 CPU (or the GPU the paths ran on) reaches on the model's own matrix shapes (benchmarks/README.md explains the
-estimate). With --rounds N the
-paths take turns N times and each figure is the median of its rounds (a shared machine's speed changes over
-minutes). Figures go to --results.
+estimate). With --rounds N the paths take turns N times and each figure is the median of its rounds (a shared
+machine's speed changes over minutes). Figures go to --results.
 
     python benchmarks/throughput.py --rounds 3             # MiniLM stand-in, 512 tokens, 256 train / 512 test
     python benchmarks/throughput.py --model_name distilbert-base-uncased --dataset imdb   # on a GPU node
+    bash .device/run.sh              # on an offline GPU machine without datasets: see benchmarks/device_kit.py
 """
 
 from __future__ import annotations
