@@ -33,10 +33,11 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from transformers import AutoConfig  # noqa: E402
 
-from profile_step import random_batch, step  # noqa: E402  (benchmarks/, the script's own folder)
-from pipeline.data import load_pretrained, project_path, stand_in_model  # noqa: E402
-from pipeline.precision import resolve_mixed_precision, use_fp32_attention  # noqa: E402
+from profile_step import random_batch, step, training_model  # noqa: E402  (benchmarks/, the script's own folder)
+from pipeline.data import project_path, resolve_model, stand_in_model  # noqa: E402
+from pipeline.precision import resolve_mixed_precision  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 PARTS = ("attention", "torch_compile", "dropout")
@@ -149,12 +150,11 @@ def compare_attention(config, options) -> dict:
                     output.float().sum().backward()
             return output.detach()
 
-        reference = next(iter(table))
-        differences = {}
-        for name in table:
-            real = inputs[max(options.lengths)][2]
-            gap = (call(name, max(options.lengths)).float() - call(reference, max(options.lengths)).float()).abs()
-            differences[name] = gap.masked_fill(~real, 0).max().item()
+        longest = max(options.lengths)
+        real = inputs[longest][2]
+        reference = call(next(iter(table)), longest).float()
+        differences = {name: (call(name, longest).float() - reference).abs().masked_fill(~real, 0).max().item()
+                       for name in table}
         variants = {name: (lambda length, name=name: [call(name, length) for _ in range(layers)]) for name in table}
         figures = interleaved(variants, options.lengths, options.rounds, batch_size)
         for name, entry in figures["variants"].items():
@@ -168,11 +168,7 @@ def compare_attention(config, options) -> dict:
 
 def default_model(model_name: str, bf16: bool):
     """The CLI's default CPU training model: no attention-probability dropout, attention in fp32 under bf16."""
-    torch.manual_seed(0)
-    _, model = load_pretrained(model_name, attention_dropout=0.0)
-    if bf16:
-        use_fp32_attention(model)
-    return model.train()
+    return training_model(model_name, attention_dropout=0.0, fp32_attention=bf16)
 
 
 def compare_compile(model_name: str, bf16: bool, options) -> dict:
@@ -246,7 +242,7 @@ def main(argv=None) -> dict:
     options = parse_options(argv)
     torch.set_num_threads(options.threads)
     bf16 = resolve_mixed_precision("auto", "cpu") == "bf16"
-    config = default_model(options.model_name, bf16).config
+    config = AutoConfig.from_pretrained(resolve_model(options.model_name))  # shapes only: no weights loaded here
     result = {"model_name": options.model_name, "threads": options.threads, "lengths": options.lengths,
               "rounds": options.rounds, "training_precision": "bf16 autocast" if bf16 else "fp32",
               "padding": "the first review of each batch is 3/4 of the length (a padding mask)"}

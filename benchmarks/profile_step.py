@@ -52,15 +52,18 @@ def parse_options(argv=None):
     return parser.parse_args(argv)
 
 
+def training_model(model_name: str, attention_dropout: float | None, fp32_attention: bool):
+    """The model in train mode, from seed 0 (the same classifier head every time), with a recipe's attention."""
+    torch.manual_seed(0)
+    _, model = load_pretrained(model_name, attention_dropout=attention_dropout)
+    if fp32_attention:
+        use_fp32_attention(model)
+    return model.train()
+
+
 def make_models(model_name: str) -> dict:
-    models = {}
-    for name, (_, attention_dropout, fp32_attention) in VARIANTS.items():
-        torch.manual_seed(0)
-        _, model = load_pretrained(model_name, attention_dropout=attention_dropout)
-        if fp32_attention:
-            use_fp32_attention(model)
-        models[name] = model.train()
-    return models
+    return {name: training_model(model_name, attention_dropout, fp32_attention)
+            for name, (_, attention_dropout, fp32_attention) in VARIANTS.items()}
 
 
 def step(model, batch: dict, bf16: bool) -> None:
