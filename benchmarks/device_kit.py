@@ -33,7 +33,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 from pipeline.data import (  # noqa: E402
-    SHARED_DATA, WEIGHT_FILES, load_imdb, project_path, resolve_model, stand_in_model, subset)
+    SHARED_DATA, WEIGHT_FILES, UsageError, exit_code, load_imdb, project_path, resolve_model, stand_in_model, subset)
 
 WHEELS = ("datasets", "dill", "multiprocess")  # what datasets needs beyond a CUDA image's packages
 KIT_MARK = "# Made by benchmarks/device_kit.py."  # run.sh's first comment: how a folder is known to be a kit
@@ -77,7 +77,7 @@ def bf16_model_copy(source: Path, target: Path) -> None:
     from safetensors.torch import load_file, save_file
 
     if not (source / "model.safetensors").is_file():
-        raise SystemExit(f"{source} has no model.safetensors (sharded or .bin weights are not supported here)")
+        raise UsageError(f"{source} has no model.safetensors (sharded or .bin weights are not supported here)")
     target.mkdir(parents=True)
     for path in source.iterdir():
         if path.is_file() and path.name not in WEIGHT_FILES:
@@ -103,7 +103,7 @@ def clear_old_kit(kit: Path) -> None:
         return
     run_sh = kit / "run.sh"
     if not (run_sh.is_file() and KIT_MARK in run_sh.read_text(errors="replace")):
-        raise SystemExit(f"--out {kit} exists and is not a kit made by this script: name a new folder (nothing was "
+        raise UsageError(f"--out {kit} exists and is not a kit made by this script: name a new folder (nothing was "
                          f"changed)")
     shutil.rmtree(kit)
 
@@ -111,14 +111,19 @@ def clear_old_kit(kit: Path) -> None:
 def build(options) -> Path:
     kit = project_path(options.out)
     clear_old_kit(kit)
-    bf16_model_copy(Path(resolve_model(options.model_name)), kit / "model")
+    source = Path(resolve_model(options.model_name))  # before anything is written: a bad name changes nothing
     data = load_imdb(options.dataset)
-    (kit / "imdb").mkdir()
-    for split, size in (("train", options.train_samples), ("test", options.eval_samples)):
-        subset(data[split], size, options.seed).select_columns(["text", "label"]).to_parquet(
-            kit / "imdb" / f"{split}.parquet")
-    if not options.no_wheels:
-        download_wheels(kit / "wheels", options.python_version)
+    try:
+        bf16_model_copy(source, kit / "model")
+        (kit / "imdb").mkdir()
+        for split, size in (("train", options.train_samples), ("test", options.eval_samples)):
+            subset(data[split], size, options.seed).select_columns(["text", "label"]).to_parquet(
+                kit / "imdb" / f"{split}.parquet")
+        if not options.no_wheels:
+            download_wheels(kit / "wheels", options.python_version)
+    except BaseException:
+        shutil.rmtree(kit, ignore_errors=True)  # this run's own half-built folder: no run.sh, so never reusable
+        raise
     relative = kit.relative_to(PROJECT_DIR) if kit.is_relative_to(PROJECT_DIR) else kit
     (kit / "run.sh").write_text(RUN_SH.format(mark=KIT_MARK, kit=relative, train=options.train_samples,
                                               eval=options.eval_samples, rounds=options.rounds))
@@ -128,4 +133,4 @@ def build(options) -> Path:
 
 
 if __name__ == "__main__":
-    build(parse_options())
+    sys.exit(exit_code(build, parse_options()))

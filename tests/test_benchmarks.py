@@ -229,7 +229,7 @@ def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tin
     (results / "throughput.json").write_text("{}")
     refused = subprocess.run([*command, "--out", str(results)], cwd=tmp_path, env=offline_env(), capture_output=True,
                              text=True, timeout=300)
-    assert refused.returncode != 0 and "is not a kit made by this script" in refused.stderr
+    assert refused.returncode == 2 and "is not a kit made by this script" in refused.stderr
     assert (results / "throughput.json").read_text() == "{}"  # untouched
     kit = tmp_path / "kit"
     for _ in range(2):  # the second build replaces the first
@@ -237,3 +237,11 @@ def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tin
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in kit.iterdir()) == ["imdb", "model", "run.sh"]
+    # a model it cannot copy: exit 2 with the reason, and no half-built kit left behind
+    bin_only = tmp_path / "bin-only"
+    bin_only.mkdir()
+    (bin_only / "config.json").write_text((tiny_model / "config.json").read_text())
+    failed = subprocess.run([*command[:2], "--model_name", str(bin_only), *command[4:], "--out", str(tmp_path / "new")],
+                            cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2 and "has no model.safetensors" in failed.stderr, failed.stderr[-2000:]
+    assert not (tmp_path / "new").exists()
