@@ -245,3 +245,37 @@ def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tin
                             cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=300)
     assert failed.returncode == 2 and "has no model.safetensors" in failed.stderr, failed.stderr[-2000:]
     assert not (tmp_path / "new").exists()
+
+
+def test_cpu_processes_runs_main_py_both_ways_on_the_same_effective_batch(tiny_model, tiny_data, tmp_path):
+    results = tmp_path / "cpu_processes.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "cpu_processes.py"), "--model_name",
+                           str(tiny_model), "--dataset", str(tiny_data), "--train_samples", "32", "--eval_samples",
+                           "20", "--max_length", "32", "--batch_size", "4", "--processes", "2", "--rounds", "1",
+                           "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(TMPDIR=str(tmp_path)), capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    modes = record["modes"]
+    assert list(modes) == ["threads", "processes"]
+    # main.py's own training records: one process, then two data-parallel processes of 2 reviews each
+    assert [modes[m]["rounds"][0]["processes"] for m in modes] == [1, 2]
+    assert [modes[m]["batch_size_per_process"] for m in modes] == [4, 2]
+    assert [modes[m]["threads_per_process"] for m in modes] == [2, 1]
+    for figures in modes.values():
+        run = figures["rounds"][0]
+        assert run["train_ms_per_example"] > 0 and run["eval_ms_per_example"] > 0 and 0 <= run["accuracy"] <= 1
+    for task in ("train", "eval"):
+        ratio = modes["processes"]["rounds"][0][f"{task}_ms_per_example"] / modes["threads"]["rounds"][0][
+            f"{task}_ms_per_example"]
+        assert record["processes_vs_threads"][task]["by_round"] == [round(ratio, 3)]
+    assert "2 processes x 1 thread" in proc.stdout
+    assert not any(tmp_path.glob("cpu_processes_*"))  # the runs' models are removed (TMPDIR is tmp_path)
+
+
+def test_cpu_processes_rejects_a_batch_that_does_not_split(tmp_path):
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "cpu_processes.py"), "--batch_size", "5",
+                           "--processes", "2", "--results", str(tmp_path / "r.json")],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "does not split" in proc.stderr and not (tmp_path / "r.json").exists()
