@@ -147,3 +147,28 @@ def test_benchmarks_readme_remaining_targets_paragraph_matches_the_throughput_be
     assert (f"75 − {minutes['tokenization']:g} − {minutes['transformations']:g} = {left:.0f} of today's "
             f"{minutes['training']:g} + {minutes['evaluation']:g} = {spent:g} minutes") in text
     assert f"×{spent / left:.1f} that 75 minutes would take" in text
+
+
+def test_benchmarks_readme_processes_table_matches_its_results_file():
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    record = json.loads((PROJECT / "benchmarks" / "results" / "cpu_processes.json").read_text())
+    for name, figures in record["modes"].items():
+        row = next((line for line in text.splitlines() if line.startswith(f"| {name} |")), None)
+        assert row, f"benchmarks/README.md has no row for the {name} way"
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        accuracies = {run["accuracy"] for run in figures["rounds"]}
+        assert len(accuracies) == 1, "the README says each way's accuracy is the same in every round"
+        assert cells[1:] == [f"{figures['processes']} × {figures['threads_per_process']}",
+                             str(figures["batch_size_per_process"]), f"{figures['train_ms_per_example']:g}",
+                             f"{figures['eval_ms_per_example']:g}", f"{accuracies.pop():g}"], row
+    section = " ".join(text.split("## One process per core")[1].split("\n## ")[0].split())
+    for task, name in (("train", "training"), ("eval", "evaluation")):
+        ratio = record["processes_vs_threads"][task]
+        assert f"{name} ×{ratio['median']:g} (rounds {ratio['min']:g}–{ratio['max']:g})" in section, task
+    commit = record["provenance"]["git_commit"]
+    assert not commit.endswith("-dirty") and f"at commit {commit[:7]}" in section
+    assert f"--rounds {record['rounds']}" in section and f"{record['rounds']} rounds" in section
+    readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
+    ratios = record["processes_vs_threads"]
+    assert (f"(×{ratios['train']['median']:g} training, ×{ratios['eval']['median']:g} evaluation, medians of "
+            f"{record['rounds']} rounds)") in readme
