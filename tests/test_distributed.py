@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import math
 import signal
-import socket
 import subprocess
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import psutil
@@ -23,6 +21,7 @@ import pytest
 import torch
 
 import main
+from benchmarks.cpu_processes import free_port, launch_command
 from conftest import PROJECT_DIR, offline_env, run_main
 from pipeline.checkpoints import checkpoint_root, latest_checkpoint
 from pipeline.results import read_predictions
@@ -36,24 +35,9 @@ def env() -> dict:
     return offline_env(OMP_NUM_THREADS="1")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def main_command(args: list, processes: int) -> list[str]:
-    """``python main.py``, or ``accelerate launch`` of main.py on ``processes`` CPU processes (gloo)."""
-    if processes == 1:
-        return [sys.executable, str(PROJECT_DIR / "main.py"), *map(str, args)]
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-            "--main_process_port", str(free_port()), str(PROJECT_DIR / "main.py"), *map(str, args)]
-
-
 def launch(args: list, cwd: Path, processes: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run main.py on ``processes`` CPU processes, as a user would run it."""
-    return subprocess.run(main_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
+    return subprocess.run(launch_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -171,7 +155,7 @@ def test_killed_run_resumes_to_the_same_weights(processes, tiny_model, tiny_data
 
     model_dir = tmp_path / "killed"
     checkpoints = tmp_path / "killed_checkpoints"
-    command = main_command([*common, "--model_dir", model_dir, "--checkpoint_every", "5"], processes)
+    command = launch_command([*common, "--model_dir", model_dir, "--checkpoint_every", "5"], processes)
     process = subprocess.Popen(command, cwd=tmp_path, env={**env(), "ACCELERATE_USE_CPU": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -467,7 +467,7 @@ def test_no_asset_mixes_seeds_unlabelled(fake):
     """The headline's evaluations have seeds 0-2, the per-transformation, sweep and most CAD ones seed 0 only:
     every table row and figure series is computed from one seed set, and the asset names it."""
     out, runs, summary = fake["out"], fake["runs"], fake["summary"]
-    o, a = "minilm-original", "minilm-augmented"
+    o = "minilm-original"
     assert len({direct_acc(runs[(o, "original", s)]) for s in (0, 1, 2)}) > 1  # a mix would show
     # figure: strength 0 is the original test set at the sweep's seed, not the 3-seed mean
     for name in SWEEPS:
