@@ -54,6 +54,7 @@ from pipeline.data import (
     project_path,
     subset,
 )
+from pipeline.memory import KEEP_FREED_MEMORY_CHOICES, keep_freed_memory, resolve_keep_freed_memory
 from pipeline.precision import (
     ATTENTION_DROPOUT_CHOICES,
     BF16_FULL_EVAL_CHOICES,
@@ -191,6 +192,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="auto: where --mixed_precision gives bf16 on a CPU, evaluate with the model's weights "
                                "in bf16 (faster there than autocast; benchmarks/README.md compares the predictions); "
                                "no: evaluate under autocast with fp32 weights, as training runs")
+    training.add_argument("--keep_freed_memory", choices=KEEP_FREED_MEMORY_CHOICES, default="auto",
+                          help="auto: on a CPU, glibc's malloc keeps freed memory for the next batch instead of "
+                               "returning it to the system (no page faults per batch; the same computation; "
+                               "pipeline/memory.py); no: the C library's default")
     training.add_argument("--seed", type=int, default=DEFAULTS.seed,
                           help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=DEFAULTS.checkpoint_every,
@@ -726,6 +731,8 @@ def run(args) -> None:
     if accelerator is not None:
         warn_launcher_precision(accelerator, args.mixed_precision)
         check_outputs(args, accelerator)
+        if resolve_keep_freed_memory(args.keep_freed_memory, accelerator.device.type):
+            keep_freed_memory()  # pipeline/memory.py; provenance() records whether it took effect
 
     dataset = load_imdb(args.dataset)
     dataset["train"] = subset(dataset["train"], args.max_train_samples, args.data_seed)

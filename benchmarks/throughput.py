@@ -5,9 +5,9 @@
 - ``fp32``: this project's data path before issue 10: truncation only, length-grouped training batches and
   length-sorted evaluation padded per batch, still fp32 with the model's own dropout and torch's default AdamW.
 - ``default``: today's CLI defaults (``--mixed_precision auto --attention_dropout auto --fused_adamw auto
-  --bf16_full_eval auto``): on a CPU with native bf16, bf16 autocast (training attention in fp32), no
-  attention-probability dropout, the fused AdamW kernel, and evaluation with bf16 weights (see
-  pipeline/precision.py).
+  --bf16_full_eval auto --keep_freed_memory auto``): on a CPU with native bf16, bf16 autocast (training attention
+  in fp32), no attention-probability dropout, the fused AdamW kernel, and evaluation with bf16 weights (see
+  pipeline/precision.py); on a CPU, glibc keeps freed memory for reuse (pipeline/memory.py).
 
 Each path runs main.do_train (one epoch) and main.do_eval in its own process (Accelerate's mixed precision is fixed
 per process), from the same seed, so the same initial classifier head. The same model (the starter-trained one) is
@@ -45,6 +45,7 @@ import main  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
+from pipeline.memory import keep_freed_memory, resolve_keep_freed_memory  # noqa: E402
 from pipeline.precision import cpu_has_native_bf16  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
@@ -55,12 +56,13 @@ class Recipe(NamedTuple):
     attention_dropout: str
     fused_adamw: str
     bf16_full_eval: str
+    keep_freed_memory: str
 
 
 PATHS = {
-    "starter": Recipe("starter", "no", "model", "no", "no"),
-    "fp32": Recipe("ours", "no", "model", "no", "no"),
-    "default": Recipe("ours", "auto", "auto", "auto", "auto"),
+    "starter": Recipe("starter", "no", "model", "no", "no", "no"),
+    "fp32": Recipe("ours", "no", "model", "no", "no", "no"),
+    "default": Recipe("ours", "auto", "auto", "auto", "auto", "auto"),
 }
 
 
@@ -126,6 +128,7 @@ def run_one_path(args) -> dict:
     tokenizer, train, test, _ = tokenized_data(args)
     recipe = PATHS[path]
     accelerator = main.make_accelerator(recipe.mixed_precision)
+    kept = resolve_keep_freed_memory(recipe.keep_freed_memory, accelerator.device.type) and keep_freed_memory()
     if recipe.data == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
     else:
@@ -144,6 +147,7 @@ def run_one_path(args) -> dict:
         "fp32_attention": info["fp32_attention"],
         "fused_adamw": info["fused_adamw_used"],
         "bf16_full_eval": score["bf16_full_eval"],
+        "keep_freed_memory": kept,
         "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
         "train_seconds": info["train_seconds"],

