@@ -139,7 +139,7 @@ def compare(options, task: str) -> dict:
     return {
         "batch_size": batch_size,
         "lengths": lengths,
-        "ways": {way: {"ms_per_review": statistics.median(p["ms_per_review"] for p in runs),
+        "ways": {way: {"ms_per_review": round(statistics.median(p["ms_per_review"] for p in runs), 2),
                        "minor_page_faults_per_review": round(statistics.median(
                            p["minor_page_faults"] for p in runs) / (batch_size * len(lengths))),
                        "passes": runs} for way, runs in passes.items()},

@@ -172,3 +172,29 @@ def test_benchmarks_readme_processes_table_matches_its_results_file():
     ratios = record["processes_vs_threads"]
     assert (f"(×{ratios['train']['median']:g} training, ×{ratios['eval']['median']:g} evaluation, medians of "
             f"{record['rounds']} rounds)") in readme
+
+
+def test_page_faults_table_and_readme_match_their_results_file():
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    record = json.loads((PROJECT / "benchmarks" / "results" / "page_faults.json").read_text())
+    for task, figures in record["tasks"].items():
+        for way, measured in figures["ways"].items():
+            row = f"| {task} | {way} | {measured['ms_per_review']:.2f} | {measured['minor_page_faults_per_review']} |"
+            assert row in text, row
+    section = " ".join(text.split("## Page faults")[1].split("\n## ")[0].split())
+    readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
+    for task in ("evaluation", "training"):
+        ratio = record["tasks"][task]["kept_vs_default"]
+        assert f"{task} ×{ratio['median']:g} (rounds {ratio['min']:g}–{ratio['max']:g}" in section, task
+    assert max(record["tasks"]["evaluation"]["kept_vs_default"]["by_round"]) < 1  # "faster in every round"
+    commit = record["provenance"]["git_commit"]
+    assert not commit.endswith("-dirty") and f"at commit {commit[:7]}" in section
+    assert f"--rounds {record['rounds']}" in section
+    evaluation, training = (record["tasks"][t] for t in ("evaluation", "training"))
+    faults = [f"{t['ways']['default']['minor_page_faults_per_review']:,}" for t in (evaluation, training)]
+    assert (f"({faults[0]} page faults per evaluated review and {faults[1]} per trained one; none when kept, "
+            f"evaluation ×{evaluation['kept_vs_default']['median']:g} and training "
+            f"×{training['kept_vs_default']['median']:g} the time") in readme
+    assert (f"{faults[0]} page faults per evaluated review, none when kept, evaluation "
+            f"×{evaluation['kept_vs_default']['median']:g} the time") in readme
+    assert all(t["ways"]["kept"]["minor_page_faults_per_review"] == 0 for t in (evaluation, training))
