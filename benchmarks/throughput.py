@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -121,6 +122,10 @@ def tokenized_data(args):
     return tokenizer, train, test, 1000 * (time.perf_counter() - start) / (len(train) + len(test))
 
 
+def minor_page_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def run_one_path(args) -> dict:
     """One path in this process: train from the seeded initial weights, evaluate; cross-evaluate the starter model."""
     path, work = args.one_path, Path(args.work)
@@ -139,8 +144,11 @@ def run_one_path(args) -> dict:
     _, model = main.load_model(config, accelerator)
     load = os.getloadavg()
     data = main.TrainingSet(train_loader.dataset).record()
+    faults = minor_page_faults()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
+    train_faults, faults = minor_page_faults() - faults, minor_page_faults()
     score = main.do_eval(test_loader, str(work / path), work / f"{path}.txt", accelerator, recipe.bf16_full_eval)
+    eval_faults = minor_page_faults() - faults
     result = {
         "mixed_precision": info["mixed_precision"],
         "attention_dropout": info["attention_dropout_value"],
@@ -152,6 +160,10 @@ def run_one_path(args) -> dict:
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
         "train_seconds": info["train_seconds"],
         "eval_seconds": score["eval_seconds"],
+        # this process's minor page faults (getrusage) while training (saving included) and evaluating (loading
+        # included), per review
+        "train_page_faults_per_example": round(train_faults / len(train_loader.dataset)),
+        "eval_page_faults_per_example": round(eval_faults / len(test_loader.dataset)),
         "accuracy": score["accuracy"],
         "loadavg_before": [round(x, 2) for x in load],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -257,10 +269,11 @@ def assignment_estimate(figures: dict, tokenize_ms: float) -> dict:
 
 
 def median_figures(rounds: list[dict]) -> dict:
-    """One path's figures over the rounds: the median ms/example (and seconds), the first round's other fields,
-    and every round's record."""
-    timed = ("train_ms_per_example", "eval_ms_per_example", "train_seconds", "eval_seconds")
-    return {**rounds[0], **{key: statistics.median(r[key] for r in rounds) for key in timed}, "rounds": rounds}
+    """One path's figures over the rounds: the median ms/example (and seconds, and page faults), the first round's
+    other fields, and every round's record."""
+    measured = ("train_ms_per_example", "eval_ms_per_example", "train_seconds", "eval_seconds",
+                "train_page_faults_per_example", "eval_page_faults_per_example")
+    return {**rounds[0], **{key: statistics.median(r[key] for r in rounds) for key in measured}, "rounds": rounds}
 
 
 def main_benchmark(argv=None) -> dict:

@@ -9,6 +9,7 @@ import sys
 
 import torch
 from conftest import PROJECT_DIR, offline_env
+from pipeline.memory import glibc
 from pipeline.precision import cpu_has_native_bf16
 
 
@@ -109,6 +110,11 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     # the default path evaluates with bf16 weights where bf16 autocast is the CPU's rule
     assert [paths[p]["bf16_full_eval"] for p in paths] == [False, False, cpu_has_native_bf16()]
     assert paths["starter"]["mixed_precision"] == paths["fp32"]["mixed_precision"] == "no"
+    # only the default path keeps freed memory (where glibc is the C library); every path counts its page faults
+    assert [r["keep_freed_memory"] for p in paths for r in paths[p]["rounds"]] == [False] * 4 + [glibc()] * 2
+    for figures in paths.values():
+        for run in figures["rounds"]:
+            assert run["train_page_faults_per_example"] >= 0 and run["eval_page_faults_per_example"] >= 0
     for figures in paths.values():
         assert figures["train_ms_per_example"] > 0 and figures["eval_ms_per_example"] > 0
     assert paths["fp32"]["starter_model_agreement"] == 1.0  # per-batch padding and sorting change no prediction
