@@ -39,6 +39,7 @@ from typing import NamedTuple
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
+import datasets  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
@@ -116,6 +117,7 @@ def tokenized_data(args):
     data = load_imdb(args.dataset)
     tokenizer, _ = load_pretrained(args.model_name, max_length=args.max_length)
     train, test = subset(data["train"], args.train_samples, args.seed), subset(data["test"], args.eval_samples, args.seed)
+    datasets.disable_caching()  # time the tokenization, not a read of an earlier run's cached result
     start = time.perf_counter()
     train = main.tokenize(train, tokenizer, args.max_length)
     test = main.tokenize(test, tokenizer, args.max_length, with_idx=True)
