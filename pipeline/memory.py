@@ -5,8 +5,8 @@ block above its mmap threshold (128 KiB at first, rising with use to at most 32 
 ``mmap`` and unmaps it when it is freed; and it returns the top of its heap to the system once more than its trim
 threshold lies free there. A forward pass allocates and frees activations of up to tens of MB per layer (a batch of
 32 reviews × 512 tokens × 1,536 bf16 values is 50 MB), so every batch maps fresh pages again, and the kernel zeroes
-and maps each 4 KiB page on first touch: about 300,000 page faults per 128 reviews evaluated with the MiniLM
-stand-in (``benchmarks/page_faults.py`` measures them and what they cost). ``keep_freed_memory``
+and maps each 4 KiB page on first touch: about 1,800 page faults per review evaluated with the MiniLM stand-in
+(``benchmarks/page_faults.py`` measures them and what they cost). ``keep_freed_memory``
 raises both thresholds (``mallopt``), so that blocks of up to 1 GiB come from the heap and freed ones stay there for
 the next batch: the same computation, no page faults once the first batch has run. The price is that memory freed
 by a run stays with its process until it ends (its peak, which it needed anyway).
