@@ -93,9 +93,13 @@ def launch_command(main_args: list, processes: int) -> list[str]:
             "--main_process_port", str(free_port()), str(PROJECT_DIR / "main.py"), *map(str, main_args)]
 
 
+def processes_of(args, mode: str) -> int:
+    return args.processes if mode == "processes" else 1
+
+
 def run_once(args, mode: str, work: Path) -> dict:
     """One ``--train --eval`` run of ``mode``; main.py's own figures from its evaluation record."""
-    processes = args.processes if mode == "processes" else 1
+    processes = processes_of(args, mode)
     main_args = ["--train", "--eval", "--model_name", args.model_name, "--dataset", args.dataset,
                  "--max_train_samples", args.train_samples, "--max_eval_samples", args.eval_samples,
                  "--max_length", args.max_length, "--num_epochs", 1, "--batch_size", args.batch_size // processes,
@@ -125,6 +129,7 @@ def run_once(args, mode: str, work: Path) -> dict:
 
 
 def spread(values: list[float]) -> dict:
+    """Median, range and every round's value of per-round ratios (benchmarks/page_faults.py uses it too)."""
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
             "max": round(max(values), 3), "by_round": [round(v, 3) for v in values]}
 
@@ -142,10 +147,11 @@ def benchmark(args) -> dict:
                       f"{figures['eval_ms_per_example']} ms/review, accuracy {figures['accuracy']:.4f}", flush=True)
     modes = {}
     for mode, runs in rounds.items():
+        processes = processes_of(args, mode)
         modes[mode] = {
-            "processes": args.processes if mode == "processes" else 1,
-            "threads_per_process": 1 if mode == "processes" else args.processes,
-            "batch_size_per_process": args.batch_size // (args.processes if mode == "processes" else 1),
+            "processes": processes,
+            "threads_per_process": args.processes // processes,
+            "batch_size_per_process": args.batch_size // processes,
             "train_ms_per_example": statistics.median(r["train_ms_per_example"] for r in runs),
             "eval_ms_per_example": statistics.median(r["eval_ms_per_example"] for r in runs),
             "rounds": runs,

@@ -38,11 +38,11 @@ from transformers import AutoTokenizer  # noqa: E402
 
 import main  # noqa: E402
 from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
-
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
 from pipeline.memory import keep_freed_memory  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
+from cpu_processes import spread  # noqa: E402
 from profile_step import training_model  # noqa: E402
 
 WAYS = ("default", "kept")
@@ -159,8 +159,7 @@ def compare(options, task: str) -> dict:
                        "minor_page_faults_per_review": round(statistics.median(
                            p["minor_page_faults"] for p in runs) / reviews),
                        "passes": runs} for way, runs in passes.items()},
-        "kept_vs_default": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-                            "max": round(max(ratios), 3), "by_round": [round(r, 3) for r in ratios]},
+        "kept_vs_default": spread(ratios),
     }
 
 
