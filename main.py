@@ -63,6 +63,7 @@ from pipeline.precision import (
     check_attention_dropout,
     check_fused_adamw,
     fp32_attention_if_cpu_bf16,
+    no_cudnn_attention,
     resolve_attention_dropout,
     resolve_bf16_full_eval,
     resolve_fused_adamw,
@@ -630,6 +631,7 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
     accelerator = Accelerator(mixed_precision=precision, dataloader_config=DataLoaderConfiguration(non_blocking=True))
     if accelerator.device.type == "cuda" and accelerator.mixed_precision == "no":
         torch.set_float32_matmul_precision("high")  # fp32 matrix products on TF32 tensor cores (Ampere and newer)
+    no_cudnn_attention(accelerator.device.type)  # batches of ever-new lengths: no per-shape cuDNN attention plans
     if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
         import datasets
         import transformers

@@ -34,6 +34,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, WEIGHT_FILES, UsageError, exit_code, load_imdb, project_path, resolve_model, stand_in_model, subset)
+from pipeline.results import git_commit, write_json  # noqa: E402
 
 WHEELS = ("datasets", "dill", "multiprocess")  # what datasets needs beyond a CUDA image's packages
 KIT_MARK = "# Made by benchmarks/device_kit.py."  # run.sh's first comment: how a folder is known to be a kit
@@ -48,6 +49,7 @@ fi
     "transformers", transformers.__version__, "accelerate", accelerate.__version__, "datasets", datasets.__version__, \\
     "pyarrow", pyarrow.__version__, "cuda", torch.cuda.is_available())'
 export HF_HUB_OFFLINE=1
+if [ -n "${{OUT:-}}" ]; then cp {kit}/kit.json "$OUT/kit.json"; fi  # the commit the kit was made at
 "$PYTHON" benchmarks/throughput.py --model_name {kit}/model --dataset {kit}/imdb \\
     --train_samples {train} --eval_samples {eval} --rounds {rounds} \\
     --results "${{OUT:-{kit}}}/throughput_gpu.json" "$@"
@@ -127,6 +129,11 @@ def build(options) -> Path:
     relative = kit.relative_to(PROJECT_DIR) if kit.is_relative_to(PROJECT_DIR) else kit
     (kit / "run.sh").write_text(RUN_SH.format(mark=KIT_MARK, kit=relative, train=options.train_samples,
                                               eval=options.eval_samples, rounds=options.rounds))
+    # The GPU machine's copy of the project may carry another .git than this one: results made there name the
+    # commit they ran at through this file (run.sh copies it beside them).
+    write_json(kit / "kit.json", {"commit": git_commit(), "model": str(source), "train_samples": options.train_samples,
+                                  "eval_samples": options.eval_samples, "seed": options.seed,
+                                  "weights": "the model's floating-point weights rounded to bf16"})
     size = sum(path.stat().st_size for path in kit.rglob("*") if path.is_file())
     print(f"{kit}: {size / 2**20:.1f} MiB; on the GPU machine, from the project folder: bash {relative}/run.sh")
     return kit

@@ -20,6 +20,10 @@ On a CPU, these settings decide much of a training step's time (``benchmarks/REA
   in bf16 instead (the name is HF Trainer's ``bf16_full_eval``), attention in bf16 on the fused kernel, on CPUs
   where bf16 autocast is the rule; ``benchmarks/results/bf16_full_eval.json``
   compares its predictions with autocast's on the 25,000 test reviews.
+- On a GPU, ``no_cudnn_attention`` turns off cuDNN's kernel for ``scaled_dot_product_attention``: it builds an
+  execution plan for every new input shape, and batches padded per batch bring a new length almost every batch. On
+  an H200 this made bf16 training ~17 times slower per step until the shapes repeated
+  (``benchmarks/results/gpu_attention.json``); flash and memory-efficient attention need no plan.
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ def resolve_mixed_precision(choice: str, device_type: str) -> str:
     if device_type == "cpu":
         return "bf16" if cpu_has_native_bf16() else "no"
     return "no"
+
+
+def no_cudnn_attention(device_type: str) -> bool:
+    """On CUDA, take cuDNN's attention kernel out of SDPA's choices (see the module's docstring); says whether it did.
+
+    A process-wide switch, made once per process by ``main.make_accelerator``; elsewhere nothing changes.
+    """
+    if device_type != "cuda":
+        return False
+    torch.backends.cuda.enable_cudnn_sdp(False)
+    return True
 
 
 ATTENTION_DROPOUT_CHOICES = ("auto (0 on CPU, where it costs about half the training step; the model's own on GPU), "

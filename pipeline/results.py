@@ -54,6 +54,8 @@ def provenance(device: torch.device) -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "malloc_keeps_freed_memory": keeping_freed_memory(),  # pipeline/memory.py
+        # pipeline/precision.py's no_cudnn_attention; None off CUDA, where there is no cuDNN attention
+        "cudnn_attention": torch.backends.cuda.cudnn_sdp_enabled() if device.type == "cuda" else None,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -218,6 +218,10 @@ def test_device_kit_holds_a_bf16_stored_model_that_loads_in_fp32_and_runs_the_be
     assert record["train_samples"] == 40 and record["eval_samples"] == 30 and list(record["paths"]) == ["default"]
     assert record["provenance"]["device"].startswith("cpu")  # no GPU here: the limit and provenance say so
     assert "cuda False" in run.stdout
+    # the commit the kit was made at travels with the results (the GPU machine's .git may be another)
+    from pipeline.results import git_commit
+
+    assert json.loads((out / "kit.json").read_text())["commit"] == git_commit()
 
 
 def test_device_kit_rejects_bad_sizes(tmp_path):
@@ -242,7 +246,7 @@ def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tin
         done = subprocess.run([*command, "--out", str(kit)], cwd=tmp_path, env=offline_env(), capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-    assert sorted(p.name for p in kit.iterdir()) == ["imdb", "model", "run.sh"]
+    assert sorted(p.name for p in kit.iterdir()) == ["imdb", "kit.json", "model", "run.sh"]
     # a model it cannot copy: exit 2 with the reason, and no half-built kit left behind
     bin_only = tmp_path / "bin-only"
     bin_only.mkdir()

@@ -132,6 +132,21 @@ def test_fused_adamw_choices():
         precision.resolve_fused_adamw("yes", "cpu", "bf16")
 
 
+def test_cudnn_attention_is_turned_off_on_cuda_only():
+    """cuDNN's SDPA kernel plans per input shape (a tenth of a second or more per new length on an H200): off on CUDA, where batches
+    padded per batch bring new lengths all the time; the flag is process-wide, so the test restores it."""
+    from pipeline.results import provenance
+
+    enabled = torch.backends.cuda.cudnn_sdp_enabled()
+    try:
+        torch.backends.cuda.enable_cudnn_sdp(True)
+        assert precision.no_cudnn_attention("cpu") is False and torch.backends.cuda.cudnn_sdp_enabled()
+        assert precision.no_cudnn_attention("cuda") is True and not torch.backends.cuda.cudnn_sdp_enabled()
+        assert provenance(torch.device("cpu"))["cudnn_attention"] is None  # recorded on CUDA only
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(enabled)
+
+
 def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data, tmp_path):
     """The fused kernel is a faster implementation of the same update: same run, same weights and predictions."""
     from safetensors.torch import load_file
