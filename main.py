@@ -13,6 +13,7 @@ See README.md for every flag, the outputs, and how paths are resolved (always ag
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import math
 import os
@@ -619,6 +620,12 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 # Main
 # ----------------------------------------------------------------------------------------------------------------
 
+def end_process_group() -> None:
+    """Destroy the default process group of a multi-process run, if there is one (a no-op otherwise)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def make_accelerator(mixed_precision: str) -> Accelerator:
     """One process per device under ``accelerate launch``, a single process under plain ``python``."""
     precision = mixed_precision
@@ -632,6 +639,10 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
     if accelerator.device.type == "cuda" and accelerator.mixed_precision == "no":
         torch.set_float32_matmul_precision("high")  # fp32 matrix products on TF32 tensor cores (Ampere and newer)
     no_cudnn_attention(accelerator.device.type)  # batches of ever-new lengths: no per-shape cuDNN attention plans
+    # The process group ends before the interpreter does, on every way out (errors too): left to the interpreter's
+    # teardown, gloo's worker threads can abort the process ("terminate called without an active exception").
+    atexit.unregister(end_process_group)
+    atexit.register(end_process_group)
     if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
         import datasets
         import transformers
