@@ -48,7 +48,7 @@ from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noq
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
 from pipeline.memory import keep_freed_memory, resolve_keep_freed_memory  # noqa: E402
-from pipeline.precision import cpu_has_native_bf16  # noqa: E402
+from pipeline.precision import cpu_has_native_bf16, cudnn_attention_enabled  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 class Recipe(NamedTuple):
@@ -158,6 +158,7 @@ def run_one_path(args) -> dict:
         "fused_adamw": info["fused_adamw_used"],
         "bf16_full_eval": score["bf16_full_eval"],
         "keep_freed_memory": kept,
+        "cudnn_attention": cudnn_attention_enabled(accelerator.device.type),  # this path's process (None off CUDA)
         "train_ms_per_example": round(1000 / info["train_examples_per_second"], 1),
         "eval_ms_per_example": round(1000 / score["eval_examples_per_second"], 2),
         "train_seconds": info["train_seconds"],

@@ -69,6 +69,11 @@ def no_cudnn_attention(device_type: str) -> bool:
     return True
 
 
+def cudnn_attention_enabled(device_type: str) -> bool | None:
+    """Whether SDPA may choose cuDNN's kernel in this process; None off CUDA, where there is none."""
+    return torch.backends.cuda.cudnn_sdp_enabled() if device_type == "cuda" else None
+
+
 ATTENTION_DROPOUT_CHOICES = ("auto (0 on CPU, where it costs about half the training step; the model's own on GPU), "
                              "model (the model's own), or a number in [0, 1)")
 

@@ -47,6 +47,8 @@ def device_description(device: torch.device) -> str:
 def provenance(device: torch.device) -> dict:
     import torch
 
+    from pipeline.precision import cudnn_attention_enabled
+
     return {
         "git_commit": git_commit(),
         "device": device_description(device),
@@ -54,8 +56,9 @@ def provenance(device: torch.device) -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "malloc_keeps_freed_memory": keeping_freed_memory(),  # pipeline/memory.py
-        # pipeline/precision.py's no_cudnn_attention; None off CUDA, where there is no cuDNN attention
-        "cudnn_attention": torch.backends.cuda.cudnn_sdp_enabled() if device.type == "cuda" else None,
+        # pipeline/precision.py's no_cudnn_attention, in the process that calls this (main.py's runs: the one that
+        # ran the model)
+        "cudnn_attention": cudnn_attention_enabled(device.type),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
