@@ -222,6 +222,19 @@ def test_device_kit_holds_a_bf16_stored_model_that_loads_in_fp32_and_runs_the_be
     from pipeline.results import git_commit
 
     assert json.loads((out / "kit.json").read_text())["commit"] == git_commit()
+    # gpu_attention.py reads the same kit: every way in its own process, both passes, the kit's commit beside them
+    attention = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "gpu_attention.py"), "--kit",
+                                str(kit), "--samples", "12", "--train_batches", "2", "--results",
+                                str(out / "attention.json")], cwd=tmp_path, env=offline_env(), capture_output=True,
+                               text=True, timeout=600)
+    assert attention.returncode == 0, attention.stderr[-3000:]
+    record = json.loads((out / "attention.json").read_text())
+    assert [way["way"]["prec"] for way in record["ways"]] == [
+        "fp32", "tf32", "autocast", "autocast", "autocast", "autocast", "bf16full", "bf16full"]
+    for way in record["ways"]:
+        assert way["eval_pass1_ms_per_review"] > 0 and way["eval_pass2_ms_per_review"] > 0
+        assert ("train_pass1_ms_per_step" in way) == (way["way"]["prec"] != "bf16full")
+    assert record["kit_made_at"]["commit"] == git_commit() and record["provenance"]["cudnn_attention"] is None
 
 
 def test_device_kit_rejects_bad_sizes(tmp_path):
@@ -229,6 +242,11 @@ def test_device_kit_rejects_bad_sizes(tmp_path):
                            "--no_wheels", "--out", str(tmp_path / "kit")],
                           cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--rounds" in proc.stderr and not (tmp_path / "kit").exists()
+    no_kit = subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "gpu_attention.py"), "--kit",
+                             str(tmp_path), "--results", str(tmp_path / "attention.json")],
+                            cwd=tmp_path, env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert no_kit.returncode == 2 and "is not a kit: make one with" in no_kit.stderr
+    assert not (tmp_path / "attention.json").exists()
 
 
 def test_device_kit_replaces_an_old_kit_but_never_another_folder(tiny_model, tiny_data, tmp_path):
