@@ -199,3 +199,76 @@ def test_page_faults_table_and_readme_match_their_results_file():
     assert (f"{faults[0]} page faults per evaluated review, none when kept, evaluation "
             f"×{evaluation['kept_vs_default']['median']:g} the time") in readme
     assert all(t["ways"]["kept"]["minor_page_faults_per_review"] == 0 for t in (evaluation, training))
+
+
+def attention_ways() -> list[dict]:
+    """gpu_attention.py's committed log: one JSON line per way, the way's process time after it."""
+    lines = (PROJECT / "benchmarks" / "results" / "gpu" / "attention_log.txt").read_text().splitlines()
+    return [json.loads(line[:line.rindex("}") + 1]) for line in lines if line.startswith("{")]
+
+
+def table_rows(text: str, header: str) -> dict[str, list[str]]:
+    """The Markdown table that starts with ``header``: its rows' first cell -> the other cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_benchmarks_readme_gpu_tables_match_their_results_files():
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    rows = table_rows(text, "| way (`gpu_attention.py`) |")
+    ways = attention_ways()
+    assert len(ways) == 8
+    for way in ways:
+        shape = way["config"]
+        name = (shape["prec"] + (", pad 64" if shape.get("mult") else "")
+                + (", cuDNN off" if shape.get("nocudnn") else ""))
+        expected = [f"{way[key]:g}" if key in way else "–" for key in (
+            "train_pass1_ms_per_step", "train_pass2_ms_per_step",
+            "eval_pass1_ms_per_review", "eval_pass2_ms_per_review")]
+        assert rows.get(name) == expected, name
+    gpu = PROJECT / "benchmarks" / "results" / "gpu"
+    before = json.loads((gpu / "throughput_before_no_cudnn_attention.json").read_text())
+    after = json.loads((gpu / "throughput.json").read_text())
+    for record in (before, after):
+        assert record["provenance"]["device"] == "cuda: NVIDIA H200 x1"
+        assert (record["train_samples"], record["eval_samples"], record["max_length"]) == (2000, 2000, 512)
+    rows = table_rows(text, "| path | training ms/review, before |")
+    for name in ("starter", "fp32", "default"):
+        b, a, ratio = before["paths"][name], after["paths"][name], after["ratios"][name]
+        assert rows[name] == [f"{b['train_ms_per_example']:g}", f"{b['eval_ms_per_example']:g}",
+                              f"{a['train_ms_per_example']:g}", f"{a['eval_ms_per_example']:g}",
+                              f"{ratio['train_vs_starter']:g}", f"{ratio['eval_vs_starter']:g}",
+                              f"{100 * a['accuracy']:.2f}%"], name
+    # what the README says of them: the default path half the fp32 path's speed before, at it after
+    assert before["paths"]["default"]["train_ms_per_example"] >= 2 * before["paths"]["fp32"]["train_ms_per_example"]
+    assert after["ratios"]["default"]["train_vs_starter"] >= 0.95 * after["ratios"]["fp32"]["train_vs_starter"]
+    flat = " ".join(text.split())
+    kit = json.loads((gpu / "throughput.kit.json").read_text())
+    assert f"the code of {kit['commit'][:7]}" in flat
+    assert f"bf16 matrix products at {after['limit']['gemm_tflops']['bf16']:.0f} TFLOP/s in this run, " \
+           f"{before['limit']['gemm_tflops']['bf16']:.0f} in the first" in flat
+    assert f"{after['limit']['train_limit_ms_per_example']['bf16']:g} ms per training review" in flat
+    no_cudnn = {way["config"]["prec"]: way for way in ways
+                if way["config"].get("nocudnn") and not way["config"].get("mult")}
+    assert f"({no_cudnn['bf16full']['eval_pass1_ms_per_review']:g} against " \
+           f"{no_cudnn['autocast']['eval_pass1_ms_per_review']:g} ms/review" in flat
+
+
+def test_readme_gpu_full_assignment_matches_the_gpu_benchmark():
+    record = json.loads((PROJECT / "benchmarks" / "results" / "gpu" / "throughput.json").read_text())
+    text = paragraph(PROJECT / "README.md", "**The full assignment on one GPU.**")
+    default, starter = record["full_assignment_estimate"]["default"], record["full_assignment_estimate"]["starter"]
+    figures = record["paths"]["default"]
+    assert f"**{default['total_minutes']:g} minutes** on the defaults " \
+           f"({default['minutes']['training']:g} training at " \
+           f"{figures['train_ms_per_example']:g} ms/review, {default['minutes']['evaluation']:g} evaluation at " \
+           f"{figures['eval_ms_per_example']:g} ms/review, {default['minutes']['tokenization']:g} tokenization, " \
+           f"{default['minutes']['transformations']:g} transformations), {starter['total_minutes']:g} on the " \
+           f"starter's path" in text
