@@ -272,3 +272,14 @@ def test_readme_gpu_full_assignment_matches_the_gpu_benchmark():
            f"{figures['eval_ms_per_example']:g} ms/review, {default['minutes']['tokenization']:g} tokenization, " \
            f"{default['minutes']['transformations']:g} transformations), {starter['total_minutes']:g} on the " \
            f"starter's path" in text
+
+
+def test_benchmarks_readme_gpu_regression_ratios_match_the_first_run():
+    record = json.loads((PROJECT / "benchmarks" / "results" / "gpu" / "throughput_before_no_cudnn_attention.json")
+                        .read_text())
+    text = " ".join(paragraph(PROJECT / "benchmarks" / "README.md", "**The first run found a GPU regression**").split())
+    paths = record["paths"]
+    for task, key in (("training", "train_ms_per_example"), ("evaluation", "eval_ms_per_example")):
+        median = paths["default"][key] / paths["fp32"][key]
+        by_round = [d[key] / f[key] for d, f in zip(paths["default"]["rounds"], paths["fp32"]["rounds"])]
+        assert f"{median:.1f} times" in text and f"({min(by_round):.2f} to {max(by_round):.2f}" in text, task
