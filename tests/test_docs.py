@@ -8,6 +8,18 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def cells_of(row: str) -> list[str]:
+    """A Markdown table row's cells, stripped."""
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def row_cells(text: str, first_cell: str) -> list[str]:
+    """The cells of the first Markdown table row in ``text`` whose first cell is ``first_cell``."""
+    row = next((line for line in text.splitlines() if line.startswith(f"| {first_cell} |")), None)
+    assert row, f"benchmarks/README.md has no row for {first_cell}"
+    return cells_of(row)
+
+
 def full_scale_paragraph() -> str:
     text = (PROJECT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"\*\*Full scale\.\*\*(.*?)\n\n", text, re.S)
@@ -69,28 +81,22 @@ def test_benchmarks_readme_tables_match_their_results_files():
     text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     throughput = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
     for name, figures in throughput["paths"].items():
-        row = next((line for line in text.splitlines() if line.startswith(f"| `{name}` |")), None)
-        assert row, f"benchmarks/README.md has no row for the {name} path"
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert f"{figures['train_ms_per_example']:g}" in cells and f"{figures['eval_ms_per_example']:g}" in cells, row
+        cells = row_cells(text, f"`{name}`")
+        assert f"{figures['train_ms_per_example']:g}" in cells and f"{figures['eval_ms_per_example']:g}" in cells, cells
         ratios = throughput["ratios"][name]
-        assert f"{ratios['train_vs_starter']:g}" in cells and f"{ratios['eval_vs_starter']:g}" in cells, row
+        assert f"{ratios['train_vs_starter']:g}" in cells and f"{ratios['eval_vs_starter']:g}" in cells, cells
     profile = json.loads((PROJECT / "benchmarks" / "results" / "profile_step.json").read_text())
     for name in profile["lengths"]["256"]["variants"]:
-        row = next((line for line in text.splitlines() if line.startswith(f"| {name} |")), None)
-        assert row, f"benchmarks/README.md has no row for the recipe {name}"
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        cells = row_cells(text, name)
         assert cells[1:3] == [f"{profile['lengths'][n]['variants'][name]['ms_per_example']:g}" for n in ("256", "512")]
     for name, figures in profile["optimizer_step"]["variants"].items():
         assert f"| {name} | {figures['ms_per_step']:g} |" in text, name
     full_eval = json.loads((PROJECT / "benchmarks" / "results" / "bf16_full_eval.json").read_text())
     assert full_eval["reviews"] == 25000
     for setting in full_eval["settings"]:
-        row = next((line for line in text.splitlines() if line.startswith(f"| `{setting['bf16_full_eval']}` |")), None)
-        assert row, f"benchmarks/README.md has no row for --bf16_full_eval {setting['bf16_full_eval']}"
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        cells = row_cells(text, f"`{setting['bf16_full_eval']}`")
         assert cells[2:] == [f"{setting['median_ms_per_review']:.1f}", f"{setting['accuracy']:g}",
-                             f"{setting['agreement_with_first']:g}"], row
+                             f"{setting['agreement_with_first']:g}"], cells
     parameters = profile["optimizer_step"]["parameters"]
     readme = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
     assert f"{parameters / 1e6:.1f} million parameters" in readme
@@ -115,16 +121,14 @@ def test_benchmarks_readme_alternatives_tables_match_their_results_file():
     parts += [("", record["torch_compile"]), ("", record["dropout"])]
     for prefix, part in parts:
         for name, figures in part["variants"].items():
-            row = next((line for line in text.splitlines() if line.startswith(f"| {prefix}{name} |")), None)
-            assert row, f"benchmarks/README.md has no row for {prefix}{name}"
-            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            cells = row_cells(text, f"{prefix}{name}")
             by_round = figures["ratio_to_default_by_round"]
             assert cells[1:4] == [f"{figures['ms_per_example']:g}", f"{figures['ratio_to_default']:g}",
-                                  f"{min(by_round):g}–{max(by_round):g}"], row
+                                  f"{min(by_round):g}–{max(by_round):g}"], cells
             if "max_abs_difference_from_fused" in figures:
-                assert cells[4] == f"{figures['max_abs_difference_from_fused']:.2g}", row
+                assert cells[4] == f"{figures['max_abs_difference_from_fused']:.2g}", cells
             if "first_call_seconds_by_length" in figures:
-                assert cells[4] == ", ".join(f"{s:g}" for s in figures["first_call_seconds_by_length"].values()), row
+                assert cells[4] == ", ".join(f"{s:g}" for s in figures["first_call_seconds_by_length"].values()), cells
     commit = record["provenance"]["git_commit"]
     assert not commit.endswith("-dirty") and f"at commit {commit[:7]}" in " ".join(text.split())
     compact = {mode: next(f for name, f in record["attention"][mode]["variants"].items() if name.startswith(
@@ -153,14 +157,12 @@ def test_benchmarks_readme_processes_table_matches_its_results_file():
     text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     record = json.loads((PROJECT / "benchmarks" / "results" / "cpu_processes.json").read_text())
     for name, figures in record["modes"].items():
-        row = next((line for line in text.splitlines() if line.startswith(f"| {name} |")), None)
-        assert row, f"benchmarks/README.md has no row for the {name} way"
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        cells = row_cells(text, name)
         accuracies = {run["accuracy"] for run in figures["rounds"]}
         assert len(accuracies) == 1, "the README says each way's accuracy is the same in every round"
         assert cells[1:] == [f"{figures['processes']} × {figures['threads_per_process']}",
                              str(figures["batch_size_per_process"]), f"{figures['train_ms_per_example']:g}",
-                             f"{figures['eval_ms_per_example']:g}", f"{accuracies.pop():g}"], row
+                             f"{figures['eval_ms_per_example']:g}", f"{accuracies.pop():g}"], cells
     section = " ".join(text.split("## One process per core")[1].split("\n## ")[0].split())
     for task, name in (("train", "training"), ("eval", "evaluation")):
         ratio = record["processes_vs_threads"][task]
@@ -215,7 +217,7 @@ def table_rows(text: str, header: str) -> dict[str, list[str]]:
     for line in lines[start + 2:]:
         if not line.startswith("|"):
             break
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = cells_of(line)
         rows[cells[0]] = cells[1:]
     return rows
 
