@@ -55,7 +55,7 @@ from pipeline.data import (
     project_path,
     subset,
 )
-from pipeline.memory import KEEP_FREED_MEMORY_CHOICES, keep_freed_memory, resolve_keep_freed_memory
+from pipeline.memory import KEEP_FREED_MEMORY_CHOICES, keep_freed_memory_if
 from pipeline.precision import (
     ATTENTION_DROPOUT_CHOICES,
     BF16_FULL_EVAL_CHOICES,
@@ -744,8 +744,7 @@ def run(args) -> None:
     if accelerator is not None:
         warn_launcher_precision(accelerator, args.mixed_precision)
         check_outputs(args, accelerator)
-        if resolve_keep_freed_memory(args.keep_freed_memory, accelerator.device.type):
-            keep_freed_memory()  # pipeline/memory.py; provenance() records whether it took effect
+        keep_freed_memory_if(args.keep_freed_memory, accelerator.device.type)  # provenance() records the outcome
 
     dataset = load_imdb(args.dataset)
     dataset["train"] = subset(dataset["train"], args.max_train_samples, args.data_seed)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import main  # noqa: E402
 from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
-from pipeline.memory import keep_freed_memory  # noqa: E402
+from pipeline.memory import keep_freed_memory, minor_page_faults  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 from cpu_processes import spread  # noqa: E402
 from profile_step import training_model  # noqa: E402
@@ -117,11 +116,11 @@ def worker(options) -> None:
     run()  # warm-up: the first pass also maps the memory the kept way then reuses
     print("ready", flush=True)
     for _ in sys.stdin:
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        faults = minor_page_faults()
         start = time.perf_counter()
         run()
         seconds = time.perf_counter() - start
-        print(f"{1000 * seconds / reviews} {resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}", flush=True)
+        print(f"{1000 * seconds / reviews} {minor_page_faults() - faults}", flush=True)
 
 
 def compare(options, task: str) -> dict:

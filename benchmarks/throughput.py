@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,7 @@ import main  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
-from pipeline.memory import keep_freed_memory, resolve_keep_freed_memory  # noqa: E402
+from pipeline.memory import keep_freed_memory_if, minor_page_faults  # noqa: E402
 from pipeline.precision import cpu_has_native_bf16, cudnn_attention_enabled  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
@@ -124,10 +123,6 @@ def tokenized_data(args):
     return tokenizer, train, test, 1000 * (time.perf_counter() - start) / (len(train) + len(test))
 
 
-def minor_page_faults() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
 def run_one_path(args) -> dict:
     """One path in this process: train from the seeded initial weights, evaluate; cross-evaluate the starter model."""
     path, work = args.one_path, Path(args.work)
@@ -135,7 +130,7 @@ def run_one_path(args) -> dict:
     tokenizer, train, test, _ = tokenized_data(args)
     recipe = PATHS[path]
     accelerator = main.make_accelerator(recipe.mixed_precision)
-    kept = resolve_keep_freed_memory(recipe.keep_freed_memory, accelerator.device.type) and keep_freed_memory()
+    kept = keep_freed_memory_if(recipe.keep_freed_memory, accelerator.device.type)
     if recipe.data == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
     else:

@@ -51,6 +51,19 @@ def keep_freed_memory() -> bool:
     return _keeping
 
 
+def keep_freed_memory_if(choice: str, device_type: str) -> bool:
+    """``--keep_freed_memory`` applied: ``keep_freed_memory()`` where ``choice`` resolves to it on ``device_type``;
+    whether memory is now kept."""
+    return resolve_keep_freed_memory(choice, device_type) and keep_freed_memory()
+
+
+def minor_page_faults() -> int:
+    """This process's minor page faults so far (``getrusage``; Unix), for the benchmarks that count them."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def keeping_freed_memory() -> bool:
     """Whether ``keep_freed_memory`` took effect in this process (for the results' provenance)."""
     return _keeping
