@@ -133,8 +133,9 @@ def test_fused_adamw_choices():
 
 
 def test_cudnn_attention_is_turned_off_on_cuda_only():
-    """cuDNN's SDPA kernel plans per input shape (a tenth of a second or more per new length on an H200): off on CUDA, where batches
-    padded per batch bring new lengths all the time; the flag is process-wide, so the test restores it."""
+    """cuDNN's SDPA kernel plans per input shape (a tenth of a second or more per new length on an H200): off on
+    CUDA, where batches padded per batch bring new lengths all the time; the flag is process-wide, so the test
+    restores it."""
     from pipeline.results import provenance
 
     enabled = torch.backends.cuda.cudnn_sdp_enabled()
