@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 from conftest import PROJECT_DIR, offline_env
+from pipeline.data import UsageError
 from pipeline.memory import glibc
 from pipeline.precision import cpu_has_native_bf16
 
@@ -330,3 +334,109 @@ def test_page_faults_runs_both_ways_in_turns_in_their_own_processes(tiny_model, 
                 p["minor_page_faults"] for p in way["passes"]) / reviews)
     assert [record["tasks"][t]["reviews_per_pass"] for t in ("evaluation", "training")] == [40, 24]
     assert "kept takes x" in proc.stdout
+
+
+def project_copy(tmp_path) -> Path:
+    """What scripts/train.sbatch needs of this project, in a folder of its own (the batch file writes its out/)."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("main.py", "utils.py"):
+        shutil.copy(PROJECT_DIR / name, copy / name)
+    for name in ("pipeline", "scripts", "resources"):
+        shutil.copytree(PROJECT_DIR / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def run_full_assignment(*args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT_DIR / "benchmarks" / "full_assignment.py"), *map(str, args)],
+                          cwd=cwd, env=offline_env(), capture_output=True, text=True, timeout=900)
+
+
+def test_full_assignment_times_every_step_of_the_batch_file(tiny_model, tiny_data, tmp_path):
+    project, results = project_copy(tmp_path), tmp_path / "results" / "summary.json"
+    proc = run_full_assignment("--project", project, "--model_name", tiny_model, "--dataset", tiny_data,
+                               "--main_args", "--num_epochs 1 --max_train_samples 20 --max_eval_samples 12 "
+                               "--max_length 32 --batch_size 4", "--results", results, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:] + (project / "full_assignment_stderr.log").read_text()[-3000:]
+    summary = json.loads(results.read_text())
+    steps = summary["steps"]
+    assert summary["finished_steps"] == list(steps) == ["preflight", "train", "eval", "eval_transformed",
+                                                        "train_augmented", "eval_augmented"]
+    assert all(step["finished"] and step["wall_seconds"] > 0 for step in steps.values())
+    # main.py's own records: 20 reviews, then 20 + 4 transformed (1/5); every evaluation on the 12 test reviews
+    assert [steps[s]["training"]["examples"] for s in ("train", "train_augmented")] == [20, 24]
+    evaluations = {**steps["eval"]["evaluations"], **steps["eval_transformed"]["evaluations"],
+                   **steps["eval_augmented"]["evaluations"]}
+    assert list(evaluations) == ["out_original", "out_transformed", "out_augmented_original",
+                                 "out_augmented_transformed"]
+    assert all(e["examples"] == 12 and 0 <= e["accuracy"] <= 1 for e in evaluations.values())
+    for name in ("train", "train_augmented"):  # a step's loop is part of its wall-clock time
+        assert steps[name]["training"]["train_seconds"] < steps[name]["wall_seconds"]
+    minutes = summary["minutes"]
+    assert minutes["total"] == minutes["measured_steps"] == round(sum(s["wall_seconds"] for s in steps.values()) / 60,
+                                                                  1)
+    assert summary["estimate_of_unfinished_steps_seconds"] is None
+    copied = sorted(p.name for p in (results.parent / "records").iterdir())
+    assert copied == ["out__out_augmented_original.json", "out__out_augmented_transformed.json",
+                      "out__out_original.json", "out__out_transformed.json", "out__training_info.json",
+                      "out_augmented__training_info.json"]
+    log = (project / "full_assignment_log.txt").read_text().splitlines()
+    assert log[0].startswith("start ") and log[-1].startswith("end ") and "| == train: python main.py --train" in \
+        "\n".join(log)
+    # the same figures again from the log and records, without running anything
+    again = run_full_assignment("--project", project, "--model_name", tiny_model, "--dataset", tiny_data, "--main_args",
+                                "--num_epochs 1 --max_train_samples 20 --max_eval_samples 12 --max_length 32 "
+                                "--batch_size 4", "--results", tmp_path / "again.json", "--summarize", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((tmp_path / "again.json").read_text())["steps"] == steps
+
+
+def test_full_assignment_never_runs_where_it_would_replace_a_model_or_the_committed_results(tiny_model, tmp_path):
+    results = tmp_path / "summary.json"
+    proc = run_full_assignment("--project", PROJECT_DIR, "--results", results, cwd=tmp_path)
+    assert proc.returncode == 2 and "is this checkout" in proc.stderr, proc.stderr[-2000:]
+    project = project_copy(tmp_path)
+    shutil.copytree(tiny_model, project / "out_augmented")
+    before = sorted(p.name for p in (project / "out_augmented").iterdir())
+    proc = run_full_assignment("--project", project, "--results", results, cwd=tmp_path)
+    assert proc.returncode == 2 and "holds a trained model in out_augmented/" in proc.stderr, proc.stderr[-2000:]
+    assert sorted(p.name for p in (project / "out_augmented").iterdir()) == before
+    proc = run_full_assignment("--project", tmp_path / "elsewhere", "--results", results, cwd=tmp_path)
+    assert proc.returncode == 2 and "is not a checkout of this project" in proc.stderr, proc.stderr[-2000:]
+    proc = run_full_assignment("--project", project, "--results", results, "--summarize", cwd=tmp_path)
+    assert proc.returncode == 2 and "run without --summarize first" in proc.stderr, proc.stderr[-2000:]
+    assert not results.exists() and not (project / "full_assignment_log.txt").exists()
+
+
+# A run stopped while training the augmented model (its process killed): the batch file says the step failed.
+STOPPED_LOG = """start 2026-11-27 15:25:12.428827334 load 1.62 1.13 1.04 1/78 1809
+2026-11-27 15:25:12.456167424 | == preflight
+2026-11-27 15:25:19.716989698 | preflight: ok, everything this command needs is in place
+2026-11-27 15:25:20.800401611 | == train: python main.py --train --checkpoint_every 500
+2026-11-27 16:10:20.900401611 | == eval: python main.py --eval
+2026-11-27 16:20:00.000000000 | == eval_transformed: python main.py --eval_transformed
+2026-11-27 16:31:00.500000000 | == train_augmented: python main.py --train_augmented --checkpoint_every 500
+2026-11-27 16:40:00.500000000 | == train_augmented failed (exit 143)
+end 2026-11-27 16:40:00.600000000 load 2.01 1.99 1.80 1/80 2000
+"""
+
+
+def test_full_assignment_reads_a_stopped_run_and_estimates_its_last_steps_from_the_same_work_done():
+    sys.path.insert(0, str(PROJECT_DIR / "benchmarks"))
+    from full_assignment import parse_log, second_half_estimate
+
+    run = parse_log(STOPPED_LOG)
+    assert run["load_average_start"] == [1.62, 1.13, 1.04] and run["load_average_end"] == [2.01, 1.99, 1.8]
+    steps = run["steps"]
+    assert {name: (s["wall_seconds"], s["finished"]) for name, s in steps.items()} == {
+        "preflight": (8.34, True), "train": (2700.1, True), "eval": (579.1, True), "eval_transformed": (660.5, True),
+        "train_augmented": (540.0, False)}
+    steps["train"]["training"] = {"examples": 25000}
+    # --train_augmented trains on 25,000 + 5,000 reviews; --eval --eval_transformed repeats the two evaluations
+    assert second_half_estimate(steps) == {"train_augmented": round(2700.1 * 1.2, 2),
+                                           "eval_augmented": round(579.1 + 660.5, 2),
+                                           "train_augmented_share_of_train": 1.2}
+    del steps["eval_transformed"]
+    assert second_half_estimate(steps) is None
+    with pytest.raises(UsageError, match="still going"):
+        parse_log(STOPPED_LOG.rsplit("end ", 1)[0])
