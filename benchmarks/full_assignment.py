@@ -113,7 +113,7 @@ def run_assignment(options, project: Path) -> None:
         log.write(f"end {stamp()} load {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     if returncode != 0:
         raise RuntimeError(f"scripts/train.sbatch failed (exit {returncode}): see {project / LOG_NAME} and "
-                           f"{project / STDERR_NAME}")
+                           f"{project / STDERR_NAME}; --summarize writes the figures of the steps that finished")
 
 
 def parse_log(text: str) -> dict:
