@@ -216,8 +216,9 @@ def summarize(options, project: Path) -> dict:
     if len(finished) < len(STEPS):
         estimate = second_half_estimate(steps)
         if estimate is not None and set(finished) == set(STEPS) - {"train_augmented", "eval_augmented"}:
-            minutes["estimated_total"] = round(
-                (measured + estimate["train_augmented"] + estimate["eval_augmented"]) / 60, 1)
+            estimated = estimate["train_augmented"] + estimate["eval_augmented"]
+            minutes["estimated_steps"] = round(estimated / 60, 1)
+            minutes["estimated_total"] = round((measured + estimated) / 60, 1)
     else:
         minutes["total"] = minutes["measured_steps"]
     summary = {
