@@ -389,6 +389,23 @@ def test_full_assignment_times_every_step_of_the_batch_file(tiny_model, tiny_dat
                                 "--batch_size 4", "--results", tmp_path / "again.json", "--summarize", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "again.json").read_text())["steps"] == steps
+    # the same run as if stopped while training the augmented model: its last two steps estimated from the first
+    lines = log[:next(i for i, line in enumerate(log) if "| == train_augmented:" in line) + 1]
+    (project / "full_assignment_log.txt").write_text("\n".join(
+        [*lines, f"{lines[-1].split(' | ')[0]} | == train_augmented failed (exit 143)", log[-1]]) + "\n")
+    stopped = run_full_assignment("--project", project, "--results", tmp_path / "stopped.json", "--summarize",
+                                  cwd=tmp_path)
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    summary = json.loads((tmp_path / "stopped.json").read_text())
+    assert summary["finished_steps"] == ["preflight", "train", "eval", "eval_transformed"]
+    estimate, minutes = summary["estimate_of_unfinished_steps_seconds"], summary["minutes"]
+    assert estimate["train_augmented"] == round(steps["train"]["wall_seconds"] * 1.2, 2)
+    assert estimate["eval_augmented"] == round(steps["eval"]["wall_seconds"] + steps["eval_transformed"]["wall_seconds"],
+                                               2)
+    measured = sum(steps[s]["wall_seconds"] for s in summary["finished_steps"])
+    assert minutes["measured_steps"] == round(measured / 60, 1) and "total" not in minutes
+    assert minutes["estimated_total"] == round((measured + estimate["train_augmented"] + estimate["eval_augmented"])
+                                               / 60, 1)
 
 
 def test_full_assignment_never_runs_where_it_would_replace_a_model_or_the_committed_results(tiny_model, tmp_path):

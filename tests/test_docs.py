@@ -77,6 +77,51 @@ def test_readme_full_assignment_estimate_matches_the_throughput_benchmark():
     assert f"training ×{ratios['train_vs_starter']:g}" in text and f"evaluation ×{ratios['eval_vs_starter']:g}" in text
 
 
+def test_readmes_full_assignment_figures_match_its_measured_run():
+    summary = json.loads((PROJECT / "benchmarks" / "results" / "full_assignment" / "summary.json").read_text())
+    steps, minutes = summary["steps"], summary["minutes"]
+    estimate = summary["estimate_of_unfinished_steps_seconds"]
+    measured = ("preflight", "train", "eval", "eval_transformed")
+    assert summary["finished_steps"] == list(measured)  # what both READMEs say: stopped after three steps
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    for name in measured:
+        cells = row_cells(text, name)
+        assert cells[2] == f"{steps[name]['wall_seconds'] / 60:.1f}", name
+    for name, loop in (("train", "training"), ("eval", "out_original"), ("eval_transformed", "out_transformed")):
+        cells = row_cells(text, name)
+        figures = steps[name]["training"] if loop == "training" else steps[name]["evaluations"][loop]
+        seconds = figures["train_seconds"] if loop == "training" else figures["eval_seconds"]
+        assert cells[3] == f"{seconds / 60:.1f} ({figures['examples']:,} reviews)", name
+        assert cells[4] == f"{figures['ms_per_example']:g}", name
+        assert cells[5] == ("–" if loop == "training" else f"{figures['accuracy']:g}"), name
+    for name in ("train_augmented", "eval_augmented"):
+        assert row_cells(text, name)[2] == f"{estimate[name] / 60:.1f} (estimated)", name
+    assert row_cells(text, "**the full assignment**")[2] == (
+        f"**{minutes['estimated_total']:g}** ({minutes['measured_steps']:g} measured, {minutes['estimated_steps']:g} "
+        f"estimated)")
+    assert f"spent {minutes['outside_the_loops']:g} minutes in all" in " ".join(text.split())
+    assert f"the assignment takes {minutes['estimated_total']:g} minutes" in " ".join(text.split())
+    readme = paragraph(PROJECT / "README.md", "**The full assignment on a 2-core CPU.**")
+    assert f"`--train` took **{steps['train']['wall_seconds'] / 60:.1f} minutes** " \
+           f"({steps['train']['training']['ms_per_example']:g} ms/review in its loop)" in readme
+    evaluations = [steps[n]["evaluations"][e] for n, e in (("eval", "out_original"),
+                                                          ("eval_transformed", "out_transformed"))]
+    assert (f"`--eval` {steps['eval']['wall_seconds'] / 60:.1f} and `--eval_transformed` "
+            f"{steps['eval_transformed']['wall_seconds'] / 60:.1f} ({evaluations[0]['ms_per_example']:g} and "
+            f"{evaluations[1]['ms_per_example']:g} ms/review; accuracy {evaluations[0]['accuracy']:g} and "
+            f"{evaluations[1]['accuracy']:g})") in readme
+    assert (f"**{minutes['estimated_total']:g} minutes** for the whole assignment ({minutes['measured_steps']:g} "
+            f"measured, {minutes['estimated_steps']:g} estimated)") in readme
+    hours, rest = divmod(round(minutes["estimated_total"]), 60)
+    assert f"takes about {hours} hours {rest} minutes with the defaults" in " ".join(text.split())
+    throughput = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
+    estimated = throughput["full_assignment_estimate"]["default"]["total_minutes"]
+    assert (f"missed by about ×{minutes['estimated_total'] / 75:.1f} measured, as it is by ×{estimated / 75:.1f} "
+            f"estimated") in " ".join(text.split())
+    commit = summary["run_commit"][:7]
+    assert f"commit {commit}" in readme and f"commit {commit}" in text
+
+
 def test_benchmarks_readme_tables_match_their_results_files():
     text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     throughput = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
