@@ -1,7 +1,7 @@
 """The whole assignment on this machine, timed: ``scripts/train.sbatch`` run outside SLURM, as a user would run it.
 
     git worktree add --detach ../imdb-timing HEAD          # a checkout of its own: the run writes its out/
-    python benchmarks/full_assignment.py --project ../imdb-timing          # MiniLM stand-in: ~1.5-2 h on 2 cores
+    python benchmarks/full_assignment.py --project ../imdb-timing          # MiniLM stand-in: ~2.5 h on 2 cores
     python benchmarks/full_assignment.py --project ../imdb-timing --summarize   # the figures of a finished run again
 
 ``--project`` is a checkout of this project in which ``bash scripts/train.sbatch`` runs, with ``NUM_GPUS=0``
@@ -97,8 +97,8 @@ def parse_stamp(text: str) -> datetime.datetime:
 def run_assignment(options, project: Path) -> None:
     """``bash scripts/train.sbatch`` in ``project``, every line of its output stamped into the log."""
     main_args = f"--model_name {options.model_name} --dataset {options.dataset} {options.main_args}"
-    env = {**os.environ, "NUM_GPUS": str(options.num_gpus), "FRESH": "1", "HF_HUB_OFFLINE": "1",
-           "PYTHONUNBUFFERED": "1", "PROJECT_DIR": str(project), "MAIN_ARGS": main_args}
+    env = {**os.environ, "NUM_GPUS": str(options.num_gpus), "FRESH": "1", "PYTHONUNBUFFERED": "1",
+           "PROJECT_DIR": str(project), "MAIN_ARGS": main_args}  # HF_HUB_OFFLINE: yours, or the batch file's 1
     env.pop("SLURM_JOB_ID", None)  # outside SLURM: nothing to requeue
     with open(project / LOG_NAME, "w") as log, open(project / STDERR_NAME, "w") as errors:
         log.write(f"start {stamp()} load {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
