@@ -88,6 +88,11 @@ def stamp() -> str:
     return datetime.datetime.now().strftime(STAMP)
 
 
+def run_mark(word: str) -> str:
+    """The log's first or last line: ``start`` or ``end``, the time and the load averages (``parse_log`` reads it)."""
+    return f"{word} {stamp()} load {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+
+
 def parse_stamp(text: str) -> datetime.datetime:
     """A log time; fractions of a second beyond microseconds (``date +%N`` writes nanoseconds) are dropped."""
     whole, _, fraction = text.strip().partition(".")
@@ -101,7 +106,7 @@ def run_assignment(options, project: Path) -> None:
            "PROJECT_DIR": str(project), "MAIN_ARGS": main_args}  # HF_HUB_OFFLINE: yours, or the batch file's 1
     env.pop("SLURM_JOB_ID", None)  # outside SLURM: nothing to requeue
     with open(project / LOG_NAME, "w") as log, open(project / STDERR_NAME, "w") as errors:
-        log.write(f"start {stamp()} load {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+        log.write(run_mark("start"))
         log.flush()
         batch = subprocess.Popen(["bash", "scripts/train.sbatch"], cwd=project, env=env, stdout=subprocess.PIPE,
                                  stderr=errors, text=True, bufsize=1)
@@ -110,7 +115,7 @@ def run_assignment(options, project: Path) -> None:
             log.flush()
             print(line, end="", flush=True)
         returncode = batch.wait()
-        log.write(f"end {stamp()} load {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+        log.write(run_mark("end"))
     if returncode != 0:
         raise RuntimeError(f"scripts/train.sbatch failed (exit {returncode}): see {project / LOG_NAME} and "
                            f"{project / STDERR_NAME}; --summarize writes the figures of the steps that finished")

@@ -354,9 +354,9 @@ def run_full_assignment(*args, cwd) -> subprocess.CompletedProcess:
 
 def test_full_assignment_times_every_step_of_the_batch_file(tiny_model, tiny_data, tmp_path):
     project, results = project_copy(tmp_path), tmp_path / "results" / "summary.json"
-    proc = run_full_assignment("--project", project, "--model_name", tiny_model, "--dataset", tiny_data,
-                               "--main_args", "--num_epochs 1 --max_train_samples 20 --max_eval_samples 12 "
-                               "--max_length 32 --batch_size 4", "--results", results, cwd=tmp_path)
+    run_options = ("--project", project, "--model_name", tiny_model, "--dataset", tiny_data, "--main_args",
+                   "--num_epochs 1 --max_train_samples 20 --max_eval_samples 12 --max_length 32 --batch_size 4")
+    proc = run_full_assignment(*run_options, "--results", results, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:] + (project / "full_assignment_stderr.log").read_text()[-3000:]
     summary = json.loads(results.read_text())
     steps = summary["steps"]
@@ -384,9 +384,7 @@ def test_full_assignment_times_every_step_of_the_batch_file(tiny_model, tiny_dat
     assert log[0].startswith("start ") and log[-1].startswith("end ") and "| == train: python main.py --train" in \
         "\n".join(log)
     # the same figures again from the log and records, without running anything
-    again = run_full_assignment("--project", project, "--model_name", tiny_model, "--dataset", tiny_data, "--main_args",
-                                "--num_epochs 1 --max_train_samples 20 --max_eval_samples 12 --max_length 32 "
-                                "--batch_size 4", "--results", tmp_path / "again.json", "--summarize", cwd=tmp_path)
+    again = run_full_assignment(*run_options, "--results", tmp_path / "again.json", "--summarize", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "again.json").read_text())["steps"] == steps
     # the same run as if stopped while training the augmented model: its last two steps estimated from the first

@@ -84,6 +84,7 @@ def test_readmes_full_assignment_figures_match_its_measured_run():
     measured = ("preflight", "train", "eval", "eval_transformed")
     assert summary["finished_steps"] == list(measured)  # what both READMEs say: stopped after three steps
     text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    flowing = " ".join(text.split())  # the prose, its line breaks as spaces
     for name in measured:
         cells = row_cells(text, name)
         assert cells[2] == f"{steps[name]['wall_seconds'] / 60:.1f}", name
@@ -99,8 +100,8 @@ def test_readmes_full_assignment_figures_match_its_measured_run():
     assert row_cells(text, "**the full assignment**")[2] == (
         f"**{minutes['estimated_total']:g}** ({minutes['measured_steps']:g} measured, {minutes['estimated_steps']:g} "
         f"estimated)")
-    assert f"spent {minutes['outside_the_loops']:g} minutes in all" in " ".join(text.split())
-    assert f"the assignment takes {minutes['estimated_total']:g} minutes" in " ".join(text.split())
+    assert f"spent {minutes['outside_the_loops']:g} minutes in all" in flowing
+    assert f"the assignment takes {minutes['estimated_total']:g} minutes" in flowing
     readme = paragraph(PROJECT / "README.md", "**The full assignment on a 2-core CPU.**")
     assert f"`--train` took **{steps['train']['wall_seconds'] / 60:.1f} minutes** " \
            f"({steps['train']['training']['ms_per_example']:g} ms/review in its loop)" in readme
@@ -113,11 +114,11 @@ def test_readmes_full_assignment_figures_match_its_measured_run():
     assert (f"**{minutes['estimated_total']:g} minutes** for the whole assignment ({minutes['measured_steps']:g} "
             f"measured, {minutes['estimated_steps']:g} estimated)") in readme
     hours, rest = divmod(round(minutes["estimated_total"]), 60)
-    assert f"takes about {hours} hours {rest} minutes with the defaults" in " ".join(text.split())
+    assert f"takes about {hours} hours {rest} minutes with the defaults" in flowing
     throughput = json.loads((PROJECT / "benchmarks" / "results" / "throughput.json").read_text())
     estimated = throughput["full_assignment_estimate"]["default"]["total_minutes"]
     assert (f"missed by about ×{minutes['estimated_total'] / 75:.1f} measured, as it is by ×{estimated / 75:.1f} "
-            f"estimated") in " ".join(text.split())
+            f"estimated") in flowing
     commit = summary["run_commit"][:7]
     assert f"commit {commit}" in readme and f"commit {commit}" in text
 
