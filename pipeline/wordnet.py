@@ -179,10 +179,12 @@ def ensure_wordnet() -> None:
             raise RuntimeError(INSTALL_HINT)
         data_dir = default_nltk_data_dir()
         target = build_wordnet_from_debian(data_dir)
-        if not load_reader(target).synsets("good"):
-            raise RuntimeError(f"built {target} but WordNet did not load.\n{INSTALL_HINT}")
+        # On the path before the check: NLTK 3.10's reader, for any folder, also opens the index.sense of the
+        # 'corpora/wordnet' it finds first on nltk.data.path (WordNetCorpusReader.map_wn), which must be this one.
         if str(data_dir) not in nltk.data.path:
             nltk.data.path.insert(0, str(data_dir))
+        if not load_reader(target).synsets("good"):
+            raise RuntimeError(f"built {target} but WordNet did not load.\n{INSTALL_HINT}")
         if not _nltk_wordnet_works():
             raise RuntimeError(f"built {target} but nltk.corpus.wordnet still fails.\n{INSTALL_HINT}")
     _READY = True

@@ -541,7 +541,12 @@ def test_build_wordnet_from_debian_into_temp_nltk_data(tmp_path, monkeypatch):
 
 @NEED_DEBIAN
 def test_ensure_wordnet_offline_route(tmp_path, monkeypatch):
+    import nltk
+
+    # NLTK_DATA set after nltk was imported (nltk.data.path does not hold it yet): ensure_wordnet puts the folder it
+    # builds on the path, and must do so before NLTK 3.10's reader checks it (it looks the corpus up on the path)
     monkeypatch.setenv("NLTK_DATA", str(tmp_path))
+    monkeypatch.setattr(nltk.data, "path", [p for p in nltk.data.path if p != str(tmp_path)])
     monkeypatch.setenv("NLTK_NO_DOWNLOAD", "1")
     monkeypatch.setattr(pwn, "_READY", False)
     real = pwn._nltk_wordnet_works
@@ -554,7 +559,7 @@ def test_ensure_wordnet_offline_route(tmp_path, monkeypatch):
     monkeypatch.setattr(pwn, "_nltk_wordnet_works", fake_works)
     pwn.ensure_wordnet()
     assert (tmp_path / "corpora" / "wordnet" / "lexnames").is_file()
-    assert pwn._READY and len(calls) >= 2
+    assert pwn._READY and len(calls) >= 2 and nltk.data.path[0] == str(tmp_path)
 
 
 def test_ensure_wordnet_error_names_what_to_install(tmp_path, monkeypatch):
