@@ -44,6 +44,30 @@ def device_description(device: torch.device) -> str:
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
+def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name as the kernel reports it ('AMD EPYC', 'Intel(R) Xeon(R) Platinum 8488C'), or, where there
+    is no /proc/cpuinfo (macOS, Windows), what ``platform`` says."""
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_description() -> dict:
+    """What decides this CPU's speed and main.py's CPU defaults: its model, the widest vector instructions PyTorch
+    uses on it (AVX2, AVX512, ...), and whether it computes bf16 natively (``--mixed_precision auto``'s rule)."""
+    import torch
+
+    from pipeline.precision import cpu_has_native_bf16
+
+    return {"model": cpu_model_name(), "vector_isa": torch.backends.cpu.get_cpu_capability(),
+            "native_bf16": cpu_has_native_bf16()}
+
+
 def provenance(device: torch.device) -> dict:
     import torch
 
@@ -52,6 +76,7 @@ def provenance(device: torch.device) -> dict:
     return {
         "git_commit": git_commit(),
         "device": device_description(device),
+        "cpu": cpu_description(),  # two CPUs of one description ('x86_64, 2 cores') can differ fourfold in speed
         "hostname": platform.node(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -4,13 +4,14 @@ training saves fp32, --bf16_full_eval."""
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 import torch
 
 import main
 from conftest import run_main
-from pipeline import precision
+from pipeline import precision, results
 from pipeline.data import UsageError, load_pretrained
 from pipeline.results import read_predictions
 
@@ -197,3 +198,19 @@ def test_bf16_full_eval_loads_the_weights_in_bf16(tiny_model, choice, dtype, att
     fp32 = main.load_eval_model(str(tiny_model), SimpleNamespace(mixed_precision="no", device=torch.device("cpu")),
                                 choice)
     assert {p.dtype for p in fp32.parameters()} == {torch.float32}  # without bf16 autocast, nothing changes
+
+
+def test_provenance_names_the_cpu_and_whether_it_has_native_bf16(monkeypatch, tmp_path):
+    # Two CPUs of one device string ('cpu: x86_64, 2 cores') can differ fourfold in speed, and main.py's CPU
+    # defaults depend on native bf16: every results file says which CPU made it.
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t\t: fma avx2\n\n"
+                       "processor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n")
+    assert results.cpu_model_name(cpuinfo) == "AMD EPYC"
+    assert results.cpu_model_name(tmp_path / "none") == (platform.processor() or platform.machine())  # not Linux
+    for native in (True, False):
+        monkeypatch.setattr(torch.cpu, "get_capabilities", lambda native=native: {"avx512_bf16": native})
+        cpu = results.provenance(torch.device("cpu"))["cpu"]
+        assert cpu == {"model": results.cpu_model_name(), "vector_isa": torch.backends.cpu.get_cpu_capability(),
+                       "native_bf16": native}
+        assert cpu["vector_isa"] in ("DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512", "SVE256")
