@@ -63,6 +63,7 @@ from pipeline.precision import (
     attention_dropout_of,
     check_attention_dropout,
     check_fused_adamw,
+    cpu_has_native_bf16,
     fp32_attention_if_cpu_bf16,
     no_cudnn_attention,
     resolve_attention_dropout,
@@ -79,7 +80,7 @@ from pipeline.preflight import (
     check_writable,
     run_checks,
 )
-from pipeline.results import provenance, write_json, write_predictions
+from pipeline.results import cpu_model_name, provenance, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
@@ -663,6 +664,16 @@ def warn_launcher_precision(accelerator: Accelerator, requested: str) -> None:
               f"{launcher}", file=sys.stderr)
 
 
+def warn_emulated_bf16(accelerator: Accelerator) -> None:
+    """``--mixed_precision bf16`` on a CPU without native bf16 (no AMX or AVX512_BF16, e.g. an AVX2-only CPU) runs,
+    but its bf16 matrix products are emulated there, several times slower than fp32: say so, with what to use."""
+    if (accelerator.is_main_process and accelerator.device.type == "cpu" and accelerator.mixed_precision == "bf16"
+            and not cpu_has_native_bf16()):
+        print(f"note: this CPU ({cpu_model_name()}) has no native bf16 (AMX or AVX512_BF16): --mixed_precision bf16 "
+              "emulates it, several times slower than fp32 (benchmarks/README.md, 'On a CPU without native bf16'); "
+              "--mixed_precision auto (the default) or no trains and evaluates in fp32", file=sys.stderr)
+
+
 def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision: str | None = None) -> list:
     """What the command writes must be writable, ``--resume`` must find a checkpoint saved by a run of this shape, and
     an evaluation without training needs a trained model: one list of checks (each returns a summary or raises
@@ -743,6 +754,7 @@ def run(args) -> None:
     accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
     if accelerator is not None:
         warn_launcher_precision(accelerator, args.mixed_precision)
+        warn_emulated_bf16(accelerator)
         check_outputs(args, accelerator)
         keep_freed_memory_if(args.keep_freed_memory, accelerator.device.type)  # provenance() records the outcome
 

@@ -5,6 +5,7 @@ computed once per run (the other processes of a distributed run load it)."""
 from __future__ import annotations
 
 import gc
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ import utils
 from conftest import synthetic_reviews
 from pipeline import batching
 from pipeline.data import load_imdb, load_pretrained
+from pipeline.results import cpu_model_name
 
 
 @pytest.fixture
@@ -47,6 +49,20 @@ def test_a_launcher_precision_that_is_not_used_is_named(fresh_accelerate_state, 
     assert "mixed precision bf16 is not used" in note and "pass --mixed_precision bf16 to main.py" in note
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # what accelerate launch sets when not asked
     main.warn_launcher_precision(accelerator, "no")
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_native_bf16_is_named(fresh_accelerate_state, monkeypatch, capsys, native):
+    """Asked for explicitly on an AVX2-only CPU, bf16 runs emulated, several times slower than fp32: said, with the
+    flag to use; a CPU with AMX or AVX512_BF16, or fp32, gets no note."""
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True, "avx512_bf16": native})
+    main.warn_emulated_bf16(main.make_accelerator("bf16"))
+    note = capsys.readouterr().err
+    assert ("has no native bf16" in note and "--mixed_precision auto (the default) or no" in note) is not native
+    assert native or cpu_model_name() in note
+    fp32 = SimpleNamespace(is_main_process=True, device=torch.device("cpu"), mixed_precision="no")  # one state a process
+    main.warn_emulated_bf16(fp32)
     assert capsys.readouterr().err == ""
 
 
