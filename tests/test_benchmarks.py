@@ -127,6 +127,13 @@ def test_throughput_runs_three_paths_on_the_same_weights(tiny_model, tiny_data, 
     assert estimate["total_minutes"] > 0 and set(estimate["minutes"]) == {"training", "evaluation", "tokenization",
                                                                            "transformations"}
     assert "full assignment, default path" in proc.stdout
+    # the limit is the faster precision's on this CPU (bf16 on AMX, fp32 where bf16 is emulated), and so the ratios
+    limit = record["limit"]
+    assert limit["gemm_tflops"][limit["fastest"]] == max(limit["gemm_tflops"].values())  # (rounded: ties possible)
+    default, fastest = paths["default"], limit["fastest"]
+    assert record["ratios"]["default"]["train_vs_limit"] == round(
+        default["train_ms_per_example"] / limit["train_limit_ms_per_example"][fastest], 1)
+    assert f"the {fastest} limit" in proc.stdout
 
 
 def test_throughput_rejects_non_positive_rounds(tmp_path):
