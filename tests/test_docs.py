@@ -331,3 +331,58 @@ def test_benchmarks_readme_gpu_regression_ratios_match_the_first_run():
         median = paths["default"][key] / paths["fp32"][key]
         by_round = [d[key] / f[key] for d, f in zip(paths["default"]["rounds"], paths["fp32"]["rounds"])]
         assert f"{median:.1f} times" in text and f"({min(by_round):.2f} to {max(by_round):.2f}" in text, task
+
+
+def test_benchmarks_readme_avx2_tables_match_their_results_files():
+    """The section on a CPU without native bf16: its tables, limit and estimate are its files' (and the files say
+    which CPU made them)."""
+    avx2 = PROJECT / "benchmarks" / "results" / "avx2"
+    throughput = json.loads((avx2 / "throughput.json").read_text())
+    profile = json.loads((avx2 / "profile_step.json").read_text())
+    for record in (throughput, profile):
+        assert record["provenance"]["cpu"] == {"model": "AMD EPYC", "vector_isa": "AVX2", "native_bf16": False}
+        assert record["provenance"]["git_commit"].startswith("3f76fe6")
+    assert throughput["paths"]["default"]["mixed_precision"] == "no"  # auto's rule on this CPU
+    text = (PROJECT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    rows = table_rows(text, "| path, AVX2 |")
+    for name, figures in throughput["paths"].items():
+        ratios = throughput["ratios"][name]
+        assert rows[f"`{name}`"] == [f"{figures['train_ms_per_example']:g}", f"{figures['eval_ms_per_example']:g}",
+                                     f"{ratios['train_vs_starter']:g}", f"{ratios['eval_vs_starter']:g}",
+                                     ", ".join(f"{r:g}" for r in ratios["train_vs_starter_by_round"]),
+                                     ", ".join(f"{r:g}" for r in ratios["eval_vs_starter_by_round"])], name
+    rows = table_rows(text, "| recipe, AVX2 |")
+    for name, figures in profile["lengths"]["256"]["variants"].items():
+        assert rows[name][:2] == [f"{figures['ms_per_example']:g}", ", ".join(f"{r:g}" for r in figures["all_rounds"])]
+    flat = " ".join(text.split())
+    limit, default = throughput["limit"], throughput["paths"]["default"]
+    assert (f"measured {limit['gemm_tflops']['fp32']:g} TFLOP/s in fp32 and {limit['gemm_tflops']['bf16']:g} in bf16, "
+            f"which puts the limit at {limit['train_limit_ms_per_example']['fp32']:g} ms per training review and "
+            f"{limit['eval_limit_ms_per_example']['fp32']:g} per test review in fp32; the default path is at "
+            f"×{default['train_ms_per_example'] / limit['train_limit_ms_per_example']['fp32']:.2f} and "
+            f"×{default['eval_ms_per_example'] / limit['eval_limit_ms_per_example']['fp32']:.2f} that") in flat
+    estimate = throughput["full_assignment_estimate"]
+    minutes = estimate["default"]["minutes"]
+    assert (f"**{estimate['default']['total_minutes']:.0f} minutes** on the defaults ({minutes['training']:g} training, "
+            f"{minutes['evaluation']:g} evaluation, {minutes['tokenization']:g} tokenization, "
+            f"{minutes['transformations']:g} transformations") in flat
+    assert f"{estimate['starter']['total_minutes']:g} on the starter's path" in flat
+    assert f"the estimate is {estimate['default']['total_minutes']:.0f} minutes" in flat  # "What the remaining ..."
+    torch_adamw, fused = (figures["ms_per_step"] for figures in profile["optimizer_step"]["variants"].values())
+    assert f"({torch_adamw:g} against {fused:g} ms per optimizer step" in flat
+    fp32, bf16 = (json.loads((avx2 / f"eval_{name}.json").read_text()) for name in ("fp32", "bf16"))
+    assert (fp32["mixed_precision"], bf16["mixed_precision"]) == ("no", "bf16") and fp32["reviews"] == bf16["reviews"]
+    reference, autocast, weights = fp32["settings"][0], *bf16["settings"]
+    assert (autocast["bf16_weights"], weights["bf16_weights"]) == (False, True)
+    assert (f"{reference['median_ms_per_review']:.1f} ms/review; in bf16 (`--mixed_precision bf16`, "
+            f"`results/avx2/eval_bf16.json`) "
+            f"{autocast['median_ms_per_review']:.1f} under autocast (`--bf16_full_eval no`) and "
+            f"{weights['median_ms_per_review']:.1f} with bf16 weights (`auto`), "
+            f"×{autocast['median_ms_per_review'] / reference['median_ms_per_review']:.1f} and "
+            f"×{weights['median_ms_per_review'] / reference['median_ms_per_review']:.1f} the fp32 time") in flat
+    readme = paragraph(PROJECT / "README.md", "**The full assignment on a 2-core CPU.**")
+    ratios = throughput["ratios"]["default"]
+    assert (f"training ×{ratios['train_vs_starter']:g} and evaluation ×{ratios['eval_vs_starter']:g} the starter's "
+            f"path") in readme
+    assert (f"**{estimate['default']['total_minutes']:.0f} minutes** ({estimate['starter']['total_minutes']:g} on "
+            f"the starter's path)") in readme
