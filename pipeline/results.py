@@ -76,7 +76,7 @@ def provenance(device: torch.device) -> dict:
     return {
         "git_commit": git_commit(),
         "device": device_description(device),
-        "cpu": cpu_description(),  # two CPUs of one description ('x86_64, 2 cores') can differ fourfold in speed
+        "cpu": cpu_description(),  # two CPUs of one description ('x86_64, 2 cores') can differ severalfold in speed
         "hostname": platform.node(),
         "python": platform.python_version(),
         "torch": torch.__version__,
