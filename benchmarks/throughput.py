@@ -235,7 +235,8 @@ def limit_estimate(args, train_lengths: list[int], test_lengths: list[int]) -> d
         "train_gflop_per_review": round(train_flops / 1e9, 2),
         "eval_gflop_per_review": round(eval_flops / 1e9, 2),
         "gemm_tflops": {k: round(v / 1e12, 3) for k, v in rates.items()},
-        # the limit is the faster precision's: bf16 on AMX or a GPU, fp32 where bf16 is emulated (AVX2 only: ~100x slower)
+        # the limit is the faster precision's: bf16 on AMX or a GPU, fp32 where bf16 is emulated (AVX2 only: ~100x
+        # slower)
         "fastest": max(rates, key=rates.get),
         "threads": torch.get_num_threads(),
         # three significant figures: a tiny test model's limit is a fraction of a millisecond, not 0

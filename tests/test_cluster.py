@@ -61,7 +61,8 @@ def test_bf16_on_a_cpu_without_native_bf16_is_named(fresh_accelerate_state, monk
     note = capsys.readouterr().err
     assert ("has no native bf16" in note and "--mixed_precision auto (the default) or no" in note) is not native
     assert native or cpu_model_name() in note
-    fp32 = SimpleNamespace(is_main_process=True, device=torch.device("cpu"), mixed_precision="no")  # one state a process
+    # Accelerate keeps one state per process: the fp32 accelerator is a stand-in with the attributes read
+    fp32 = SimpleNamespace(is_main_process=True, device=torch.device("cpu"), mixed_precision="no")
     main.warn_emulated_bf16(fp32)
     assert capsys.readouterr().err == ""
 

@@ -363,7 +363,8 @@ def test_benchmarks_readme_avx2_tables_match_their_results_files():
             f"×{default['eval_ms_per_example'] / limit['eval_limit_ms_per_example']['fp32']:.2f} that") in flat
     estimate = throughput["full_assignment_estimate"]
     minutes = estimate["default"]["minutes"]
-    assert (f"**{estimate['default']['total_minutes']:.0f} minutes** on the defaults ({minutes['training']:g} training, "
+    assert (f"**{estimate['default']['total_minutes']:.0f} minutes** on the defaults ({minutes['training']:g} "
+            f"training, "
             f"{minutes['evaluation']:g} evaluation, {minutes['tokenization']:g} tokenization, "
             f"{minutes['transformations']:g} transformations") in flat
     assert f"{estimate['starter']['total_minutes']:g} on the starter's path" in flat
