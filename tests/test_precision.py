@@ -201,7 +201,7 @@ def test_bf16_full_eval_loads_the_weights_in_bf16(tiny_model, choice, dtype, att
 
 
 def test_provenance_names_the_cpu_and_whether_it_has_native_bf16(monkeypatch, tmp_path):
-    # Two CPUs of one device string ('cpu: x86_64, 2 cores') can differ fourfold in speed, and main.py's CPU
+    # Two CPUs of one device string ('cpu: x86_64, 2 cores') can differ severalfold in speed, and main.py's CPU
     # defaults depend on native bf16: every results file says which CPU made it.
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t\t: fma avx2\n\n"
