@@ -20,6 +20,11 @@ def row_cells(text: str, first_cell: str) -> list[str]:
     return cells_of(row)
 
 
+def listed(values) -> str:
+    """Figures as the READMEs list them in one cell: '1.85, 1.91, 1.89'."""
+    return ", ".join(f"{value:g}" for value in values)
+
+
 def full_scale_paragraph() -> str:
     text = (PROJECT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"\*\*Full scale\.\*\*(.*?)\n\n", text, re.S)
@@ -174,7 +179,7 @@ def test_benchmarks_readme_alternatives_tables_match_their_results_file():
             if "max_abs_difference_from_fused" in figures:
                 assert cells[4] == f"{figures['max_abs_difference_from_fused']:.2g}", cells
             if "first_call_seconds_by_length" in figures:
-                assert cells[4] == ", ".join(f"{s:g}" for s in figures["first_call_seconds_by_length"].values()), cells
+                assert cells[4] == listed(figures["first_call_seconds_by_length"].values()), cells
     commit = record["provenance"]["git_commit"]
     assert not commit.endswith("-dirty") and f"at commit {commit[:7]}" in " ".join(text.split())
     compact = {mode: next(f for name, f in record["attention"][mode]["variants"].items() if name.startswith(
@@ -349,11 +354,11 @@ def test_benchmarks_readme_avx2_tables_match_their_results_files():
         ratios = throughput["ratios"][name]
         assert rows[f"`{name}`"] == [f"{figures['train_ms_per_example']:g}", f"{figures['eval_ms_per_example']:g}",
                                      f"{ratios['train_vs_starter']:g}", f"{ratios['eval_vs_starter']:g}",
-                                     ", ".join(f"{r:g}" for r in ratios["train_vs_starter_by_round"]),
-                                     ", ".join(f"{r:g}" for r in ratios["eval_vs_starter_by_round"])], name
+                                     listed(ratios["train_vs_starter_by_round"]),
+                                     listed(ratios["eval_vs_starter_by_round"])], name
     rows = table_rows(text, "| recipe, AVX2 |")
     for name, figures in profile["lengths"]["256"]["variants"].items():
-        assert rows[name][:2] == [f"{figures['ms_per_example']:g}", ", ".join(f"{r:g}" for r in figures["all_rounds"])]
+        assert rows[name][:2] == [f"{figures['ms_per_example']:g}", listed(figures["all_rounds"])]
     flat = " ".join(text.split())
     limit, default = throughput["limit"], throughput["paths"]["default"]
     assert (f"measured {limit['gemm_tflops']['fp32']:g} TFLOP/s in fp32 and {limit['gemm_tflops']['bf16']:g} in bf16, "
@@ -364,8 +369,7 @@ def test_benchmarks_readme_avx2_tables_match_their_results_files():
     estimate = throughput["full_assignment_estimate"]
     minutes = estimate["default"]["minutes"]
     assert (f"**{estimate['default']['total_minutes']:.0f} minutes** on the defaults ({minutes['training']:g} "
-            f"training, "
-            f"{minutes['evaluation']:g} evaluation, {minutes['tokenization']:g} tokenization, "
+            f"training, {minutes['evaluation']:g} evaluation, {minutes['tokenization']:g} tokenization, "
             f"{minutes['transformations']:g} transformations") in flat
     assert f"{estimate['starter']['total_minutes']:g} on the starter's path" in flat
     assert f"the estimate is {estimate['default']['total_minutes']:.0f} minutes" in flat  # "What the remaining ..."
@@ -376,8 +380,7 @@ def test_benchmarks_readme_avx2_tables_match_their_results_files():
     reference, autocast, weights = fp32["settings"][0], *bf16["settings"]
     assert (autocast["bf16_weights"], weights["bf16_weights"]) == (False, True)
     assert (f"{reference['median_ms_per_review']:.1f} ms/review; in bf16 (`--mixed_precision bf16`, "
-            f"`results/avx2/eval_bf16.json`) "
-            f"{autocast['median_ms_per_review']:.1f} under autocast (`--bf16_full_eval no`) and "
+            f"`results/avx2/eval_bf16.json`) {autocast['median_ms_per_review']:.1f} under autocast (`--bf16_full_eval no`) and "
             f"{weights['median_ms_per_review']:.1f} with bf16 weights (`auto`), "
             f"×{autocast['median_ms_per_review'] / reference['median_ms_per_review']:.1f} and "
             f"×{weights['median_ms_per_review'] / reference['median_ms_per_review']:.1f} the fp32 time") in flat
