@@ -21,15 +21,23 @@ if TYPE_CHECKING:
     import torch
 
 
-def git_commit() -> str:
-    """The project's current commit (with ``-dirty`` when there are uncommitted changes), or ``unknown``."""
+# Where the project's own runs write the results it commits: rewriting them is a run's output, not a change to the code
+# that ran, so the commit is not marked dirty for them (else every evaluation in a clone marks its own record dirty,
+# having rewritten out/out_original.txt just before).
+RESULT_FOLDERS = ("out", "results", "benchmarks/results", "report/generated")
+
+
+def git_commit(project: Path = PROJECT_DIR) -> str:
+    """The project's current commit, with ``-dirty`` when tracked files outside ``RESULT_FOLDERS`` have uncommitted
+    changes, or ``unknown`` outside a git checkout."""
+    excluded = [f":(exclude){folder}" for folder in RESULT_FOLDERS]
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10, check=True
+            ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+            cwd=project, capture_output=True, text=True, timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

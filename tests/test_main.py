@@ -69,6 +69,37 @@ def test_eval_transformed_writes_its_own_files(trained, tiny_data, tmp_path):
     assert not (tmp_path / "out_original.txt").exists()
 
 
+def test_commit_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path):
+    """A run rewrites the committed out/ records before writing its own: that must not mark its commit dirty."""
+    import subprocess
+
+    from pipeline.results import RESULT_FOLDERS, git_commit
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert git_commit(tmp_path) == "unknown"
+    git("init", "-q")
+    files = ["main.py", "README.md", *(f"{folder}/record.json" for folder in RESULT_FOLDERS)]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("before\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "start")
+    head = git("rev-parse", "HEAD")
+    assert git_commit(tmp_path) == head
+    for folder in RESULT_FOLDERS:
+        (tmp_path / folder / "record.json").write_text("a run's new result\n")
+    (tmp_path / "out" / "model.safetensors").write_text("untracked\n")
+    assert git_commit(tmp_path) == head
+    for name in ("main.py", "README.md"):
+        (tmp_path / name).write_text("changed\n")
+        assert git_commit(tmp_path) == f"{head}-dirty"
+        git("checkout", "--", name)
+    assert git_commit(tmp_path) == head
+
+
 def test_relative_outputs_resolve_against_the_project(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert project_path("out") == PROJECT_DIR / "out"
