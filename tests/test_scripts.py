@@ -21,6 +21,7 @@ STEPS = ("--train", "--eval", "--eval_transformed", "--train_augmented", "--eval
 # FAKE_PREFLIGHT_RC: the preflight's exit status.
 FAKE_LAUNCHER = r"""#!/bin/bash
 (IFS=$'\t'; printf '%s\t%s\n' "${0##*/}" "$*") >> "$FAKE_DIR/calls"
+echo "${CUDA_VISIBLE_DEVICES-unset}" >> "$FAKE_DIR/visible_devices"   # which GPUs the call could see
 args=("$@")
 while [[ ${#args[@]} -gt 0 && ${args[0]} != main.py ]]; do args=("${args[@]:1}"); done   # accelerate's own flags
 first=${args[1]:-}
@@ -154,6 +155,19 @@ def test_one_gpu_runs_python_two_gpus_run_accelerate_launch_without_a_precision(
         preflight = two[0]
         assert preflight[:2] == ["python", "main.py"], "the preflight is one process"
         assert preflight[preflight.index("--expect_gpus") + 1] == "2"
+
+
+def test_no_gpus_runs_every_step_on_the_cpu_even_where_gpus_are_visible(cluster):
+    _, fake = cluster
+    for settings in ({"NUM_GPUS": 0, "CUDA_VISIBLE_DEVICES": "0,1"}, {"NUM_GPUS": 0, "SLURM_GPUS_ON_NODE": 2}):
+        (fake / "visible_devices").unlink(missing_ok=True)
+        result, calls = submit(cluster, FRESH=1, **settings)
+        assert result.returncode == 0, result.stderr
+        assert [c[:2] for c in calls] == [["python", "main.py"]] * (1 + len(STEPS))
+        assert (fake / "visible_devices").read_text().splitlines() == [""] * (1 + len(STEPS))
+    (fake / "visible_devices").unlink()
+    submit(cluster, FRESH=1, NUM_GPUS=1, CUDA_VISIBLE_DEVICES="3")
+    assert set((fake / "visible_devices").read_text().splitlines()) == {"3"}, "GPUs stay as they were"
 
 
 def test_bad_gpu_count_is_refused(cluster):
