@@ -143,7 +143,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     actions.add_argument("--train", action="store_true", help="fine-tune on the training split; saves to out/")
     actions.add_argument("--train_augmented", action="store_true",
                          help="fine-tune on the training split plus --augment_size transformed reviews; "
-                              "saves to out_augmented/ and never touches out/")
+                              "saves to out_augmented/ and never touches the model in out/")
     actions.add_argument("--eval", action="store_true",
                          help="evaluate the model in --model_dir on the test split (out/<model>_original.txt)")
     actions.add_argument("--eval_transformed", action="store_true",
@@ -282,6 +282,14 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--expect_gpus is a check of --preflight: use it with --preflight")
     if args.expect_gpus < 0:
         parser.error(f"--expect_gpus must be >= 0 (got {args.expect_gpus})")
+    if args.model_dir is not None and args.train != args.train_augmented:
+        # training into the other run's default folder would replace the model that run saved there
+        runs = {"--train": "out", "--train_augmented": "out_augmented"}
+        flag = "--train_augmented" if args.train_augmented else "--train"
+        other = next(name for name in runs if name != flag)
+        if project_path(args.model_dir).resolve() == project_path(runs[other]).resolve():
+            parser.error(f"{flag} --model_dir {args.model_dir} would replace the model that {other} saves in "
+                         f"{runs[other]}/: leave out --model_dir (default {runs[flag]}/) or name another folder")
     if args.model_dir is None and not (args.train and args.train_augmented):  # both: --preflight checks out*/ each
         args.model_dir = "out_augmented" if args.train_augmented else "out"
 

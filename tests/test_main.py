@@ -144,6 +144,9 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
     (["--train", "--batch_size", "0"], "--batch_size must be positive"),
     (["--eval_transformed", "--transform_strength", "0.5"], "takes no --transform_strength"),
     (["--eval_transformed", "--transform", "typo", "--transform_strength", "-1"], "must be >= 0"),
+    (["--train_augmented", "--model_dir", "out"], "would replace the model that --train saves in out/"),
+    (["--train_augmented", "--model_dir", str(PROJECT_DIR / "out") + "/"], "would replace the model that --train"),
+    (["--train", "--model_dir", "./out_augmented"], "would replace the model that --train_augmented saves"),
 ])
 def test_invalid_flag_combinations_are_rejected(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
