@@ -102,7 +102,7 @@ WorstTransform WorstTransformDrop NoteAblation NoteFullscale
 AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugText FullDrop FullDropBootHigh
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
-FullMaxLength FullSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
+FullMaxLength FullSeed FullTfidfSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
 StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed FullGainTransf
 FullTfidfText
 """.split()
@@ -1238,14 +1238,19 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
                    "GapTfidf": (("out", ORIGINAL), ("tfidf", ORIGINAL)),  # the baseline minus the transformer
                    "GapTfidfTransf": (("out", "transformed"), ("tfidf", "transformed"))}
     diffs = {}
-    seed = ((runs.get(("out", ORIGINAL)) or {}).get("training") or {}).get("seed")
+    def seed_of(key) -> int | None:
+        return ((runs.get(key) or {}).get("training") or {}).get("seed")
+
+    seed = seed_of(("out", ORIGINAL))
     for name, (a, b) in comparisons.items():
         d = single_seed_difference(runs[a]["correct_vector"], runs[b]["correct_vector"]) \
             if a in runs and b in runs else None
         diffs[name] = d
         summary["differences"][name] = d
         macros[f"Full{name}"] = pct(d["diff"]) if d else NA
-        macros[f"Full{name}P"] = f"seed~{seed}:~{fmt_p_text(d['mcnemar']['p'])}" if d else NA  # one run
+        # one run: its seed; a comparison of the baseline with the transformer names the transformer's seed
+        label_seed = seed_of(a) if a[0] == b[0] else seed
+        macros[f"Full{name}P"] = f"seed~{label_seed}:~{fmt_p_text(d['mcnemar']['p'])}" if d else NA
         macros[f"Full{name}BootLow"] = pct(d["ci95"][0]) if d else NA
         macros[f"Full{name}BootHigh"] = pct(d["ci95"][1]) if d else NA
     first = runs.get(("out", ORIGINAL))
@@ -1257,6 +1262,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullAugTrainExamples"] = fmt_int(aug_training.get("train_examples"))
     macros["FullMaxLength"] = str(first["max_length"]) if first else NA
     macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
+    macros["FullTfidfSeed"] = str(seed_of(("tfidf", ORIGINAL))) if seed_of(("tfidf", ORIGINAL)) is not None else NA
     macros["FullLearningRate"] = fmt_lr(training.get("learning_rate"))
     macros["FullBatchSize"] = str(training["batch_size"]) if "batch_size" in training else NA
     macros["FullPrecision"] = precision_text(training)

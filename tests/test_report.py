@@ -926,6 +926,9 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
     assert macros["FullGapTfidf"] == make_assets.pct(t.mean() - o.mean())  # the baseline minus the transformer
     assert macros["FullGapTfidfP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(o, t))}"
     assert macros["FullTfidfDrop"] == make_assets.pct(t.mean() - tt.mean())
+    # the baseline's own drop names the baseline's seed (its record's, 0), not the transformer's
+    assert macros["FullTfidfSeed"] == "0" != str(FULL_SEED)
+    assert macros["FullTfidfDropP"] == f"seed~0:~{make_assets.fmt_p_text(hand_mcnemar_p(t, tt))}"
     # the fake transformer (90%) beats the fake baseline (88%): the sentence names the right winner
     assert f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points on the original" \
         in macros["FullTfidfText"]
