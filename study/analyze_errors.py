@@ -21,7 +21,10 @@ writes ``--results`` (default ``results/full_scale/errors_<model>.json``) with:
   tests from them.
 
 Predictions use the same code as ``main.py --eval`` (``main.tokenize``, ``pipeline.batching.eval_dataloader``,
-``main.predict``) and its precision rule (``--mixed_precision auto``: bf16 autocast on CPUs with native bf16).
+``main.predict``) and its precision rule (``--mixed_precision auto``: bf16 autocast on CPUs with native bf16), with
+the model's weights in bf16 where the analysed evaluation had them so (its record's ``bf16_full_eval``; records made
+before that flag evaluated under autocast with fp32 weights), so that a stage alone and the composition are
+predicted the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import UsageError, exit_code, load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.precision import BF16_FULL_EVAL_CHOICES, resolve_bf16_full_eval  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
 
@@ -57,6 +61,9 @@ def parse_options(argv=None):
                         help="reviews per evaluation batch")
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16", "fp16"),
                         help="as main.py's --mixed_precision")
+    parser.add_argument("--bf16_full_eval", default=None, choices=BF16_FULL_EVAL_CHOICES,
+                        help="as main.py's --bf16_full_eval (default: as the analysed evaluation ran, by its "
+                             "record: auto if it had bf16 weights, else no)")
     parser.add_argument("--results", default=None,
                         help="output JSON (default results/full_scale/errors_<model_dir name>.json)")
     options = parser.parse_args(argv)
@@ -106,11 +113,12 @@ def analyze(options) -> dict:
     right_o = [p == y for p, y in zip(pred_o, labels)]
     right_t = [p == y for p, y in zip(pred_t, labels)]
     accelerator = main.make_accelerator(options.mixed_precision)
+    bf16_full_eval = options.bf16_full_eval or ("auto" if original.get("bf16_full_eval") else "no")
 
     def predict(split) -> list[int]:
         tokens = main.tokenize(split, tokenizer, max_length, with_idx=True, truncation=truncation)
         predictions, _, _ = main.predict(eval_dataloader(tokens, tokenizer, options.eval_batch_size), str(model_dir),
-                                         accelerator)
+                                         accelerator, bf16_full_eval)
         return predictions
 
     def stage_alone(split, stage):
@@ -189,6 +197,8 @@ def analyze(options) -> dict:
         "ablation": ablation,
         "analysis_seconds": round(time.perf_counter() - start, 1),
         "mixed_precision": accelerator.mixed_precision,
+        "bf16_full_eval": resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type,
+                                                      accelerator.mixed_precision),
         "provenance": provenance(accelerator.device),
     }
     write_json(results, record)

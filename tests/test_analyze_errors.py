@@ -94,3 +94,23 @@ def test_missing_prediction_files_say_what_to_run(tiny_model, tiny_data, tmp_pat
     result = analyze(["--model_dir", tiny_model, "--output_dir", tmp_path, "--dataset", tiny_data,
                       "--results", tmp_path / "errors.json"], cwd=tmp_path)
     assert result.returncode == 2 and "--eval --eval_transformed" in result.stderr
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_stages_alone_are_predicted_with_the_weights_the_analysed_evaluation_had(evaluated, tiny_data, tmp_path,
+                                                                                  recorded):
+    """An evaluation made with bf16 weights (main.py's --bf16_full_eval auto on a bf16 CPU) is analysed with bf16
+    weights; one made under autocast with fp32 weights (or before the flag) with fp32 weights."""
+    out = tmp_path / "out"
+    shutil.copytree(evaluated / "out", out)
+    for eval_set in ("original", "transformed"):
+        record_file = out / f"out_{eval_set}.json"
+        record = json.loads(record_file.read_text())
+        record["bf16_full_eval"] = recorded
+        record_file.write_text(json.dumps(record))
+    results = tmp_path / "errors.json"
+    result = analyze(["--model_dir", out, "--output_dir", out, "--dataset", tiny_data, "--ablation_samples", "0",
+                      "--mixed_precision", "bf16", "--results", results], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    analysis = json.loads(results.read_text())
+    assert analysis["mixed_precision"] == "bf16" and analysis["bf16_full_eval"] is recorded
