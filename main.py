@@ -7,7 +7,8 @@
     python main.py --eval --model_dir out_augmented
 
 Multi-GPU: ``accelerate launch --num_processes 2 main.py --train --eval`` runs the same loop data-parallel.
-See README.md for every flag, the outputs, and how paths are resolved (always against this folder).
+See README.md for every flag, the outputs, and how paths are resolved (outputs against this folder, never the
+working directory; --dataset and --model_name in the working directory first, then in this folder).
 """
 
 from __future__ import annotations

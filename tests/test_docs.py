@@ -45,6 +45,20 @@ def test_readme_full_scale_accuracies_and_times_match_out():
         assert f"{seconds:g} s" in paragraph or f"{seconds:g}," in paragraph, f"README.md: {model} {seconds:g} s"
 
 
+def test_readme_committed_full_scale_run_times_match_out():
+    text = paragraph(PROJECT / "README.md", "**The full assignment on a 2-core CPU.**")
+    records = {name: json.loads((PROJECT / "out" / f"out_{name}.json").read_text())
+               for name in ("original", "transformed", "augmented_original", "augmented_transformed")}
+    train, augmented = records["original"]["training"], records["augmented_original"]["training"]
+    assert f"training on 25,000 reviews {train['train_seconds'] / 60:.0f} minutes" in text
+    assert f"`training.train_seconds` {train['train_seconds']:.1f}" in text
+    assert f"{augmented['train_seconds']:.1f} s for" in text
+    seconds = [train["train_seconds"], augmented["train_seconds"], *(r["eval_seconds"] for r in records.values())]
+    for name, record in records.items():
+        assert f"{record['eval_seconds'] / 60:.1f} minutes" in text or f"{record['eval_seconds']:.1f} s" in text, name
+    assert f"{sum(seconds) / 3600:.1f} hours of recorded training and evaluation in all ({sum(seconds):,.0f} s" in text
+
+
 def test_readme_head_tail_truncated_accuracies_match_error_analyses():
     paragraph = full_scale_paragraph()
     folder = PROJECT / "results" / "full_scale"
