@@ -246,8 +246,9 @@ def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> N
     words, their most frequent WordNet synset, no replacement rarer than the original by wordfreq, inflected
     alike with lemminflect, every pair read and accepted by hand), not inside a hyphenated word or a fixed phrase
     ("film noir", "by and large"), not an adjective after "more"/"most" ("more hard").  An "a"/"an" in front is
-    made to agree.  Unrestricted WordNet synonyms were wrong in 41% of cases (wrong sense, grammar, idiom); the
-    table trades coverage for validity.
+    made to agree.  Unrestricted WordNet synonyms (EDA's: any lemma of any sense) made 91% of audited edits invalid
+    (wrong sense, grammar, idiom: ``results/audit/wordnet_any_sense_summary.json``); the table trades coverage for
+    validity.
     """
     forms, phrases = _synonym_table()
     for i, tok in enumerate(tokens):

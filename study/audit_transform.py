@@ -10,6 +10,10 @@ the strengths in ``utils.CUSTOM_STAGES``, else the registry default), and keeps 
 stage (so the sample spreads over many reviews).  Each row shows the edit in its context as ``[[old -> new]]``.
 An edit is *invalid* when any of the three judgements is "n"; ``summarize`` computes the invalid rate per stage
 from the judged file (and fails on rows left unjudged).
+
+``--stages wordnet_any_sense`` samples the baseline the ``synonym`` stage was restricted against: EDA's synonym
+replacement (Wei & Zou 2019; nlpaug's WordNet augmenter likewise), any lemma of any WordNet synset of the word,
+on the same words the ``synonym`` stage may touch, at EDA's rate of 0.1 per word. It is audited, never used.
 """
 
 from __future__ import annotations
@@ -67,6 +71,40 @@ def render_move(tokens: list[str]) -> str:
             f"¶ [[{moved}]]").replace("\t", " ").replace("\n", " ")
 
 
+def wordnet_any_sense(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """EDA's synonym replacement on ``utils``' replaceable words: each, with probability ``strength``, becomes a
+    random lemma of any of its WordNet synsets (``_`` as a space), other than itself, its case kept."""
+    from nltk.corpus import wordnet
+
+    from pipeline.wordnet import ensure_wordnet
+
+    ensure_wordnet()
+    for i, tok in enumerate(tokens):
+        if not utils._plain_word_at(tokens, i) or rng.random() >= strength:
+            continue
+        lemmas = sorted({lemma.name().replace("_", " ") for synset in wordnet.synsets(tok)
+                         for lemma in synset.lemmas()} - {tok})
+        lemmas = [lemma for lemma in lemmas if lemma.lower() != tok]
+        if lemmas:
+            tokens[i] = utils._match_case(tok, rng.choice(lemmas))
+
+
+# audited for comparison, never used by a transformation: name -> (stage function, strength)
+BASELINE_STAGES = {"wordnet_any_sense": (wordnet_any_sense, 0.1)}
+
+
+def stage_and_strength(name: str) -> tuple:
+    """A token-level stage's function and its audited strength (custom_transform's, else its default)."""
+    if name in BASELINE_STAGES:
+        return BASELINE_STAGES[name]
+    token_level = [n for n in utils.TRANSFORM_NAMES if utils.TRANSFORMS[n].level == "text"]
+    if name not in token_level:
+        raise UsageError(f"--stages: {name!r} is not a token-level transformation "
+                         f"(valid: {', '.join([*token_level, *BASELINE_STAGES])})")
+    strength = dict(utils.CUSTOM_STAGES).get(name, utils.TRANSFORMS[name].default_strength)
+    return utils.TRANSFORMS[name].fn.stage, utils.check_strength(strength)
+
+
 def held_out_reviews(dataset: str, train_samples: int, data_seed: int, seed: int):
     train = load_imdb(dataset, splits=("train",))["train"]
     used = set(subset(train, train_samples, data_seed)["text"])
@@ -79,15 +117,10 @@ def held_out_reviews(dataset: str, train_samples: int, data_seed: int, seed: int
 
 
 def sample(options) -> list[dict]:
-    stages = dict(utils.CUSTOM_STAGES)
-    names = options.stages or list(stages)
+    names = options.stages or [name for name, _ in utils.CUSTOM_STAGES]
     rows = []
     for name in names:
-        if name not in utils.TRANSFORMS or utils.TRANSFORMS[name].level != "text":
-            raise UsageError(f"--stages: {name!r} is not a token-level transformation "
-                             f"(valid: {', '.join(n for n in utils.TRANSFORM_NAMES if utils.TRANSFORMS[n].level == 'text')})")
-        strength = utils.check_strength(stages.get(name, utils.TRANSFORMS[name].default_strength))
-        stage = utils.TRANSFORMS[name].fn.stage
+        stage, strength = stage_and_strength(name)
         found = 0
         for index, row in held_out_reviews(options.dataset, options.train_samples, options.data_seed, options.seed):
             tokens = utils.tokenize(row["text"])

@@ -112,3 +112,35 @@ def test_committed_opening_last_audit_matches_its_summary():
     import utils
 
     assert stage["invalid_rate"] > 0.10 and "opening_last" not in dict(utils.CUSTOM_STAGES)
+
+
+def test_committed_wordnet_baseline_audit_matches_its_summary_and_the_readme():
+    """The unrestricted WordNet baseline (never used): its judged file, its summary and the README's figure agree."""
+    rows, claimed = committed_audit("wordnet_any_sense_judged.tsv", "wordnet_any_sense_summary.json")
+    stage = claimed["per_stage"]["wordnet_any_sense"]
+    assert stage["judged"] == len(rows) >= 50 and stage["strength"] == audit_transform.BASELINE_STAGES[
+        "wordnet_any_sense"][1]
+    readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
+    assert (f"made {stage['invalid']} of {stage['judged']} audited edits invalid ({stage['invalid_rate']:.0%}, "
+            f"`results/audit/wordnet_any_sense_summary.json`)") in readme
+
+
+def test_wordnet_any_sense_replaces_a_content_word_with_another_lemma_of_one_of_its_senses():
+    import random
+
+    from nltk.corpus import wordnet
+
+    import utils
+
+    tokens = utils.tokenize("The movie was great. Not a single Movie scene bored me.")
+    before = list(tokens)
+    audit_transform.wordnet_any_sense(tokens, random.Random(0), 1.0)
+    changed = [(old, new) for old, new in zip(before, tokens) if old != new]
+    # the content words of >= 4 letters, lower-case ones only: "movie", "great", "single", "scene", "bored"
+    assert [old for old, _ in changed] == ["movie", "great", "single", "scene", "bored"]
+    for old, new in changed:
+        senses = {lemma.name().replace("_", " ") for synset in wordnet.synsets(old) for lemma in synset.lemmas()}
+        assert new in senses and new.lower() != old
+    unchanged = list(before)
+    audit_transform.wordnet_any_sense(unchanged, random.Random(0), 0.0)
+    assert unchanged == before
