@@ -36,6 +36,7 @@ import utils
 from pipeline import batching
 from pipeline.checkpoints import (
     TrainingPosition,
+    latest_checkpoint,
     read_training_info,
     release_training,
     restore_or_reset,
@@ -113,6 +114,12 @@ class TrainConfig:
     resume: bool = False
 
     def __post_init__(self):
+        for name in ("learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm"):
+            if not math.isfinite(getattr(self, name)):  # nan and inf pass every comparison below and train NaNs
+                raise UsageError(f"--{name} must be a finite number (got {getattr(self, name)})")
+        for name in ("seed", "data_seed"):
+            if not 0 <= getattr(self, name) < 2**32:  # numpy's and datasets' range
+                raise UsageError(f"--{name} must be in [0, 2**32) (got {getattr(self, name)})")
         for name in ("learning_rate", "num_epochs", "batch_size", "gradient_accumulation_steps", "max_length",
                      "max_grad_norm"):
             if getattr(self, name) <= 0:
@@ -528,6 +535,10 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "resumed": config.resume,
         "provenance": provenance(accelerator.device),
     }
+    if not all(torch.isfinite(p).all() for p in accelerator.unwrap_model(model).parameters()):
+        raise UsageError(f"training diverged: the weights are not finite (NaN or inf) after {position.global_step} "
+                         f"optimizer steps at --learning_rate {config.learning_rate:g}, so nothing was saved and "
+                         f"{save_dir} keeps what it had; lower --learning_rate and train again (without --resume)")
     save_model(accelerator, model, tokenizer, save_dir, info)
     release_training(accelerator, scheduler, position)
     return info
@@ -805,9 +816,30 @@ def run(args) -> None:
         evaluate_and_record(args, loader, model_dir, "transformed", accelerator)
 
 
+def interrupted(args) -> str:
+    """What a Ctrl-C (or a scheduler's SIGINT) leaves behind, and how to go on."""
+    message = "interrupted: prediction files are written only when their evaluation finishes"
+    if not (args.train or args.train_augmented):
+        return message
+    model_dir = project_path(args.model_dir)
+    message = (f"interrupted: {model_dir} is written only when training finishes (until then it keeps what it had), "
+               f"prediction files only when their evaluation does")
+    checkpoint = latest_checkpoint(model_dir)
+    if checkpoint is None:
+        return f"{message}; no checkpoint was saved (--checkpoint_every N saves one every N optimizer steps)"
+    return (f"{message}; to continue training from {checkpoint}, rerun the same command with --resume (without it "
+            f"the run starts over and removes its checkpoints)")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return preflight(args) if args.preflight else exit_code(run, args)
+    if args.preflight:
+        return preflight(args)
+    try:
+        return exit_code(run, args)
+    except KeyboardInterrupt:
+        print(f"\n{interrupted(args)}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from accelerate import Accelerator
 
 from pipeline.data import UsageError
 from pipeline.precision import restore_attention
-from pipeline.results import write_json
+from pipeline.results import default_file_mode, write_json
 
 TRAINING_INFO = "training_info.json"  # the training record saved beside the model
 KEEP = 2  # newest complete checkpoints kept
@@ -148,7 +148,9 @@ def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info:
         tokenizer.save_pretrained(temporary)
         write_json(temporary / TRAINING_INFO, info)
         save_dir.mkdir(parents=True, exist_ok=True)
+        mode = default_file_mode()  # safetensors writes its file private (0o600): others in a course group read it too
         for file in sorted(temporary.iterdir()):  # every file complete on disk before the first one moves
+            os.chmod(file, mode)
             os.replace(file, save_dir / file.name)
         temporary.rmdir()
     accelerator.wait_for_everyone()

@@ -96,12 +96,21 @@ def provenance(device: torch.device) -> dict:
     }
 
 
+def default_file_mode() -> int:
+    """The mode ``open()`` gives a new file under this process's umask (0o644 under the usual 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the complete new content, never half of it."""
+    """Write a file so that readers see either the old or the complete new content, never half of it; with the
+    permissions a plain write would give it (a temporary file is created private: 0o600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
         handle.write(text)
         temporary = Path(handle.name)
+    os.chmod(temporary, default_file_mode())
     os.replace(temporary, path)
 
 
