@@ -551,7 +551,11 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
 def load_eval_model(model_dir, accelerator: Accelerator, bf16_full_eval: str = "no"):
     """The trained model in ``model_dir`` for evaluation: with bf16 weights where ``--bf16_full_eval`` resolves to it,
     else with attention kept in fp32 where ``accelerator`` runs bf16 on a CPU (as in training)."""
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    model, loading = AutoModelForSequenceClassification.from_pretrained(model_dir, output_loading_info=True)
+    if loading["missing_keys"]:  # e.g. a pretrained encoder whose classification head was never trained
+        raise UsageError(f"{model_dir} is no fine-tuned classifier: its weights lack "
+                         f"{', '.join(sorted(loading['missing_keys'])[:4])}, which would start random and predict at "
+                         f"chance; point --model_dir at a model that --train or --train_augmented saved")
     if resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type, accelerator.mixed_precision):
         return model.to(torch.bfloat16)
     fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)

@@ -200,6 +200,25 @@ def test_offline_mode_with_empty_cache_names_model_name(tmp_path, tiny_data):
     assert "Traceback" not in result.stderr
 
 
+def test_eval_of_a_pretrained_model_without_a_trained_head_is_refused(tiny_model, tiny_data, tmp_path):
+    """The pretrained folder itself (--model_dir <the hub model>) has no classification head: evaluating it would
+    write chance-level results as if they were the fine-tuned model's."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    encoder = tmp_path / "encoder"
+    shutil.copytree(tiny_model, encoder)
+    weights = load_file(encoder / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if not k.startswith(("classifier", "pre_classifier"))},
+              encoder / "model.safetensors", metadata={"format": "pt"})
+    result = run_main(["--eval", "--model_dir", encoder, "--dataset", tiny_data, "--output_dir", tmp_path / "results",
+                       "--max_length", "48"],
+                      cwd=tmp_path)
+    assert result.returncode == 2 and "is no fine-tuned classifier" in result.stderr and "classifier" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "results" / "encoder_original.txt").exists()
+
+
 def test_eval_without_a_trained_model(tmp_path, tiny_data):
     result = run_main(["--eval", "--dataset", tiny_data, "--model_dir", tmp_path / "empty"], cwd=tmp_path)
     assert result.returncode == 2
