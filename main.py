@@ -6,7 +6,7 @@
     python main.py --train_augmented --eval_transformed # fine-tune on train + 5,000 transformed reviews
     python main.py --eval --model_dir out_augmented
 
-Multi-GPU: ``accelerate launch --num_processes 2 main.py --train --eval`` runs the same loop data-parallel.
+Multi-GPU: ``accelerate launch --multi_gpu --num_processes 2 main.py --train --eval`` runs the same loop data-parallel.
 See README.md for every flag, the outputs, and how paths are resolved (outputs against this folder, never the
 working directory; --dataset and --model_name in the working directory first, then in this folder).
 """

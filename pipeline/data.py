@@ -107,6 +107,13 @@ def validate_split(split, name: str, source: str) -> None:
         )
     if len(split) == 0:
         raise UsageError(f"the {name} split of {source} is empty.")
+    text = split.data.column("text")  # Arrow: the type and the count of missing values, without reading the texts
+    if str(text.type) not in ("string", "large_string"):
+        raise UsageError(f"the {name} split of {source} has a text column of type {text.type}; the reviews must be "
+                         f"strings (the hub's imdb schema).")
+    if text.null_count:
+        raise UsageError(f"the {name} split of {source} has {text.null_count} rows without a text (null); remove "
+                         f"them or fill in their reviews.")
     labels = set(split.unique("label"))
     if not labels <= {0, 1}:
         bad = sorted(labels - {0, 1}, key=str)[:5]

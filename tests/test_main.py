@@ -225,7 +225,7 @@ def test_eval_without_a_trained_model(tmp_path, tiny_data):
     assert "holds no trained model" in result.stderr and "--train" in result.stderr
 
 
-@pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels"])
+@pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels", "null_text", "numeric_text"])
 def test_bad_dataset_folders(case, tmp_path, tiny_model):
     rows = synthetic_reviews(10, seed=0)
     if case == "missing_split":
@@ -233,6 +233,11 @@ def test_bad_dataset_folders(case, tmp_path, tiny_model):
     elif case == "missing_column":
         splits, message = {"train": [{"review": r["text"], "label": r["label"]} for r in rows],
                            "test": rows}, "no 'text' column"
+    elif case == "null_text":
+        splits, message = {"train": rows, "test": [{**r, "text": None if i % 3 else r["text"]}
+                                                   for i, r in enumerate(rows)]}, "6 rows without a text (null)"
+    elif case == "numeric_text":
+        splits, message = {"train": [{**r, "text": i} for i, r in enumerate(rows)], "test": rows}, "text column of type int64"
     else:
         splits, message = {"train": rows, "test": [{**r, "label": 2} for r in rows]}, "outside {0, 1}"
     folder = write_parquet(tmp_path / "data", splits)
