@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import json
 import math
 import os
 import sys
@@ -609,10 +610,19 @@ def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator, bf16
                                                      accelerator.mixed_precision)}
 
 
+def examples_of(record_file: Path) -> int | None:
+    """How many test reviews the evaluation recorded in ``record_file`` covered (None: no readable record)."""
+    try:
+        return int(json.loads(record_file.read_text())["examples"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:
     """Run do_eval and write ``<output_dir>/<model>_<eval_set>.txt`` and its ``.json`` record."""
     stem = f"{model_dir.name}_{eval_set}"
     output_dir = project_path(args.output_dir)
+    before = examples_of(output_dir / f"{stem}.json")  # a larger evaluation replaced by a smaller one is said
     score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator, args.bf16_full_eval)
     training = read_training_info(model_dir)
     record = {
@@ -638,6 +648,10 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
         write_json(output_dir / f"{stem}.json", record)
     accelerator.print(f"{stem}: accuracy {score['accuracy']:.4f} on {score['examples']} examples "
                       f"-> {output_dir / stem}.txt/.json")
+    if before is not None and before > score["examples"]:
+        accelerator.print(f"note: this replaced {output_dir / stem}.txt/.json, an evaluation of {before:,} reviews, "
+                          f"with one of {score['examples']:,} (--output_dir DIR keeps runs apart; a committed copy "
+                          f"comes back with git checkout -- {output_dir / stem}.txt {output_dir / stem}.json)")
     return record
 
 

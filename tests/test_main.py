@@ -69,6 +69,13 @@ def test_eval_only_reproduces_predictions(trained, tiny_data, tmp_path):
                        "--output_dir", tmp_path, "--max_length", "48"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out_original.txt").read_text() == (trained["out"] / "out_original.txt").read_text()
+    assert "note: this replaced" not in result.stdout  # no record before it
+    # a smaller evaluation over the same files says what it replaced and how to get it back
+    again = run_main(["--eval", "--model_dir", trained["model_dir"], "--dataset", tiny_data, "--output_dir", tmp_path,
+                      "--max_length", "48", "--max_eval_samples", "20"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"note: this replaced {tmp_path / 'out_original'}.txt/.json, an evaluation of 120 reviews, with one of 20" \
+        in " ".join(again.stdout.split()) and "git checkout --" in again.stdout
 
 
 def test_eval_transformed_writes_its_own_files(trained, tiny_data, tmp_path):
