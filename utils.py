@@ -513,7 +513,9 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
             if "'" in tok:
                 if rng.random() < strength:
                     tokens[i] = tok.replace("'", "")  # "don't" -> "dont" (still a negation)
-            elif tok[0].isupper() and not (len(tok) > 1 and tok.isupper()) and rng.random() < strength:
+            elif (tok[0].isupper() and not (len(tok) > 1 and tok.isupper())
+                  and not (len(tok) == 1 and i + 1 < len(tokens) and tokens[i + 1] == ".")  # "T.V.", "J. Edgar"
+                  and rng.random() < strength):
                 tokens[i] = tok.lower()  # skipped capitals: "I" -> "i", "Spielberg" -> "spielberg"; "NEVER" stays
 
 

@@ -392,6 +392,10 @@ def test_social_noise_keeps_words_and_numbers():
     assert "dont" in out and "!!" in out
     kept = "i gave it 7.75 out of 10, e.g. mr. smith"
     assert utils.social_noise(kept, random.Random(0), 1.0) == kept
+    # initials keep their capitals (never "t.V." or "j. Edgar"); the words around them may lose theirs
+    for seed in range(20):
+        out = utils.social_noise("Saw it on T.V. with J. Edgar Hoover", random.Random(seed), 1.0)
+        assert "T.V." in out and "J. " in out, out
 
 
 def test_distractor_inserts_neutral_aside_at_paragraph_end():
