@@ -525,7 +525,10 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
 # invented "I rented it from the video store" can contradict the review).  Only asides that read naturally after a
 # statement of fact as well as after an opinion: the first audit (results/audit/round1_judged.tsv) found "But I
 # digress.", "But that's just me.", "Just my two cents." and "Others may see it differently." out of place after
-# plot summaries or cast lists, so they were dropped.  None contains a negation.
+# plot summaries or cast lists, so they were dropped.  None contains a negation.  Read again with the rule for
+# asides spelt out (round 3 of results/audit/RUBRIC.md), 33 of 70 audited asides are misplaced: the hedges ("Take
+# that as you will.") read wrongly after plain praise, a verdict or a plot summary, where most paragraphs end.  The
+# stage fails the audit's 10% bar; every committed result uses it as it is (changing it means making them again).
 DISTRACTOR_SENTENCES = (
     "Make of that what you will.",
     "Take that as you will.",
@@ -673,7 +676,8 @@ def example_transform(example: dict, seed: int = 0) -> dict:
 
 
 # custom_transform = these token-level stages, in order, with these strengths, chosen on held-out *training* reviews
-# by the rule in study/calibrate_transform.py, validity first (every stage audited <= 10% invalid, results/audit/),
+# by the rule in study/calibrate_transform.py, validity first (stages audited, results/audit/: the asides failed a
+# later re-reading, see DISTRACTOR_SENTENCES),
 # then the accuracy drop; the test set played no part in the choice.  Typo 0.2 was the smallest strength with a
 # >= 5-point validation drop for a checkpoint (step 100 of 313) of the calibration model
 # (results/calibration_transform_step100.json).  For the finished 5,000-review, 512-token model no audited stage
@@ -690,8 +694,8 @@ def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
     """The assignment's main transformation: reviewed synonyms, then human typing errors, then neutral asides.
 
     The composition of its stages (``stages``, default ``CUSTOM_STAGES``), applied in order to one token list with
-    one ``random.Random`` seeded from ``(seed, text)``.  Each stage keeps the label and reads naturally on its own
-    (audited: ``results/audit/``); together they model a review typed in a hurry by someone who words things a
+    one ``random.Random`` seeded from ``(seed, text)``.  Each stage keeps the label; synonyms and typos read
+    naturally (audited: ``results/audit/``), the asides often do not (see ``DISTRACTOR_SENTENCES``); together they model a review typed in a hurry by someone who words things a
     little differently and adds an aside.  Default: synonym 1.0 (every word of the reviewed table), typo 0.2 (one
     in five content words of >= 4 letters, about 7% of all words, misspelt as people do), distractor 0.5 (an aside
     after half of the paragraphs).  Asides come last, so they are never misspelt; tags, negations, names and

@@ -82,7 +82,7 @@ KNOWN_MODELS = ("all-MiniLM-L6-v2", "distilbert-base-uncased")
 REQUIRED_MACROS = """
 AccAugCustomMean AccAugCustomStd AccAugMean AccAugStd AccOrigCustomMean AccOrigCustomStd AccOrigMean AccOrigStd
 AccTfidfCustomMean AccTfidfMean Alpha AugRatio AugTrainExamples AugTransform AugmentSize BaselineName BatchSize
-BootstrapResamples CILevel CadNewExamples CadOrigExamples CadPairs CadTestOverlap CadTrainExamples CalibDrop
+AuditDistractorInvalid AuditDistractorJudged AblationDistractorDrop FullAugTrainExamples BootstrapResamples CILevel CadNewExamples CadOrigExamples CadPairs CadTestOverlap CadTrainExamples CalibDrop
 CalibExamples CalibScale CalibTarget CustomDistractor CustomSynonym CustomTypo DropCustom DropCustomAug
 DropCustomAugCIHigh DropCustomAugCILow DropCustomBootHigh DropCustomBootLow DropCustomBootZero DropCustomCIHigh
 DropCustomCILow DropCustomCIZero DropCustomPerSeed DropCustomTfidf EvalExamples ExactMaxDiscordant
@@ -103,7 +103,7 @@ AblationExamples FullAccFits FullAccOrig FullAccTransf FullAccTruncated FullAugT
 FullDropBootLow FullDropP FullEpochsText FullFlipsByDistractor FullFlipsBySynonym FullFlipsByTypo
 FullLearningRate FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullHardware FullLongShare
 FullMaxLength FullSeed FullTfidfSeed FullTestExamples FullTrainExamples FullTrainMinutes StageDistractor StageSynonym
-StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed FullGainTransf
+StageTypo FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict DropCustomVerdict GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed FullGainTransf
 FullTfidfText
 """.split()
 
@@ -809,6 +809,10 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     summary["audit"] = audit
     macros["AuditJudged"] = fmt_int(audit["judged"]) if audit and "judged" in audit else NA
     macros["AuditMaxInvalid"] = pct(audit.get("max_invalid_rate")) if audit else NA
+    macros["AuditDistractorInvalid"] = macros["AuditDistractorJudged"] = NA  # until the audit exists
+    for stage, figures in ((audit or {}).get("per_stage") or {}).items():  # e.g. AuditDistractorInvalid
+        macros[f"Audit{camel(stage)}Invalid"] = fmt_int(figures["invalid"])
+        macros[f"Audit{camel(stage)}Judged"] = fmt_int(figures["judged"])
 
     # ---- tables
     headline_tex, headline_rows = table_headline(study)

@@ -93,15 +93,29 @@ def committed_audit(judged_name: str, summary_name: str) -> tuple[list[dict], di
     return rows, claimed
 
 
-def test_committed_audit_matches_its_summary_and_meets_the_target():
+def test_committed_audit_matches_its_summary_and_the_readme_says_which_stages_fail():
     rows, claimed = committed_audit("judged.tsv", "summary.json")
     assert len(rows) >= 200
     import utils
 
-    for name, strength in utils.CUSTOM_STAGES:  # every stage of custom_transform audited, and valid
+    for name, strength in utils.CUSTOM_STAGES:  # every stage of custom_transform audited
         assert claimed["per_stage"][name]["judged"] >= 50
-        assert claimed["per_stage"][name]["invalid_rate"] <= 0.10
-    assert (AUDIT_DIR / "RUBRIC.md").is_file()
+    failing = {name for name, _ in utils.CUSTOM_STAGES if claimed["per_stage"][name]["invalid_rate"] > 0.10}
+    # the asides fail the 10% bar since the re-reading of round 3 (RUBRIC.md); the README says so with the figures,
+    # and names every passing stage's as well
+    assert failing == {"distractor"}
+    readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
+    aside = claimed["per_stage"]["distractor"]
+    assert f"**The asides do not**: read again with the rubric's rule for them spelt out (round 3 in `RUBRIC.md`), " \
+           f"{aside['invalid']} of {aside['judged']} are misplaced" in readme
+    for name in ("synonym", "typo"):
+        assert claimed["per_stage"][name]["invalid"] == 0 and claimed["per_stage"][name]["judged"] == 70, name
+    assert "Synonyms and typos pass (0 of 70 invalid each)" in readme
+    ablation = json.loads((PROJECT_DIR / "results" / "full_scale" / "errors_out.json").read_text())["ablation"]
+    original, asides = ablation["original_correct"], ablation["stages"]["distractor"]["correct"]
+    drop = 100 * (original.count("1") - asides.count("1")) / len(original)
+    assert f"alone they cost {drop:.1f} points of accuracy at full scale" in readme
+    assert "Round 3, the `distractor` rows of `judged.tsv` read again" in (AUDIT_DIR / "RUBRIC.md").read_text()
 
 
 def test_committed_opening_last_audit_matches_its_summary():
