@@ -230,12 +230,17 @@ def test_resume_from_incomplete_checkpoints_only_is_a_clear_error(tiny_model, ti
 # ---------------------------------------------------------------------------------------------------------------
 
 class CountingSGD(torch.optim.SGD):
-    """Plain SGD: unlike Adam, its update is proportional to the gradient, so a mis-scaled loss shows."""
+    """Plain SGD: unlike Adam, its update is proportional to the gradient, so a mis-scaled loss shows. It records
+    the learning rate and the gradients' total norm of every step."""
 
     steps = 0
+    seen: list[tuple[float, float]] = []
 
     def step(self, closure=None):
         CountingSGD.steps += 1
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        CountingSGD.seen.append((self.param_groups[0]["lr"], float(torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g) for g in grads])))))
         return super().step(closure)
 
 
@@ -263,16 +268,18 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumulation, learning_rate=0.5):
+def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumulation, learning_rate=0.5,
+                     warmup_ratio=0.0, max_grad_norm=1e9):
     from accelerate import Accelerator
     from torch.utils.data import DataLoader
     from transformers import AutoTokenizer
 
     # SGD makes the accumulated update exactly comparable; the AdamW kernel choice (fused) does not apply to it
     monkeypatch.setattr(main, "AdamW", lambda groups, lr, fused=None: CountingSGD(groups, lr=lr))
-    CountingSGD.steps = 0
+    CountingSGD.steps, CountingSGD.seen = 0, []
     config = main.TrainConfig(num_epochs=1, learning_rate=learning_rate, batch_size=batch_size,
-                              gradient_accumulation_steps=accumulation, warmup_ratio=0, max_grad_norm=1e9,
+                              gradient_accumulation_steps=accumulation, warmup_ratio=warmup_ratio,
+                              max_grad_norm=max_grad_norm,
                               max_length=48, model_name=str(tiny_model))
     model = deterministic_model(tiny_model)
     loader = DataLoader(data, batch_size=batch_size, shuffle=False)
@@ -284,6 +291,22 @@ def train_in_process(tiny_model, tmp_path, monkeypatch, data, batch_size, accumu
                          AutoTokenizer.from_pretrained(tiny_model))
     assert not stale.exists() and latest_checkpoint(save_dir) is None
     return weights(save_dir), info, CountingSGD.steps
+
+
+def test_learning_rate_warms_up_then_decays_linearly(tiny_model, tmp_path, monkeypatch):
+    """4 optimizer steps, warm-up ratio 0.5: 2 warm-up steps from 0, then a linear decay to 0 at the end."""
+    data = examples(8, deterministic_model(tiny_model).config.vocab_size)
+    train_in_process(tiny_model, tmp_path, monkeypatch, data, 2, 1, learning_rate=0.4, warmup_ratio=0.5)
+    assert [round(lr, 6) for lr, _ in CountingSGD.seen] == [0.0, 0.2, 0.4, 0.2]
+
+
+def test_gradients_are_clipped_to_max_grad_norm_before_each_step(tiny_model, tmp_path, monkeypatch):
+    data = examples(8, deterministic_model(tiny_model).config.vocab_size)
+    train_in_process(tiny_model, tmp_path, monkeypatch, data, 2, 1)
+    unclipped = [norm for _, norm in CountingSGD.seen]
+    assert min(unclipped) > 0.001  # so that the limit below does bind
+    train_in_process(tiny_model, tmp_path, monkeypatch, data, 2, 1, max_grad_norm=0.001)
+    assert [norm for _, norm in CountingSGD.seen] == pytest.approx([0.001] * 4, rel=1e-2)  # max/(norm + 1e-6)
 
 
 def test_accumulating_four_batches_of_two_equals_one_batch_of_eight(tiny_model, tmp_path, monkeypatch):

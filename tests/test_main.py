@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -41,9 +42,11 @@ def test_training_learns_and_writes_starter_outputs(trained, tiny_data):
     # Starter format: a prediction line then a label line per example, in test-set order.
     lines = (trained["out"] / "out_original.txt").read_text().splitlines()
     assert len(lines) == 2 * 120 and set(lines) <= {"0", "1"}
-    predictions, labels = read_predictions(trained["out"] / "out_original.txt")
-    assert labels == pq.read_table(tiny_data / "test.parquet").column("label").to_pylist()
-    assert sum(p == y for p, y in zip(predictions, labels)) == record["correct"]
+    gold = pq.read_table(tiny_data / "test.parquet").column("label").to_pylist()
+    assert lines[1::2] == [str(y) for y in gold], "every second line is the gold label, in test-set order"
+    assert sum(p == str(y) for p, y in zip(lines[0::2], gold)) == record["correct"]
+    predictions, labels = read_predictions(trained["out"] / "out_original.txt")  # the reader agrees
+    assert labels == gold and predictions == [int(p) for p in lines[0::2]]
 
     info = json.loads((trained["model_dir"] / "training_info.json").read_text())
     assert info["train_examples"] == 400 and info["optimizer_steps"] == 3 * 25 and info["seed"] == 3
@@ -60,8 +63,27 @@ def test_outputs_get_the_permissions_a_plain_write_gives(trained):
 
     files = [*trained["out"].iterdir(), *trained["model_dir"].iterdir()]
     assert {"out_original.txt", "out_original.json", "model.safetensors", "training_info.json"} <= {f.name for f in files}
-    assert default_file_mode() & 0o044  # the test itself runs under a umask that lets others read
     assert {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {f.name: oct(default_file_mode()) for f in files}
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_atomic_writes_follow_the_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    from pipeline.results import atomic_write_text
+
+    before = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "new.txt", "new\n")
+        (tmp_path / "old.txt").write_text("old\n")
+        os.chmod(tmp_path / "old.txt", 0o600)
+        atomic_write_text(tmp_path / "old.txt", "replaced\n")  # a replaced file gets the umask's mode too
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "old.txt").stat().st_mode) == mode
+    assert (tmp_path / "old.txt").read_text() == "replaced\n"
 
 
 def test_eval_only_reproduces_predictions(trained, tiny_data, tmp_path):
@@ -451,13 +473,39 @@ def test_study_with_unwritable_results_fails_before_loading_anything(tiny_model,
     assert "Traceback" not in result.stderr
 
 
-def test_training_time_of_a_resumed_run_adds_the_time_before_when_the_checkpoint_has_it():
+def test_checkpoints_are_ordered_by_step_number_and_only_the_oldest_are_pruned(tmp_path, monkeypatch):
+    """step-100 is newer than step-95 (not older, as a sort by name would have it)."""
+    from accelerate import Accelerator
+
+    from pipeline import checkpoints as ckpt
+
+    save_dir = tmp_path / "out"
+    for step in (5, 10, 95):
+        (ckpt.checkpoint_root(save_dir) / f"step-{step}").mkdir(parents=True)
+        (ckpt.checkpoint_root(save_dir) / f"step-{step}" / "position.json").write_text("{}")
+    (ckpt.checkpoint_root(save_dir) / "step-100").mkdir()  # incomplete: no position.json yet
+    assert [p.name for p in ckpt.checkpoints(save_dir)] == ["step-5", "step-10", "step-95", "step-100"]
+    assert ckpt.latest_checkpoint(save_dir).name == "step-95"  # the newest complete one
+
+    accelerator = Accelerator(cpu=True)
+    monkeypatch.setattr(accelerator, "save_state", lambda folder: Path(folder).mkdir(parents=True, exist_ok=True))
+    position = ckpt.TrainingPosition({"processes": 1})
+    position.global_step = 100
+    ckpt.save_checkpoint(accelerator, save_dir, position)
+    assert [p.name for p in ckpt.checkpoints(save_dir)][-ckpt.KEEP:] == ["step-95", "step-100"]
+    assert len(ckpt.checkpoints(save_dir)) == ckpt.KEEP and ckpt.latest_checkpoint(save_dir).name == "step-100"
+
+
+def test_training_time_of_a_resumed_run_adds_the_time_before_when_the_checkpoint_has_it(monkeypatch):
     from pipeline.checkpoints import TrainingPosition
 
     position = TrainingPosition({"processes": 1})
     position.load_state_dict({"epoch": 0, "batches_done": 5, "global_step": 5, "seconds": 12.5, "shape": {}})
     assert position.seconds == 12.5 and position.state_dict()["seconds"] == 12.5
-    assert main.run_seconds(position.seconds, time.perf_counter()) >= 12.5
+    clock = iter([100.0, 107.25])  # this process started its loop at 100.0 and asks at 107.25
+    monkeypatch.setattr(main.time, "perf_counter", lambda: next(clock))
+    assert main.run_seconds(position.seconds, main.time.perf_counter()) == 12.5 + 7.25
+    monkeypatch.undo()
     # a checkpoint saved before the time was recorded: the time before the resume is unknown, not zero
     position.load_state_dict({"epoch": 0, "batches_done": 5, "global_step": 5, "shape": {}})
     assert position.seconds is None and main.run_seconds(None, time.perf_counter()) is None
