@@ -175,8 +175,8 @@ FULL_STAGES = [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]]
 
 
 def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> dict:
-    """main.py's four full-scale prediction files and records, an older subset run beside them that must be
-    ignored, and study/analyze_errors.py's record of the original model."""
+    """main.py's full-scale prediction files and records, and study/analyze_errors.py's record of the original
+    model."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     labels = rng.integers(0, 2, FULL_TEST)
@@ -197,8 +197,6 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
             "eval_set": eval_set, "max_eval_samples": None, "max_length": 512, "training": training,
             "predictions_file": f"{model}_{eval_set}.txt", "provenance": {"device": DEVICE}}))
-    older = folder / "old"
-    older.mkdir()
     errors_folder.mkdir(parents=True)
     chosen = rng.choice(FULL_TEST, 200, replace=False)
     stage_correct = {name: rng.random(200) < 0.87 for name, _ in FULL_STAGES}
@@ -913,6 +911,23 @@ def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_ana
     with pytest.raises(AssertionError, match="out_head_tail"):
         make_assets.build(fake["results"], tmp_path / "gen2", tmp_path / "s2.json", figures=False,
                           full_scale=fake["base"] / "out", errors=errors)
+
+
+def test_subset_runs_are_not_taken_for_full_scale_results(tmp_path):
+    """A debug run's files in out/ (a test subset, or a model trained on a training subset) count for nothing."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for eval_set, examples, train_examples, max_eval_samples in (("original", 100, 25000, 100),
+                                                                 ("transformed", 25000, 4000, None)):
+        (folder / f"out_{eval_set}.txt").write_text("1\n1\n" * examples)
+        (folder / f"out_{eval_set}.json").write_text(json.dumps({
+            "accuracy": 1.0, "correct": examples, "examples": examples, "max_eval_samples": max_eval_samples,
+            "training": {"train_examples": train_examples}}))
+    assert make_assets.load_full_scale(folder) == {}
+    record = json.loads((folder / "out_transformed.json").read_text())
+    record["training"]["train_examples"] = 25000
+    (folder / "out_transformed.json").write_text(json.dumps(record))
+    assert list(make_assets.load_full_scale(folder)) == [("out", "transformed")]
 
 
 def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, tmp_path):
