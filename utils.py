@@ -561,6 +561,48 @@ def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -
         tokens[i] = tokens[i] + " " + sentence
 
 
+# The candidate to replace the asides (not a stage of custom_transform, whose committed results use the asides
+# above): only the two asides that hedge an opinion, and only after a sentence that gives a verdict, where they
+# read as reviewers write them ("8/10. Your mileage may vary.").  A verdict sentence rates the film or sums the
+# review up; the words below, not the opinion words of the review at large ("good", "boring"), which plot
+# summaries use too.
+VERDICT_ASIDES = ("Your mileage may vary.", "That's my take, for what it's worth.")
+_VERDICT_RE = re.compile(
+    r"(?:\b\d+(?:\.\d+)?\s*(?:/|out of)\s*\d+\b|\b(?:\d|one|two|three|four|five)(?:\.5)?\s+stars?\b|"
+    r"\b(?:all in all|overall|bottom line|in short|to sum up|in conclusion|to conclude|my verdict|my rating|"
+    r"i rate|i give (?:it|this)|i(?:'d| would)? (?:highly |strongly )?recommend|(?:highly|strongly) recommended|"
+    r"must[- ]see|worth (?:watching|seeing|a look|a watch|your time)|waste of (?:time|money)|"
+    r"avoid (?:it|this)|stay away|skip (?:it|this))\b)", re.IGNORECASE)
+
+
+def _last_sentence(tokens: list[str], start: int, end: int) -> str:
+    """The text of the last sentence of the paragraph tokens[start:end] (which ends with its mark)."""
+    first = start
+    for j in range(end - 2, start - 1, -1):
+        if _mark_closes_sentence(tokens, j):
+            first = j + 1
+            break
+    return "".join(tokens[first:end])
+
+
+def _verdict_aside_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+    """A hedge after a verdict: "Your mileage may vary." or "That's my take, for what it's worth." after a
+    paragraph whose last sentence rates or sums up the film ("8/10.", "All in all, a fine film.", "Avoid it.",
+    ``_VERDICT_RE``).
+
+    ``strength`` = fraction of such paragraphs that get one (at least one when > 0 and there is one); at most one
+    per paragraph, never the same aside twice in a review.  Like the asides above it adds no claim about the film
+    or about how it was watched; unlike them it is never placed after plain praise, a plot summary or a cast list.
+    """
+    ends = [end - 1 for start, end in _paragraph_spans(tokens)
+            if _mark_closes_sentence(tokens, end - 1) and _VERDICT_RE.search(_last_sentence(tokens, start, end))]
+    if not ends:
+        return
+    k = min(len(ends), len(VERDICT_ASIDES), max(1, round(strength * len(ends))))
+    for i, sentence in zip(sorted(rng.sample(ends, k)), rng.sample(VERDICT_ASIDES, k)):
+        tokens[i] = tokens[i] + " " + sentence
+
+
 # --------------------------------------------------------------------------- opinion position
 
 # A second paragraph that opens with one of these leans on the paragraph before it ("But the acting...", "This is
@@ -718,6 +760,7 @@ TRANSFORMS: dict[str, TransformSpec] = {
     "contraction": _text(_contraction_tokens, 0.5),
     "social": _text(_social_tokens, 0.2),
     "distractor": _text(_distractor_tokens, 0.1),
+    "verdict_aside": _text(_verdict_aside_tokens, 0.5),
     "opening_last": _text(_opening_last_tokens, 1.0),
     "custom_transform": TransformSpec(custom_transform, level="example"),
     "example_transform": TransformSpec(example_transform, level="example"),

@@ -158,3 +158,17 @@ def test_wordnet_any_sense_replaces_a_content_word_with_another_lemma_of_one_of_
     unchanged = list(before)
     audit_transform.wordnet_any_sense(unchanged, random.Random(0), 0.0)
     assert unchanged == before
+
+
+def test_committed_verdict_aside_audit_passes_and_the_readme_says_so():
+    """The candidate to replace the asides: judged on a fresh sample by the round-3 rule, under the 10% bar."""
+    rows, claimed = committed_audit("verdict_aside_judged.tsv", "verdict_aside_summary.json")
+    stage = claimed["per_stage"]["verdict_aside"]
+    assert stage["judged"] == len(rows) >= 50 and stage["invalid_rate"] <= 0.10
+    import utils
+
+    assert stage["strength"] == utils.TRANSFORMS["verdict_aside"].default_strength
+    assert "verdict_aside" not in dict(utils.CUSTOM_STAGES)  # a candidate until the results are made again
+    readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
+    assert f"passes: {stage['invalid']} of {stage['judged']} invalid on a fresh sample " \
+           f"(`results/audit/verdict_aside_summary.json`)" in readme

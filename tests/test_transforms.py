@@ -75,7 +75,10 @@ GOLDEN_INPUTS = [
 ]
 # opening_last reorders reviews of >= 3 paragraphs whose last one is no conclusion (REVIEW ends "Overall ... 3 out
 # of 10", so it stays); its property tests use the golden input of that shape
-SHAPED_INPUT = {"opening_last": GOLDEN_INPUTS[3]}
+# verdict_aside hedges only a verdict ("8/10", "I recommend it"), which REVIEW's paragraphs do not end with
+SHAPED_INPUT = {"opening_last": GOLDEN_INPUTS[3],
+                "verdict_aside": "Two brothers drive cattle to Kansas.<br /><br />I recommend it to anyone who likes "
+                                 "westerns.<br /><br />All in all, a fine film. 8/10."}
 
 
 def golden_cases() -> list[dict]:
@@ -409,6 +412,26 @@ def test_distractor_inserts_neutral_aside_at_paragraph_end():
     assert utils.insert_distractor("no sentence mark here", random.Random(0), 1.0) == "no sentence mark here"
     quoted = 'He said "it was great."<br /><br />Score: 7.5 (out of 10.)'
     assert utils.insert_distractor(quoted, random.Random(0), 1.0) == quoted  # never inside quotes or brackets
+
+
+@pytest.mark.parametrize("paragraph, verdict", [
+    ("He escapes from the island. Finally he wins the race.", False),  # plot summary: "finally" is no verdict
+    ("The cast includes Rosemary La Planche and Blake Edwards.", False),  # cast list
+    ("The acting was superb and the music beautiful.", False),  # plain praise: a hedge reads wrongly there
+    ("All in all, a fine film. 8/10.", True),
+    ("I would recommend it to anyone who likes westerns.", True),
+    ("Skip this one.", True),
+    ("A must-see!", True),
+    ("I give it 3 out of 10.", True),
+])
+def test_verdict_aside_follows_only_a_verdict(paragraph, verdict):
+    text = f"The story is set in Texas.<br /><br />{paragraph}"
+    out = utils.TRANSFORMS["verdict_aside"].fn(text, random.Random(0), 1.0)
+    if not verdict:
+        assert out == text
+        return
+    added = out[len(text):]
+    assert out.startswith(text) and added.strip() in utils.VERDICT_ASIDES and added.startswith(" ")
 
 
 def test_distractors_never_repeat_and_at_most_one_per_paragraph():
