@@ -553,11 +553,17 @@ def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -
     ("Make of that what you will.", "Your mileage may vary.") say nothing about the film or how it was watched,
     so the label and every claim of the review stay true.
     """
-    ends = _paragraph_ends(tokens)
+    _add_asides(tokens, _paragraph_ends(tokens), DISTRACTOR_SENTENCES, rng, strength)
+
+
+def _add_asides(tokens: list[str], ends: list[int], asides: tuple[str, ...], rng: random.Random,
+                strength: float) -> None:
+    """After ``strength`` of the sentence marks at ``ends`` (at least one when there is one), one of ``asides``
+    each, never the same twice."""
     if not ends:
         return
-    k = min(len(ends), len(DISTRACTOR_SENTENCES), max(1, round(strength * len(ends))))
-    for i, sentence in zip(sorted(rng.sample(ends, k)), rng.sample(DISTRACTOR_SENTENCES, k)):
+    k = min(len(ends), len(asides), max(1, round(strength * len(ends))))
+    for i, sentence in zip(sorted(rng.sample(ends, k)), rng.sample(asides, k)):
         tokens[i] = tokens[i] + " " + sentence
 
 
@@ -596,11 +602,7 @@ def _verdict_aside_tokens(tokens: list[str], rng: random.Random, strength: float
     """
     ends = [end - 1 for start, end in _paragraph_spans(tokens)
             if _mark_closes_sentence(tokens, end - 1) and _VERDICT_RE.search(_last_sentence(tokens, start, end))]
-    if not ends:
-        return
-    k = min(len(ends), len(VERDICT_ASIDES), max(1, round(strength * len(ends))))
-    for i, sentence in zip(sorted(rng.sample(ends, k)), rng.sample(VERDICT_ASIDES, k)):
-        tokens[i] = tokens[i] + " " + sentence
+    _add_asides(tokens, ends, VERDICT_ASIDES, rng, strength)
 
 
 # --------------------------------------------------------------------------- opinion position
@@ -737,8 +739,8 @@ def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
 
     The composition of its stages (``stages``, default ``CUSTOM_STAGES``), applied in order to one token list with
     one ``random.Random`` seeded from ``(seed, text)``.  Each stage keeps the label; synonyms and typos read
-    naturally (audited: ``results/audit/``), the asides often do not (see ``DISTRACTOR_SENTENCES``); together they model a review typed in a hurry by someone who words things a
-    little differently and adds an aside.  Default: synonym 1.0 (every word of the reviewed table), typo 0.2 (one
+    naturally (audited: ``results/audit/``), the asides often do not (see ``DISTRACTOR_SENTENCES``); together
+    they model a review typed in a hurry by someone who words things a little differently and adds an aside.  Default: synonym 1.0 (every word of the reviewed table), typo 0.2 (one
     in five content words of >= 4 letters, about 7% of all words, misspelt as people do), distractor 0.5 (an aside
     after half of the paragraphs).  Asides come last, so they are never misspelt; tags, negations, names and
     function words are never touched.
