@@ -576,6 +576,11 @@ def test_ensure_wordnet_offline_route(tmp_path, monkeypatch):
     monkeypatch.setattr(nltk.data, "path", [p for p in nltk.data.path if p != str(tmp_path)])
     monkeypatch.setenv("NLTK_NO_DOWNLOAD", "1")
     monkeypatch.setattr(pwn, "_READY", False)
+    # nltk.corpus.wordnet turns itself into a reader of the folder it loads from (this test's, which leaves the path
+    # afterwards): give it back as it was, so that later tests do not read from here
+    wordnet = nltk.corpus.wordnet
+    monkeypatch.setattr(wordnet, "__dict__", dict(wordnet.__dict__))
+    monkeypatch.setattr(wordnet, "__class__", wordnet.__class__)
     real = pwn._nltk_wordnet_works
     calls = []
 
