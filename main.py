@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import json
 import math
 import os
 import sys
@@ -83,7 +82,7 @@ from pipeline.preflight import (
     check_writable,
     run_checks,
 )
-from pipeline.results import cpu_model_name, provenance, write_json, write_predictions
+from pipeline.results import cpu_model_name, provenance, recorded_examples, write_json, write_predictions
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
@@ -610,19 +609,11 @@ def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator, bf16
                                                      accelerator.mixed_precision)}
 
 
-def examples_of(record_file: Path) -> int | None:
-    """How many test reviews the evaluation recorded in ``record_file`` covered (None: no readable record)."""
-    try:
-        return int(json.loads(record_file.read_text())["examples"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:
     """Run do_eval and write ``<output_dir>/<model>_<eval_set>.txt`` and its ``.json`` record."""
     stem = f"{model_dir.name}_{eval_set}"
     output_dir = project_path(args.output_dir)
-    before = examples_of(output_dir / f"{stem}.json")  # a larger evaluation replaced by a smaller one is said
+    before = recorded_examples(output_dir / f"{stem}.json")  # a larger evaluation replaced by a smaller one is said
     score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator, args.bf16_full_eval)
     training = read_training_info(model_dir)
     record = {
@@ -836,9 +827,8 @@ def run(args) -> None:
 
 def interrupted(args) -> str:
     """What a Ctrl-C (or a scheduler's SIGINT) leaves behind, and how to go on."""
-    message = "interrupted: prediction files are written only when their evaluation finishes"
     if not (args.train or args.train_augmented):
-        return message
+        return "interrupted: prediction files are written only when their evaluation finishes"
     model_dir = project_path(args.model_dir)
     message = (f"interrupted: {model_dir} is written only when training finishes (until then it keeps what it had), "
                f"prediction files only when their evaluation does")

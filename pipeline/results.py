@@ -124,6 +124,14 @@ def write_json(path: Path, record: dict) -> None:
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
 
 
+def recorded_examples(record_file: Path) -> int | None:
+    """How many test reviews the evaluation recorded in ``record_file`` covered (None: no readable record)."""
+    try:
+        return int(json.loads(record_file.read_text())["examples"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_predictions(path: Path) -> tuple[list[int], list[int]]:
     """Inverse of ``write_predictions``: (predictions, labels)."""
     values = [int(line) for line in Path(path).read_text().split()]

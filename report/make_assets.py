@@ -1266,7 +1266,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullAugTrainExamples"] = fmt_int(aug_training.get("train_examples"))
     macros["FullMaxLength"] = str(first["max_length"]) if first else NA
     macros["FullSeed"] = str(training["seed"]) if "seed" in training else NA
-    macros["FullTfidfSeed"] = str(seed_of(("tfidf", ORIGINAL))) if seed_of(("tfidf", ORIGINAL)) is not None else NA
+    tfidf_seed = seed_of(("tfidf", ORIGINAL))
+    macros["FullTfidfSeed"] = str(tfidf_seed) if tfidf_seed is not None else NA
     macros["FullLearningRate"] = fmt_lr(training.get("learning_rate"))
     macros["FullBatchSize"] = str(training["batch_size"]) if "batch_size" in training else NA
     macros["FullPrecision"] = precision_text(training)

@@ -82,9 +82,8 @@ def wordnet_any_sense(tokens: list[str], rng: random.Random, strength: float) ->
     for i, tok in enumerate(tokens):
         if not utils._plain_word_at(tokens, i) or rng.random() >= strength:
             continue
-        lemmas = sorted({lemma.name().replace("_", " ") for synset in wordnet.synsets(tok)
-                         for lemma in synset.lemmas()} - {tok})
-        lemmas = [lemma for lemma in lemmas if lemma.lower() != tok]
+        lemmas = sorted(name for name in {lemma.name().replace("_", " ") for synset in wordnet.synsets(tok)
+                                          for lemma in synset.lemmas()} if name.lower() != tok)
         if lemmas:
             tokens[i] = utils._match_case(tok, rng.choice(lemmas))
 
