@@ -55,8 +55,9 @@ def edits(tokens: list[str], changed: list[str]) -> list[tuple[int, int]]:
 
 def render(tokens: list[str], changed: list[str], span: tuple[int, int]) -> str:
     start, end = span
-    before = "".join(tokens[:start])[-CONTEXT_CHARS:]
-    after = "".join(tokens[end:])[:CONTEXT_CHARS]
+    # the context as the stage left it (the rubric's): a word edited at every occurrence shows so
+    before = "".join(changed[:start])[-CONTEXT_CHARS:]
+    after = "".join(changed[end:])[:CONTEXT_CHARS]
     old, new = "".join(tokens[start:end]), "".join(changed[start:end])
     return f"...{before}[[{old} -> {new}]]{after}...".replace("\t", " ").replace("\n", " ")
 
@@ -141,10 +142,31 @@ def sample(options) -> list[dict]:
     return rows
 
 
-def write_tsv(rows: list[dict], path: Path) -> None:
+REVIEW_COLUMNS = ("id", "label", "review", "same_label", "reads_real", "note")
+REVIEW_JUDGEMENTS = ("same_label", "reads_real")
+
+
+def sample_reviews(options) -> list[dict]:
+    """Whole reviews transformed by custom_transform (``--strength``: every stage's), changes marked."""
+    stages = tuple((n, s if options.strength is None else options.strength) for n, s in utils.CUSTOM_STAGES)
+    rows = []
+    for index, row in held_out_reviews(options.dataset, options.train_samples, options.data_seed, options.seed):
+        changed = utils.custom_transform(row, seed=options.seed, stages=stages)["text"]
+        if changed == row["text"]:
+            continue
+        rows.append({"id": f"review-{len(rows) + 1:03d}", "label": "pos" if row["label"] == 1 else "neg",
+                     "review": utils.mark_changes(row["text"], changed).replace("\t", " ").replace("\n", " "),
+                     "same_label": "", "reads_real": "",
+                     "note": f"train[{index}] stages {' '.join(f'{n}={s}' for n, s in stages)}"})
+        if len(rows) == options.reviews:
+            break
+    return rows
+
+
+def write_tsv(rows: list[dict], path: Path, columns=COLUMNS) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, COLUMNS, delimiter="\t", lineterminator="\n")
+        writer = csv.DictWriter(fh, columns, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -155,7 +177,16 @@ def read_tsv(path: Path) -> list[dict]:
 
 
 def summarize(rows: list[dict], source: str = "") -> dict:
-    """Invalid rate per stage: an edit is invalid when any judgement is "n"."""
+    """Invalid rate per stage: an edit is invalid when any judgement is "n". For a whole-review file (``reviews``):
+    how many keep their label and how many read like a real post."""
+    if rows and "reads_real" in rows[0]:
+        for row in rows:
+            if any(row[k].strip().lower() not in ("y", "n") for k in REVIEW_JUDGEMENTS):
+                raise UsageError(f"{source}: row {row['id']} is not fully judged (same_label, reads_real must be y/n)")
+        keep = sum(r["same_label"].strip().lower() == "y" for r in rows)
+        real = sum(r["reads_real"].strip().lower() == "y" for r in rows)
+        return {"reviews": len(rows), "same_label": keep, "reads_real": real,
+                "reads_real_share": round(real / len(rows), 4), "all_keep_label": keep == len(rows)}
     per_stage: dict[str, dict] = {}
     for row in rows:
         marks = [row[k].strip().lower() for k in JUDGEMENTS]
@@ -186,6 +217,15 @@ def parse_options(argv=None):
     sp.add_argument("--data_seed", type=int, default=42, help="seed of that subset")
     sp.add_argument("--seed", type=int, default=7, help="seed of the review order and of the transformations")
     sp.add_argument("--out", default="results/audit/edits.tsv", help="TSV to write (relative: to the project)")
+    sr = sub.add_parser("reviews", help="whole reviews transformed by custom_transform, to judge as a whole")
+    sr.add_argument("--dataset", default=str(SHARED_DATA / "imdb"), help="IMDB folder (train.parquet) or hub name")
+    sr.add_argument("--reviews", type=int, default=30, help="changed reviews to write")
+    sr.add_argument("--strength", type=float, default=None,
+                    help="every stage's strength (default: custom_transform's)")
+    sr.add_argument("--train_samples", type=int, default=5000, help="as for sample")
+    sr.add_argument("--data_seed", type=int, default=42, help="as for sample")
+    sr.add_argument("--seed", type=int, default=7, help="seed of the review order and of the transformation")
+    sr.add_argument("--out", default="results/audit/reviews.tsv", help="TSV to write (relative: to the project)")
     ss = sub.add_parser("summarize", help="invalid rate per stage of a judged TSV, as JSON")
     ss.add_argument("judged", help="the judged TSV")
     ss.add_argument("--out", default=None, help="also write the summary JSON here")
@@ -193,6 +233,11 @@ def parse_options(argv=None):
 
 
 def run(options) -> dict | list:
+    if options.command == "reviews":
+        rows = sample_reviews(options)
+        write_tsv(rows, project_path(options.out), REVIEW_COLUMNS)
+        print(f"{len(rows)} reviews written to {project_path(options.out)}")
+        return rows
     if options.command == "sample":
         if options.per_stage < 1:
             raise UsageError(f"--per_stage must be >= 1, got {options.per_stage}")
