@@ -80,14 +80,15 @@ def test_counts_match_the_prediction_files(evaluated, tiny_data):
     import main
     from pipeline.batching import eval_dataloader
 
-    typo = [stage for stage in utils.CUSTOM_STAGES if stage[0] == "typo"][0]
+    typo = [stage for stage in utils.CUSTOM_STAGES if stage[0] == "opinion_typo"][0]
     alone = test.select(chosen).map(functools.partial(utils.custom_transform, seed=record["data_seed"],
                                                       stages=(typo,)))
     assert alone["text"] != test.select(chosen)["text"]  # the stage did edit these reviews
     tokenizer = AutoTokenizer.from_pretrained(evaluated / "out")
     loader = eval_dataloader(main.tokenize(alone, tokenizer, MAX_LENGTH, with_idx=True), tokenizer, 16)
     predicted, gold, _ = main.predict(loader, str(evaluated / "out"), main.make_accelerator(record["mixed_precision"]))
-    assert ablation["stages"]["typo"]["correct"] == "".join("1" if p == y else "0" for p, y in zip(predicted, gold))
+    assert ablation["stages"]["opinion_typo"]["correct"] == "".join("1" if p == y else "0"
+                                                                     for p, y in zip(predicted, gold))
     assert record["provenance"]["git_commit"] and record["truncation"] == "head"
 
 

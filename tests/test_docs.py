@@ -35,7 +35,7 @@ def full_scale_paragraph() -> str:
 def test_readme_full_scale_accuracies_and_times_match_out():
     paragraph = full_scale_paragraph()
     named = sorted(set(re.findall(r"out/(out_[a-z_]+\.json)", paragraph)))
-    assert len(named) == 6, named  # four assignment files and the two head+tail ones
+    assert len(named) == 5, named  # four assignment files and the head+tail model's original evaluation
     for name in named:
         record = json.loads((PROJECT / "out" / name).read_text())
         assert record["examples"] == 25000 and record["training"]["train_examples"] in (25000, 30000), name
@@ -404,3 +404,31 @@ def test_benchmarks_readme_avx2_tables_match_their_results_files():
             f"path") in readme
     assert (f"**{estimate['default']['total_minutes']:.0f} minutes** ({estimate['starter']['total_minutes']:g} on "
             f"the starter's path)") in readme
+
+
+def test_readme_frontier_table_matches_the_calibration_and_the_readings():
+    """The Transformations section's table: each strength's misspelt share and validation drop from
+    results/calibration_transform.json, its whole-review reading from results/audit/frontier_reviews_*."""
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    calibration = json.loads((PROJECT / "results" / "calibration_transform.json").read_text())
+    assert not calibration["target_met"] and calibration["chosen"] == calibration["candidates"][-1]
+    for candidate in calibration["candidates"]:
+        strength = candidate["stages"][0][1]
+        summary = PROJECT / "results" / "audit" / f"frontier_reviews_{strength}_summary.json"
+        read = "not read"
+        if summary.exists():
+            reading = json.loads(summary.read_text())
+            read = f"{reading['reads_real']} of {reading['reviews']}"
+        assert row_cells(text, f"{strength:g}") == [f"{strength:g}", f"{100 * candidate['misspelt_word_share']:.2f}%",
+                                                    f"{candidate['drop_points']:g}", read]
+
+
+def test_readme_reference_point_matches_its_results():
+    paragraph = " ".join((PROJECT / "README.md").read_text(encoding="utf-8").split())
+    record = json.loads((PROJECT / "results" / "frontier_reference.json").read_text())
+    for point in record["points"]:
+        summary = PROJECT / "results" / "audit" / f"frontier_reference_{point['strength']}_summary.json"
+        reading = json.loads(summary.read_text())
+        assert reading["all_keep_label"]
+        assert f"({100 * point['misspelt_word_share']:.2f}%" in paragraph and f"{point['drop_points']:g}" in paragraph
+        assert f"{reading['reads_real']} of {reading['reviews']}" in paragraph
