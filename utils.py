@@ -17,8 +17,10 @@ Design
   ``get_transform`` builds a picklable example-level function (``functools.partial`` over module-level functions)
   with per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same in every process and
   run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
-* Data: the reviewed synonym table ``resources/synonyms.json`` (``study/build_synonym_table.py``), wordfreq's
-  English word list (typos never make a real word) and lemminflect's tables; all ship offline.
+* Data: the reviewed tables ``resources/synonyms.json`` (``study/build_synonym_table.py``) and
+  ``resources/opinion_words.json`` (``study/build_opinion_table.py``: custom_transform's opinion words, their
+  misspellings and synonyms), wordfreq's English word list (typos never make a real word) and lemminflect's tables;
+  all ship offline.
 """
 
 from __future__ import annotations
@@ -843,9 +845,9 @@ def example_transform(example: dict, seed: int = 0) -> dict:
 
 
 # custom_transform = these token-level stages, in order, with these strengths. Both stages were audited on held-out
-# training reviews (results/audit/opinion_summary.json); the typo strength was chosen by the rule fixed in advance
-# in study/calibrate_transform.py, with a checkpoint of the full-scale run, on training reviews it had not seen
-# (results/calibration_transform.json); the test set played no part in the choice.
+# training reviews (results/audit/opinion_summary.json); their strength by the rule fixed in advance in
+# study/calibrate_transform.py, with a checkpoint of the full-scale run, on training reviews it had not seen: no
+# strength reached its 5-point target, so the largest was taken (results/calibration_transform.json).
 CUSTOM_STAGES = (
     ("opinion_synonym", 1.0),
     ("opinion_typo", 1.0),
@@ -856,9 +858,9 @@ def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
     """The assignment's main transformation: the opinion words a reader takes the verdict from, reworded or misspelt.
 
     The composition of its stages (``stages``, default ``CUSTOM_STAGES``), applied in order to one token list with
-    one ``random.Random`` seeded from ``(seed, text)``: half of the opinion words with a reviewed same-polarity
-    synonym get it ("boring" -> "tedious"), then every opinion word with a misspelling people make gets it
-    ("excelent", "dissapointing"), the same at every occurrence, never two neighbouring words, at most one word in
+    one ``random.Random`` seeded from ``(seed, text)``: each opinion word with a reviewed same-polarity synonym gets
+    it where it judges the film ("boring" -> "tedious"), then each opinion word with a misspelling people make gets
+    it ("excelent", "dissapointing"), the same at every occurrence, never two neighbouring words, at most one word in
     fifteen. Tags, negations, names and function words are never touched; the label never.
     """
     text = example["text"] or ""

@@ -87,7 +87,7 @@ def run(options) -> dict:
 
     try:
         calibration.model_folder(checkpoint, options.model_name, folder)
-        record = {"what": __doc__.split("\n\n")[1].replace("\n", " "), "checkpoint": checkpoint.name,
+        record = {"what": " ".join(__doc__.split("\n\n")[2].split()), "checkpoint": checkpoint.name,
                   "validation_rows": rows, "validation_accuracy_original": accuracy(validation), "points": []}
         for strength in STRENGTHS:
             changed = validation.map(functools.partial(transform, strength=strength), load_from_cache_file=False)
