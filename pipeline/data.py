@@ -121,6 +121,11 @@ def validate_split(split, name: str, source: str) -> None:
     if text.null_count:
         raise UsageError(f"the {name} split of {source} has {text.null_count} rows without a text (null); remove "
                          f"them or fill in their reviews.")
+    label_type = split.data.column("label").type
+    if not str(label_type).startswith(("int", "uint")):  # floats and bools pass {0, 1} and end in a loss traceback
+        hint = " (written as text: convert them to integers)" if "string" in str(label_type) else ""
+        raise UsageError(f"the {name} split of {source} has a label column of type {label_type}{hint}; labels must be "
+                         f"the integers 0 (negative) and 1 (positive).")
     labels = set(split.unique("label"))
     if not labels <= {0, 1}:
         bad = sorted(labels - {0, 1}, key=str)[:5]

@@ -266,7 +266,8 @@ def test_eval_without_a_trained_model(tmp_path, tiny_data):
     assert "holds no trained model" in result.stderr and "--train" in result.stderr
 
 
-@pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels", "null_text", "numeric_text"])
+@pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels", "null_text", "numeric_text",
+                                  "float_labels", "bool_labels", "string_labels"])
 def test_bad_dataset_folders(case, tmp_path, tiny_model):
     rows = synthetic_reviews(10, seed=0)
     if case == "missing_split":
@@ -279,6 +280,10 @@ def test_bad_dataset_folders(case, tmp_path, tiny_model):
                                                    for i, r in enumerate(rows)]}, "6 rows without a text (null)"
     elif case == "numeric_text":
         splits, message = {"train": [{**r, "text": i} for i, r in enumerate(rows)], "test": rows}, "text column of type int64"
+    elif case.endswith("_labels") and case != "bad_labels":  # {0.0, 1.0} <= {0, 1}: they passed, then crashed
+        kind = {"float_labels": (float, "type double"), "bool_labels": (bool, "type bool"),
+                "string_labels": (str, "type string (written as text")}[case]
+        splits, message = {"train": [{**r, "label": kind[0](r["label"])} for r in rows], "test": rows}, kind[1]
     else:
         splits, message = {"train": rows, "test": [{**r, "label": 2} for r in rows]}, "outside {0, 1}"
     folder = write_parquet(tmp_path / "data", splits)
