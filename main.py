@@ -360,7 +360,11 @@ def augment_size(requested: int | None, train_size: int) -> int:
             raise UsageError(f"--augment_size {requested} is more than the {train_size} training reviews; "
                              f"pass at most {train_size}")
         return requested
-    return min(DEFAULT_AUGMENT_SIZE, round(train_size * DEFAULT_AUGMENT_SIZE / FULL_TRAIN_SIZE))
+    size = min(DEFAULT_AUGMENT_SIZE, round(train_size * DEFAULT_AUGMENT_SIZE / FULL_TRAIN_SIZE))
+    if size == 0:  # it would train on the originals alone and record the model as augmented
+        raise UsageError(f"--train_augmented adds 1/5 of the {train_size} training reviews, that is none; pass "
+                         f"--augment_size N or more training reviews (--max_train_samples)")
+    return size
 
 
 def augmented_training_set(train: Dataset, transform: str, strength: float | None, size: int,

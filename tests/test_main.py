@@ -299,6 +299,10 @@ def test_augment_size_larger_than_training_set_is_an_error():
         main.augment_size(50, 40)
     assert main.augment_size(None, 25_000) == 5000
     assert main.augment_size(None, 4000) == 800
+    assert main.augment_size(None, 3) == 1
+    with pytest.raises(UsageError, match="that is none; pass --augment_size N"):
+        main.augment_size(None, 2)  # 1/5 of 2 rounds to 0: the model would be recorded as augmented with none
+    assert main.augment_size(1, 2) == 1
 
 
 def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tiny_data):
