@@ -79,12 +79,14 @@ def model_folder(checkpoint: Path, model_name: str, folder: Path) -> None:
 def misspelt_share(texts: list[str], stages, seed: int) -> float:
     """Fraction of all words that custom_transform with ``stages`` misspells (changes to a non-synonym)."""
     words = changed = 0
+    synonyms = {s for e in utils._opinion_table().values() for s in e.synonyms}
     for text in texts:
         tokens = utils.tokenize(text)
         edited = utils.tokenize(utils.custom_transform({"text": text}, seed=seed, stages=stages)["text"])
-        synonyms = {s for e in utils._opinion_table().values() for s in e.synonyms}
         words += sum(t[:1].isalnum() for t in tokens)
-        changed += sum(a != b and b.lower() not in synonyms for a, b in zip(tokens, edited))
+        # a synonym is a real word, and an "a" made "an" before it is no misspelling
+        changed += sum(a != b and b.lower() not in synonyms and b.lower() not in ("a", "an")
+                       for a, b in zip(tokens, edited))
     return round(changed / max(words, 1), 4)
 
 
