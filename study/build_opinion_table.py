@@ -25,9 +25,8 @@ Rules, in order; all mechanical except the reviewed lists at the top of this fil
    aside) unless that word is at least 10 times rarer than the intended one (a reader takes the likelier word:
    "graet" reads as "great", not "grant"; "gret" could be "get"). Then ``REJECTED_MISSPELLINGS``, read and
    rejected, each with its reason.
-   Words of <= 4 letters are not misspelt. Where training reviews stretch one (a vowel written three times,
-   "baaad", in >= 2 reviews), the stretch is kept, and the stage uses it only where the word is stressed ("so bad",
-   "it was bad!"): the first audit round rejected stretches in neutral uses ("bad guy", "too bad").
+   Words of <= 4 letters are not misspelt, nor stretched ("baaad": the first audit round rejected stretches in
+   neutral uses, "bad guy", "too bad").
 5. Synonyms: ``ADJECTIVE_SYNONYMS`` (only where the adjective judges the film) and ``OTHER_SYNONYMS``, same
    polarity, strength and register, read in review contexts; never in ``SYNONYM_FIXED_PHRASES`` ("a great deal").
 """
@@ -185,7 +184,6 @@ def log_odds_z(by_label: list[collections.Counter]) -> dict[str, float]:
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-VOWELS = set("aeiou")
 
 
 def one_edit(word: str):
@@ -274,11 +272,6 @@ def build(dataset: str, review: bool) -> dict:
         if kept:
             opinion[w]["misspellings"] = kept[:MAX_FORMS]
 
-    for w in opinion:
-        if len(w) <= 4:
-            forms = stretches(w, reviews)
-            if forms:
-                opinion[w]["stretch"] = forms[0][0]
     for table, evaluative_only in ((ADJECTIVE_SYNONYMS, True), (OTHER_SYNONYMS, False)):
         for w, syns in table.items():
             if w in opinion:
@@ -310,18 +303,6 @@ def generated(w: str) -> list[str]:
     if len(w) >= 7 and w[-2:] in END_SWAPS:  # "terribel", "originla"
         out.append(w[:-2] + w[-1] + w[-2])
     return list(dict.fromkeys(o for o in out if not re.search(r"(.)\1\1", o)))
-
-
-def stretches(w: str, reviews: collections.Counter) -> list[tuple[str, int]]:
-    """w with one vowel written three times, where training reviews stretch that vowel of w (most reviews first)."""
-    out = []
-    for k, c in enumerate(w):
-        if c in VOWELS and (k + 1 == len(w) or w[k + 1] != c) and (k == 0 or w[k - 1] != c):
-            pattern = re.compile(f"^{w[:k]}{c}{{3,}}{w[k + 1:]}$")
-            n = sum(r for tok, r in reviews.items() if len(tok) <= len(w) + 8 and pattern.match(tok))
-            if n >= MIN_MISSPELT_REVIEWS:
-                out.append((w[:k] + c * 3 + w[k + 1:], n))
-    return sorted(out, key=lambda t: -t[1])
 
 
 def main(argv=None) -> None:
