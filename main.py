@@ -86,6 +86,7 @@ from pipeline.results import cpu_model_name, provenance, recorded_examples, writ
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
 FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
+UNTRANSFORMED = "none"  # --train_augmented --transform none: the same added reviews, untransformed (a control)
 DEFAULT_EVAL_BATCH_SIZE = 32  # reviews per evaluation batch and device
 LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
 
@@ -233,7 +234,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     transforms = parser.add_argument_group("transformations and augmentation")
     transforms.add_argument("--transform", default="custom_transform",
                             help=f"transformation for --eval_transformed, --debug_transformation and "
-                                 f"--train_augmented; one of: {', '.join(utils.TRANSFORM_NAMES)}")
+                                 f"--train_augmented; one of: {', '.join(utils.TRANSFORM_NAMES)}; or none with "
+                                 f"--train_augmented: the same reviews added untransformed, the control for more "
+                                 f"examples (saves to out_duplicated/)")
     transforms.add_argument("--transform_strength", type=float, default=None,
                             help="strength of --transform (its probability per word or character; default: its own)")
     transforms.add_argument("--augment_size", type=int, default=None,
@@ -266,7 +269,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--debug_transformation only prints examples and exits: run it without --train/--eval")
     if args.resume and not (args.train or args.train_augmented):
         parser.error("--resume continues a training run: use it with --train or --train_augmented")
-    if args.transform not in utils.TRANSFORM_NAMES:
+    if args.transform == UNTRANSFORMED:
+        if args.eval_transformed or args.transform_strength is not None or not args.train_augmented:
+            parser.error("--transform none adds the augmentation's reviews untransformed (the control for more "
+                         "examples): use it with --train_augmented (and --eval); evaluate that model with --eval_transformed in its own command")
+    elif args.transform not in utils.TRANSFORM_NAMES:
         parser.error(f"unknown --transform {args.transform!r}; choose one of: {', '.join(utils.TRANSFORM_NAMES)}")
     if args.transform_strength is not None and utils.TRANSFORMS[args.transform].default_strength is None:
         parser.error(f"--transform {args.transform} is a whole-example transformation and takes no "
@@ -299,7 +306,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
             parser.error(f"{flag} --model_dir {args.model_dir} would replace the model that {other} saves in "
                          f"{runs[other]}/: leave out --model_dir (default {runs[flag]}/) or name another folder")
     if args.model_dir is None and not (args.train and args.train_augmented):  # both: --preflight checks out*/ each
-        args.model_dir = "out_augmented" if args.train_augmented else "out"
+        args.model_dir = ("out" if not args.train_augmented else
+                          "out_duplicated" if args.transform == UNTRANSFORMED else "out_augmented")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -341,8 +349,8 @@ class TrainingSet:
     """The reviews a training run receives and what they are; ``record()`` goes into ``training_info.json``."""
 
     data: Dataset
-    augment_size: int | None = None  # transformed reviews added (None: not augmented)
-    transform: str | None = None
+    augment_size: int | None = None  # reviews added (None: not augmented)
+    transform: str | None = None  # None with an augment_size: the added reviews are untransformed copies (a control)
     transform_strength: float | None = None  # the strength actually used (a transformation's default resolved)
     transform_stages: list | None = None  # custom_transform's stages and strengths, as they were
     cad_pairs: int | None = None  # counterfactually revised pairs added (the study's CAD-trained models)
@@ -367,13 +375,17 @@ def augment_size(requested: int | None, train_size: int) -> int:
     return size
 
 
-def augmented_training_set(train: Dataset, transform: str, strength: float | None, size: int,
+def augmented_training_set(train: Dataset, transform: str | None, strength: float | None, size: int,
                            seed: int, reuse_cache: bool = False) -> TrainingSet:
     """The training split plus ``size`` seeded random reviews of it, transformed (labels unchanged).
 
-    ``reuse_cache``: load the transformed sample that the main process has just computed (see run()).
+    ``transform=None`` adds the same reviews untransformed: the control that separates "more examples" from
+    "transformed examples" (same sample, same step count). ``reuse_cache``: load the transformed sample that the
+    main process has just computed (see run()).
     """
     sample = train.shuffle(seed=seed).select(range(size))
+    if transform is None:
+        return TrainingSet(concatenate_datasets([train, sample]), augment_size=size)
     transformed = utils.transform_dataset(sample, transform, strength, seed=seed, reuse_cache=reuse_cache)
     if strength is None:
         strength = utils.TRANSFORMS[transform].default_strength
@@ -393,7 +405,8 @@ def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False,
     Returns the DataLoader and the record of the data (for ``do_train``).
     """
     train = dataset["train"]
-    training_set = augmented_training_set(train, args.transform, args.transform_strength,
+    transform = None if args.transform == UNTRANSFORMED else args.transform
+    training_set = augmented_training_set(train, transform, args.transform_strength,
                                           augment_size(args.augment_size, len(train)), args.data_seed, reuse_cache)
     return training_dataloader(training_set, tokenizer, TrainConfig.from_args(args), on_cuda), training_set.record()
 
@@ -743,7 +756,7 @@ def check_outputs(args, accelerator: Accelerator) -> None:
 
 def transforms_data(args) -> bool:
     """Whether this command will transform reviews (for augmentation or for the transformed test set)."""
-    return args.train_augmented or args.eval_transformed
+    return (args.train_augmented and args.transform != UNTRANSFORMED) or args.eval_transformed
 
 
 def check_data(args) -> str:

@@ -5,8 +5,9 @@
 
 Models (``results/study/runs/<model_id>/``): the stand-in encoder fine-tuned on the training subset
 (``minilm-original-seed{0,1,2}``), on the subset plus transformed reviews (``minilm-augmented-seed*``), on the
-subset plus counterfactually revised pairs (``minilm-cad-seed0``), and a TF-IDF + logistic-regression baseline
-on the same data (``tfidf-*``). Evaluation sets (``<eval_id>.json``): the test subset (``original``), the same
+subset plus counterfactually revised pairs (``minilm-cad-seed0``), on the subset plus the augmentation's reviews
+untransformed (``minilm-duplicated-seed*``: the control for "more examples"), and a TF-IDF + logistic-regression
+baseline on the same data (``tfidf-*``). Evaluation sets (``<eval_id>.json``): the test subset (``original``), the same
 reviews after ``custom_transform`` and after each transformation at its default strength, strength sweeps
 (``synonym@0.1`` ...), and the CAD test pairs (``cad-orig``, ``cad-new``).
 
@@ -201,9 +202,10 @@ class Study:
     def training_set(self, train_data: str) -> main.TrainingSet:
         """The training data of a model: the subset (``original``), plus transformed reviews (``augmented``), or
         plus the seeded CAD training pairs (``cad``); the same for both architectures."""
-        if train_data == "augmented":
+        if train_data in ("augmented", "duplicated"):  # duplicated: the same added reviews, untransformed
+            transform = "custom_transform" if train_data == "augmented" else None
             with self.accelerator.main_process_first():  # computed by the main process, loaded by the others
-                return main.augmented_training_set(self.train, "custom_transform", None, self.augment_size(),
+                return main.augmented_training_set(self.train, transform, None, self.augment_size(),
                                                    self.options.data_seed,
                                                    reuse_cache=not self.accelerator.is_main_process)
         if train_data == "cad":
@@ -287,6 +289,7 @@ class Study:
         for seed in self.sizes["seeds"]:
             for train_data in ("original", "augmented"):
                 plan.append((f"{label}-{train_data}-seed{seed}", train_data, seed, None if seed == 0 else HEADLINE))
+            plan.append((f"{label}-duplicated-seed{seed}", "duplicated", seed, {"original", "custom_transform"}))
         plan.append((f"{label}-cad-seed0", "cad", 0, HEADLINE | {"synonym", "typo"}))
         for model_id, train_data, seed, which in plan:
             model_dir = self.train_model(model_id, train_data, seed)

@@ -328,6 +328,26 @@ def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tin
     assert stages == [list(stage) for stage in utils.CUSTOM_STAGES]
 
 
+def test_untransformed_control_adds_the_same_sample_unchanged(tiny_data):
+    from pipeline.data import load_imdb
+
+    train = load_imdb(str(tiny_data))["train"]
+    control = main.augmented_training_set(train, None, None, 50, 42)
+    transformed = main.augmented_training_set(train, "typo", 0.5, 50, 42)
+    sample = train.shuffle(seed=42).select(range(50))
+    added = control.data.select(range(len(train), len(control.data)))
+    assert added["text"] == sample["text"] and added["label"] == sample["label"]  # the same reviews, as they were
+    assert len(control.data) == len(transformed.data)  # so the same number of optimizer steps
+    assert control.record()["transform"] is None and control.record()["augment_size"] == 50
+    args = main.parse_args(["--train_augmented", "--transform", "none", "--eval"])
+    assert args.model_dir == "out_duplicated" and not main.transforms_data(args)  # never over out_augmented/
+    for argv in (["--eval_transformed", "--transform", "none"], ["--train", "--transform", "none"],
+                 ["--train_augmented", "--transform", "none", "--transform_strength", "0.5"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main.parse_args(argv)
+        assert exit_info.value.code == 2, argv
+
+
 def test_train_augmented_writes_out_augmented_and_leaves_out_alone(trained, tiny_data, tmp_path):
     import shutil
 
