@@ -129,7 +129,7 @@ def run_once(args, mode: str, work: Path) -> dict:
 
 
 def spread(values: list[float]) -> dict:
-    """Median, range and every round's value of per-round ratios (benchmarks/page_faults.py uses it too)."""
+    """Median, range and every round's value of per-round ratios."""
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
             "max": round(max(values), 3), "by_round": [round(v, 3) for v in values]}
 
