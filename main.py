@@ -36,6 +36,7 @@ import utils
 from pipeline import batching
 from pipeline.checkpoints import (
     TrainingPosition,
+    finish_interrupted_save,
     latest_checkpoint,
     read_training_info,
     release_training,
@@ -746,12 +747,17 @@ def check_outputs(args, accelerator: Accelerator) -> None:
     """Before any slow work: ``output_checks`` for this run, the first problem raised.
 
     Only the main process checks (it is the one that writes; concurrent write probes would race). If it fails, it
-    exits, and the launcher stops the other processes.
+    exits, and the launcher stops the other processes. First it completes a model save that a killed run left half
+    done, so that what follows finds one whole model.
     """
     if accelerator.is_main_process:
+        note = finish_interrupted_save(project_path(args.model_dir))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         for check in output_checks(args, [project_path(args.model_dir)], accelerator.num_processes,
                                    accelerator.mixed_precision):
             check()
+    accelerator.wait_for_everyone()  # the other processes read the model folder only once it is whole
 
 
 def transforms_data(args) -> bool:

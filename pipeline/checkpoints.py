@@ -1,4 +1,4 @@
-"""Resumable checkpoints (``--checkpoint_every``, ``--resume``) and the atomic save of a trained model.
+"""Resumable checkpoints (``--checkpoint_every``, ``--resume``) and the atomic replacement of a model folder.
 
 A run saving to ``out/`` keeps its checkpoints in ``out_checkpoints/step-N/``: model, optimizer, scheduler, RNG
 states (``accelerator.save_state``) and ``position.json``, written last, so a folder without it is incomplete and
@@ -8,6 +8,8 @@ index means something only for that shape, so a run of another shape refuses to 
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import json
 import os
 import shutil
@@ -136,21 +138,112 @@ def read_training_info(model_dir: Path) -> dict | None:
     return json.loads(info_file.read_text()) if info_file.is_file() else None
 
 
+# What a model folder holds that a save replaces: the files of save_pretrained, of a tokenizer and the training
+# record. Anything else in the folder (out/'s prediction files, README.md, the batch file's .slurm_state) is carried
+# over into the new folder.
+MODEL_FILES = ("config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+               "pytorch_model*.bin", "pytorch_model.bin.index.json", "tokenizer.json", "tokenizer_config.json",
+               "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "*.model",
+               TRAINING_INFO)
+
+
+def swap_folders(save_dir: Path) -> tuple[Path, Path]:
+    """Where a save puts the complete new model, and the old one, during the renames that swap them."""
+    return (save_dir.with_name(f".{save_dir.name}.tmp-save-new"), save_dir.with_name(f".{save_dir.name}.tmp-save-old"))
+
+
+def unfinished_builds(save_dir: Path) -> list[Path]:
+    """New model folders that a save was still writing (``.out.tmp-save-<pid>``) when it was killed."""
+    return [p for p in save_dir.parent.glob(f".{save_dir.name}.tmp-save-*") if p.name.rpartition("-")[2].isdigit()]
+
+
+def finish_interrupted_save(save_dir: Path) -> str | None:
+    """Bring the leftovers of a save killed part-way back to one whole model in ``save_dir``, and say what was done.
+
+    The complete new model (``swap_folders``' first) is put in place, as the save would have; the old one is put back
+    only where no complete new one exists; unfinished builds are deleted. None when nothing was left over.
+    """
+    save_dir = model_folder(save_dir)
+    new, old = swap_folders(save_dir)
+    done = []
+    for build in unfinished_builds(save_dir):
+        shutil.rmtree(build)
+        done.append(f"deleted {build.name}, a new model that save did not finish writing")
+    if new.is_dir():
+        if save_dir.exists() and not old.exists():
+            os.rename(save_dir, old)
+        os.rename(new, save_dir)
+        done.append(f"finished its swap: {save_dir} holds the model that run trained")
+    elif old.exists() and not save_dir.exists():
+        os.rename(old, save_dir)
+        done.append(f"undid its swap: {save_dir} holds the model it had before")
+    if old.exists():
+        shutil.rmtree(old)
+        done.append(f"deleted {old.name}, the model it replaced")
+    return f"a save into {save_dir} was interrupted: {'; '.join(done)}" if done else None
+
+
+def model_folder(save_dir: Path) -> Path:
+    """The real folder behind ``save_dir``: a symlinked model folder (say, to scratch space) is replaced where it
+    points, not turned into a folder beside the link."""
+    save_dir = Path(save_dir)
+    return save_dir.resolve() if save_dir.is_symlink() else save_dir
+
+
+def link_or_copy(source: str, destination: str) -> None:
+    """A hard link (instant, no space) where the file system allows it, else a copy."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def carry_over(old: Path, new: Path) -> None:
+    """Bring into the new model folder what the old one held besides its model (see MODEL_FILES)."""
+    if not old.is_dir():
+        return
+    for entry in old.iterdir():
+        if (new / entry.name).exists() or any(fnmatch.fnmatch(entry.name, p) for p in MODEL_FILES):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, new / entry.name, symlinks=True, copy_function=link_or_copy)
+        elif entry.is_symlink():
+            os.symlink(os.readlink(entry), new / entry.name)
+        else:
+            link_or_copy(entry, new / entry.name)
+    shutil.copymode(old, new)  # a course group's shared folder stays shared
+
+
 def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
-    """Save to a temporary folder, then move the files in: an interrupted save never damages the previous model."""
+    """Replace the model folder as a whole: build the new one beside it, then swap the two by renames, so that
+    ``save_dir`` is the old model or the new one whenever the run is killed, and a next start
+    (``finish_interrupted_save``) completes a swap that was cut off. A failed build (a full disk) deletes itself."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
-        shutil.rmtree(temporary, ignore_errors=True)
-        unwrapped = accelerator.unwrap_model(model)
-        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
-        unwrapped.save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
-        write_json(temporary / TRAINING_INFO, info)
-        save_dir.mkdir(parents=True, exist_ok=True)
-        mode = default_file_mode()  # safetensors writes its file private (0o600): others in a course group read it too
-        for file in sorted(temporary.iterdir()):  # every file complete on disk before the first one moves
-            os.chmod(file, mode)
-            os.replace(file, save_dir / file.name)
-        temporary.rmdir()
+        save_dir = model_folder(save_dir)
+        finish_interrupted_save(save_dir)  # a leftover beside it would block the renames
+        build = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
+        try:
+            unwrapped = accelerator.unwrap_model(model)
+            restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
+            unwrapped.save_pretrained(build)
+            tokenizer.save_pretrained(build)
+            write_json(build / TRAINING_INFO, info)
+            mode = default_file_mode()  # safetensors writes its file private (0o600): a course group reads it too
+            for file in build.iterdir():
+                os.chmod(file, mode)
+            carry_over(save_dir, build)
+        except BaseException as error:
+            shutil.rmtree(build, ignore_errors=True)
+            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise UsageError(f"no space left to save the model beside {save_dir} ({error.strerror}): nothing "
+                                 f"was saved and {save_dir} keeps what it had; free space there (or pass a "
+                                 f"--model_dir on another disk) and rerun") from error
+            raise
+        new, old = swap_folders(save_dir)
+        os.rename(build, new)  # complete: from here a next start finishes the swap rather than undoing it
+        if save_dir.exists():
+            os.rename(save_dir, old)
+        os.rename(new, save_dir)
+        shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()

@@ -171,6 +171,134 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
     with pytest.raises(OSError, match="disk full"):
         save_model(Accelerator(cpu=True), model, tokenizer, model_dir, {"note": "new"})
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    assert not any(tmp_path.glob(".out.tmp-save-*")), "the unfinished new model is deleted"
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def save_case(tiny_model, tmp_path):
+    """An old model folder that also holds prediction files and the batch file's state, a different new model to
+    save over it, and what the folder holds after an uninterrupted save (saved into a copy)."""
+    import shutil
+
+    from accelerate import Accelerator
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = tmp_path / "out"
+    shutil.copytree(tiny_model, model_dir)
+    (model_dir / "training_info.json").write_text('{"augmented": true}')
+    (model_dir / "out_original.txt").write_text("1\n1\n")
+    (model_dir / ".slurm_state").mkdir()
+    (model_dir / ".slurm_state" / "train.started").write_text("--train\n")
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for parameter in model.parameters():
+        parameter.data.fill_(0.5)  # a different model, so a mixed folder would show
+    old = folder_bytes(model_dir)
+    shutil.copytree(model_dir, tmp_path / "reference" / "out")
+    save_model(Accelerator(cpu=True), model, tokenizer, tmp_path / "reference" / "out", {"augmented": False})
+    return {"model_dir": model_dir, "model": model, "tokenizer": tokenizer, "old": old,
+            "new": folder_bytes(tmp_path / "reference" / "out")}
+
+
+FILE_STEPS = ("rename", "replace", "link", "unlink", "rmdir", "mkdir")  # every file-system step of a save
+
+
+def killed_save(case, kill_at: int | None) -> int:
+    """Run save_model in a forked child that dies (os._exit, no clean-up) at its ``kill_at``-th file-system step;
+    returns how many steps it made (None: never killed, the whole save)."""
+    import os
+
+    from accelerate import Accelerator
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            count = 0
+            for name in FILE_STEPS:
+                def step(*args, _real=getattr(os, name), **kwargs):
+                    nonlocal count
+                    count += 1
+                    if count == kill_at:
+                        os._exit(9)
+                    return _real(*args, **kwargs)
+                setattr(os, name, step)
+            save_model(Accelerator(cpu=True), case["model"], case["tokenizer"], case["model_dir"],
+                       {"augmented": False})
+            os.write(write, str(count).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        made = pipe.read()
+    os.waitpid(child, 0)
+    return int(made) if made else kill_at
+
+
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(save_case):
+    """The issue's mixed folder (new weights, the old training_info.json saying augmented): a save killed inside
+    any of its steps leaves the old model or the new one, whole and loadable once the next start has finished or
+    undone the swap (and said so), with the folder's other files kept and nothing left beside it."""
+    import shutil
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.checkpoints import finish_interrupted_save
+
+    model_dir = save_case["model_dir"]
+    pristine = model_dir.with_name("pristine")
+    shutil.copytree(model_dir, pristine)
+    steps = killed_save(save_case, None)
+    assert folder_bytes(model_dir) == save_case["new"] and steps > 5
+    outcomes = []
+    for kill_at in range(1, steps + 1):
+        shutil.rmtree(model_dir)
+        shutil.copytree(pristine, model_dir)
+        killed_save(save_case, kill_at)
+        if model_dir.exists():  # at every instant: the old model, the new one, or (between two renames) neither
+            assert folder_bytes(model_dir) in (save_case["old"], save_case["new"]), kill_at
+        leftovers = any(model_dir.parent.glob(".out.*")) or not model_dir.exists()
+        note = finish_interrupted_save(model_dir)
+        assert (note is not None) == leftovers, (kill_at, note)
+        after = folder_bytes(model_dir)
+        assert after in (save_case["old"], save_case["new"]), f"killed at step {kill_at}: a mixed folder"
+        outcomes.append("new" if after == save_case["new"] else "old")
+        assert not any(model_dir.parent.glob(".out.*")), f"killed at step {kill_at}: leftovers beside the model"
+        AutoModelForSequenceClassification.from_pretrained(model_dir)
+        AutoTokenizer.from_pretrained(model_dir)
+        assert (model_dir / "out_original.txt").read_text() == "1\n1\n"
+        assert (model_dir / ".slurm_state" / "train.started").is_file()
+    assert "old" in outcomes and "new" in outcomes, outcomes
+    assert outcomes == sorted(outcomes, reverse=True), "once the new model is complete, it is the one kept"
+
+
+def test_the_start_of_a_run_finishes_an_interrupted_save_and_says_so(save_case, capsys):
+    """Killed between the swap's two renames: no model folder, the old model and the complete new one beside it.
+    A plain --train (no checkpoints, nothing to resume) puts the new one in place before anything else, and says so."""
+    import shutil
+    from types import SimpleNamespace
+
+    from pipeline.checkpoints import swap_folders
+
+    model_dir = save_case["model_dir"]
+    new, old = swap_folders(model_dir)
+    shutil.copytree(model_dir, new)
+    (new / "training_info.json").write_text('{"augmented": false}')
+    model_dir.rename(old)
+    accelerator = SimpleNamespace(is_main_process=True, wait_for_everyone=lambda: None, num_processes=1,
+                                  mixed_precision="no")
+    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    note = capsys.readouterr().err
+    assert note.startswith(f"note: a save into {model_dir} was interrupted") and "finished its swap" in note, note
+    assert json.loads((model_dir / "training_info.json").read_text()) == {"augmented": False}
+    assert not old.exists() and not new.exists()
+    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    assert capsys.readouterr().err == "", "nothing to say without leftovers"
 
 
 # ---------------------------------------------------------------------------------------------------------------
