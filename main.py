@@ -36,6 +36,7 @@ import utils
 from pipeline import batching
 from pipeline.checkpoints import (
     TrainingPosition,
+    checkpoint_root,
     finish_interrupted_save,
     latest_checkpoint,
     read_training_info,
@@ -76,6 +77,7 @@ from pipeline.precision import (
 )
 from pipeline.preflight import (
     check_dataset,
+    check_free_space,
     check_gpus,
     check_model,
     check_trained_model,
@@ -732,7 +734,13 @@ def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision:
     checks = []
     for model_dir in model_dirs:
         if training:
+            # the new model is built beside the old one, and the checkpoints go there too: the parent is written
             checks.append(partial(check_writable, model_dir, "--model_dir"))
+            checks.append(partial(check_writable, model_dir.parent, f"the folder of --model_dir {model_dir.name}",
+                                  "the new model is built there beside the old one (and its checkpoints go there): "
+                                  "pass a --model_dir in a folder you can write to"))
+            checks.append(partial(check_writable, checkpoint_root(model_dir), "the checkpoints of --model_dir"))
+            checks.append(partial(check_free_space, model_dir, args.model_name, args.checkpoint_every))
         if args.resume:
             shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
             checks.append(partial(resume_checkpoint, model_dir, shape))

@@ -25,6 +25,17 @@ TRAINING_INFO = "training_info.json"  # the training record saved beside the mod
 KEEP = 2  # newest complete checkpoints kept
 
 
+def disk_full(error: BaseException, where: Path) -> bool:
+    """Whether a failed write into ``where`` ran out of space: torch's and safetensors' errors do not always carry
+    the OSError's errno (torch.save: 'unexpected pos'), so the disk is asked too (before the clean-up frees it)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(error, Exception) or "No space left" in str(error):
+        return "No space left" in str(error)
+    existing = next((p for p in (where, *where.parents) if p.exists()), None)
+    return existing is not None and shutil.disk_usage(existing).free < 1 << 20
+
+
 def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int,
               mixed_precision: str | None = None) -> dict:
     """What a batch index means: the same index is the same batch only for runs of the same shape. And the
@@ -115,9 +126,19 @@ def restore_or_reset(accelerator: Accelerator, save_dir: Path, position: Trainin
 def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: TrainingPosition) -> None:
     """Model, optimizer, scheduler, RNG states and position; ``position.json`` is written last, marking it complete."""
     folder = checkpoint_root(save_dir) / f"step-{position.global_step}"
-    accelerator.save_state(str(folder))
+    try:
+        accelerator.save_state(str(folder))
+        if accelerator.is_main_process:
+            write_json(folder / "position.json", position.state_dict())
+    except BaseException as error:
+        full = disk_full(error, folder)
+        shutil.rmtree(folder, ignore_errors=True)  # incomplete, never resumed from: it would only take space
+        if not full:
+            raise
+        earlier = latest_checkpoint(save_dir)
+        raise UsageError(f"no space left on the disk of {folder}: the checkpoint was deleted, unfinished; free space "
+                         f"there and rerun" + (f" with --resume (from {earlier})" if earlier else "")) from error
     if accelerator.is_main_process:
-        write_json(folder / "position.json", position.state_dict())
         for stale in checkpoints(save_dir)[:-KEEP]:
             shutil.rmtree(stale, ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -234,11 +255,13 @@ def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info:
                 os.chmod(file, mode)
             carry_over(save_dir, build)
         except BaseException as error:
+            full = disk_full(error, build)
             shutil.rmtree(build, ignore_errors=True)
-            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise UsageError(f"no space left to save the model beside {save_dir} ({error.strerror}): nothing "
-                                 f"was saved and {save_dir} keeps what it had; free space there (or pass a "
-                                 f"--model_dir on another disk) and rerun") from error
+            if full:
+                raise UsageError(f"no space left to save the model beside {save_dir}: nothing was saved and "
+                                 f"{save_dir} keeps what it had; free space there (or pass a --model_dir on another "
+                                 f"disk) and rerun" + (" with --resume" if latest_checkpoint(save_dir) else "")
+                                 ) from error
             raise
         new, old = swap_folders(save_dir)
         os.rename(build, new)  # complete: from here a next start finishes the swap rather than undoing it

@@ -10,6 +10,7 @@ Rules (README "Paths"):
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -174,12 +175,31 @@ def load_imdb(dataset: str, splits=SPLITS):
     return data
 
 
+def weight_count(folder: Path, flag: str) -> int | None:
+    """The number of weights in a model folder's safetensors files, read from their headers (milliseconds: no weight
+    is loaded); a damaged file (cut short by a full disk or a killed copy) is a UsageError, not a traceback later.
+    None for a folder without safetensors files (pytorch_model.bin)."""
+    from safetensors import SafetensorError, safe_open
+
+    files = sorted(Path(folder).glob("*.safetensors"))
+    count = 0
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt") as weights:
+                count += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())
+        except (SafetensorError, OSError) as error:
+            raise UsageError(f"{flag} {folder}: {file.name} is damaged ({error}); train or download the model again, "
+                             f"or restore the file from a copy") from error
+    return count if files else None
+
+
 def resolve_model(model_name: str) -> str:
-    """A local model folder (checked for a config.json) or a hub name that can be loaded now."""
+    """A local model folder (checked for a config.json and whole weights) or a hub name that can be loaded now."""
     folder = find_local(model_name)
     if folder is not None:
         if not (folder / "config.json").is_file():
             raise UsageError(f"--model_name {model_name}: {folder} has no config.json, so it is not a model folder.")
+        weight_count(folder, "--model_name")
         return str(folder)
     require_folder_if_path("--model_name", model_name)
     require_hub("--model_name", model_name, "a folder saved with save_pretrained(), e.g. one printed by "
@@ -264,7 +284,7 @@ def check_max_length(config, max_length: int, model_name: str) -> None:
                          f"pass --max_length {limit} or less")
 
 
-def require_writable(folder: Path, flag: str) -> None:
+def require_writable(folder: Path, flag: str, advice: str = "pass a folder you can write to") -> None:
     """Check, before any slow work, that ``folder`` can be created and written; leaves nothing behind.
 
     A real probe (create the missing folders and a file, then remove what it made), not permission bits: those say
@@ -284,8 +304,7 @@ def require_writable(folder: Path, flag: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
             pass
     except OSError as error:
-        raise UsageError(f"{flag} {folder} cannot be written ({error.strerror or error}); "
-                         f"pass a folder you can write to") from error
+        raise UsageError(f"{flag} {folder} cannot be written ({error.strerror or error}); {advice}") from error
     finally:
         for path in missing:  # innermost first
             with contextlib.suppress(OSError):
@@ -298,12 +317,14 @@ def trained_model_files(model_dir: Path) -> bool:
 
 
 def require_trained_model(model_dir: Path, flag: str = "--model_dir") -> None:
+    """A trained model in ``model_dir``: config.json and weights, whose headers are whole."""
     if not trained_model_files(model_dir):
         raise UsageError(
             f"{flag} {model_dir} holds no trained model (config.json and model.safetensors). "
             f"Train one first (python main.py --train, or --train_augmented for out_augmented/), "
             f"or point {flag} at a trained model folder."
         )
+    weight_count(model_dir, flag)
 
 
 def subset(split, size: int | None, seed: int):

@@ -301,6 +301,113 @@ def test_the_start_of_a_run_finishes_an_interrupted_save_and_says_so(save_case, 
     assert capsys.readouterr().err == "", "nothing to say without leftovers"
 
 
+def no_space(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing_behind(save_case, monkeypatch):
+    """A full disk ended in a traceback and left the temporary folder behind (issue 28, item 4)."""
+    model_dir = save_case["model_dir"]
+    monkeypatch.setattr(save_case["tokenizer"], "save_pretrained", no_space)
+    with pytest.raises(UsageError, match="no space left to save the model beside .*keeps what it had; free space"):
+        save_model(__import__("accelerate").Accelerator(cpu=True), save_case["model"], save_case["tokenizer"],
+                   model_dir, {})
+    assert folder_bytes(model_dir) == save_case["old"]
+    assert not any(model_dir.parent.glob(".out.*"))
+
+
+def test_a_full_disk_while_checkpointing_deletes_the_unfinished_checkpoint(tmp_path, monkeypatch):
+    from accelerate import Accelerator
+
+    from pipeline import checkpoints as ckpt
+
+    accelerator = Accelerator(cpu=True)
+
+    def half_written(folder):
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "model.safetensors").write_bytes(b"\0" * 100)
+        no_space()
+
+    monkeypatch.setattr(accelerator, "save_state", half_written)
+    position = ckpt.TrainingPosition({"processes": 1})
+    position.global_step = 10
+    with pytest.raises(UsageError, match="no space left on the disk of .*step-10: the checkpoint was deleted"):
+        ckpt.save_checkpoint(accelerator, tmp_path / "out", position)
+    assert not (tmp_path / "out_checkpoints" / "step-10").exists()
+
+
+def test_a_full_disk_leaves_no_empty_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    from pipeline import results
+
+    real = tempfile.NamedTemporaryFile
+
+    class FullDisk:  # the temporary file is created, then its write fails
+        def __init__(self, *args, **kwargs):
+            self.file = real(*args, **kwargs)
+            self.name = self.file.name
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        write = no_space
+
+    (tmp_path / "out_original.txt").write_text("old\n")
+    monkeypatch.setattr(results.tempfile, "NamedTemporaryFile", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        results.atomic_write_text(tmp_path / "out_original.txt", "new\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["out_original.txt"]
+    assert (tmp_path / "out_original.txt").read_text() == "old\n"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB file system (tmpfs), where this machine lets the tests mount one (root)."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_keeps_the_old_model_and_leaves_no_temporary_files(save_case, small_disk):
+    import shutil
+
+    from accelerate import Accelerator
+
+    model_dir = small_disk / "out"
+    shutil.copytree(save_case["model_dir"], model_dir)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 8192))
+    with pytest.raises(UsageError, match="no space left to save the model"):
+        save_model(Accelerator(cpu=True), save_case["model"], save_case["tokenizer"], model_dir, {})
+    assert folder_bytes(model_dir) == save_case["old"]
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "out"]
+
+
+def test_evaluating_damaged_weights_is_one_line_before_any_work(tiny_model, tiny_data, tmp_path):
+    import shutil
+
+    folder = tmp_path / "out"
+    shutil.copytree(tiny_model, folder)
+    (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes()[:1000])
+    result = run_main(["--eval", "--model_dir", folder, "--dataset", tiny_data, "--output_dir", tmp_path / "results",
+                       "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"--model_dir {folder}: model.safetensors is damaged" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Bad input: a clear message, a non-zero exit, and nothing slow first
 # ---------------------------------------------------------------------------------------------------------------
