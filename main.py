@@ -35,6 +35,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 import utils
 from pipeline import batching
 from pipeline.checkpoints import (
+    REQUEUE_EXIT_CODE,
+    STOP,
+    Stopped,
     TrainingPosition,
     checkpoint_root,
     finish_interrupted_save,
@@ -527,9 +530,14 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
                                      lr=f"{scheduler.get_last_lr()[0]:.2e}")
                 logged_loss.zero_()
                 logged_steps = 0
-            if config.checkpoint_every and position.global_step % config.checkpoint_every == 0:
+            stop = STOP.agreed(accelerator)  # SIGTERM or SIGUSR1: checkpoint now, then stop
+            if stop or (config.checkpoint_every and position.global_step % config.checkpoint_every == 0):
                 position.seconds = run_seconds(seconds_before, start)
                 save_checkpoint(accelerator, save_dir, position)
+            if stop:
+                raise Stopped(f"{stop} at optimizer step {position.global_step} of {total_steps}: saved the "
+                              f"checkpoint {latest_checkpoint(save_dir)} and left {save_dir} as it was; rerun the "
+                              f"same command with --resume to continue")
         position.epoch, position.batches_done = epoch + 1, 0
         if config.checkpoint_every:
             position.seconds = run_seconds(seconds_before, start)
@@ -592,7 +600,12 @@ def predict(eval_dataloader, model_dir, accelerator: Accelerator,
     model.eval()
     gathered = []
     start = time.perf_counter()
-    for batch in tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process):
+    batches = tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process)
+    for done, batch in enumerate(batches):
+        if STOP.received:  # an evaluation cannot be checkpointed: stop rather than be killed at the time limit
+            raise Stopped(f"{STOP.received} during the evaluation of {model_dir}, after {done} of "
+                          f"{len(eval_dataloader)} batches in {time.perf_counter() - start:.0f} s: prediction files "
+                          f"are written only when an evaluation finishes; rerun it with the time it needs")
         idx = batch.pop("idx")
         with torch.no_grad():
             logits = model(**batch).logits
@@ -877,10 +890,15 @@ def main(argv=None) -> int:
     if args.preflight:
         return preflight(args)
     try:
-        return exit_code(run, args)
+        with STOP.installed():
+            return exit_code(run, args)
     except KeyboardInterrupt:
         print(f"\n{interrupted(args)}", file=sys.stderr)
         return 130
+    except Stopped as stopped:
+        if os.environ.get("RANK", "0") == "0":  # one message from a multi-process run
+            print(f"stopped by {stopped}", file=sys.stderr)
+        return REQUEUE_EXIT_CODE
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ index means something only for that shape, so a run of another shape refuses to 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -67,6 +69,56 @@ class TrainingPosition:
     def load_state_dict(self, state):
         self.epoch, self.batches_done, self.global_step = state["epoch"], state["batches_done"], state["global_step"]
         self.seconds = state.get("seconds")
+
+
+REQUEUE_EXIT_CODE = 75  # EX_TEMPFAIL: stopped by a signal, to be continued (scripts/train.sbatch requeues on it)
+
+
+class Stopped(Exception):
+    """A run stopped on SIGTERM or SIGUSR1 (after saving a checkpoint, when training); main.py exits with
+    REQUEUE_EXIT_CODE and this message."""
+
+
+class StopSignals:
+    """SIGTERM (preemption, scancel, a launcher passing it on) and SIGUSR1 (SLURM's warning before the time limit)
+    ask the run to stop at the next step boundary, with a checkpoint, instead of dying with up to
+    --checkpoint_every steps lost. ``installed()`` catches them for a run; outside it (a study, the benchmarks)
+    they act as usual."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self):
+        self.received: str | None = None  # the name of the first signal caught
+        self.group = None  # the processes' CPU (gloo) group that agrees on stopping, made at first use
+
+    @contextlib.contextmanager
+    def installed(self):
+        def catch(number, frame):
+            self.received = self.received or signal.Signals(number).name
+
+        previous = {number: signal.signal(number, catch) for number in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def agreed(self, accelerator: Accelerator) -> str | None:
+        """The signal any process caught, on every process: all of them stop after the same step (a CPU all-reduce
+        over gloo, so the GPU is not waited for)."""
+        if accelerator.num_processes == 1:
+            return self.received
+        import torch
+        import torch.distributed as dist
+
+        if self.group is None:
+            self.group = dist.new_group(backend="gloo")
+        caught = torch.tensor([signal.Signals[self.received].value if self.received else 0])
+        dist.all_reduce(caught, op=dist.ReduceOp.MAX, group=self.group)
+        return signal.Signals(int(caught)).name if caught.item() else None
+
+
+STOP = StopSignals()
 
 
 def checkpoint_root(save_dir: Path) -> Path:

@@ -447,3 +447,44 @@ def test_a_checkpoint_is_resumed_only_at_its_own_precision(two_process_run, tiny
     assert f"--mixed_precision {stored}" in errors[0] and "without --resume" in errors[0], errors
     assert "Running training" not in result.stdout
     assert latest_checkpoint(two_process_run["model_dir"]) == newest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SIGTERM (preemption) and SIGUSR1 (the time limit near): a checkpoint at the next step, then the requeue exit code
+# ---------------------------------------------------------------------------------------------------------------
+
+def signalled_run(args: list, cwd: Path, processes: int, signum: int) -> tuple[int, str]:
+    """Start a training run, send ``signum`` (to the launcher, which passes SIGTERM on) once training has begun."""
+    process = subprocess.Popen(launch_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if "Running training" in line:
+            break
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=300)
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("processes, signum", [(1, signal.SIGTERM), (1, signal.SIGUSR1), (2, signal.SIGTERM)])
+def test_a_signal_saves_a_checkpoint_at_the_next_step_and_exits_to_be_requeued(processes, signum, tiny_model,
+                                                                              tiny_data, tmp_path):
+    """No --checkpoint_every at all: the signal's checkpoint is the one resumed from (SLURM's preemption sends
+    SIGTERM; the batch file passes its USR1 on; torch's launcher passes SIGTERM on to every process)."""
+    from pipeline.checkpoints import REQUEUE_EXIT_CODE
+
+    epochs = 20  # long enough to be signalled inside the loop
+    common = ["--train", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", tmp_path / "out",
+              *RESUME_ARGS, "--num_epochs", str(epochs)]
+    code, err = signalled_run(common, tmp_path, processes, signum)
+    newest = latest_checkpoint(tmp_path / "out")
+    if processes == 1:
+        assert code == REQUEUE_EXIT_CODE, err[-3000:]
+        assert f"stopped by {signal.Signals(signum).name} at optimizer step" in err and "--resume" in err, err[-2000:]
+        assert "Traceback" not in err
+    assert newest is not None, err[-3000:]
+    position = json.loads((newest / "position.json").read_text())
+    assert 0 < position["global_step"] < epochs * math.ceil(math.ceil(400 / (8 * processes)) / 2), position
+    assert not (tmp_path / "out").exists(), "the model folder is left as it was"
+    resumed = launch([*common, "--resume"], cwd=tmp_path, processes=processes)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Resuming from {newest}" in resumed.stdout
