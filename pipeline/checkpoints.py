@@ -144,10 +144,13 @@ def resume_checkpoint(save_dir: Path, shape: dict) -> Path:
     differences = [f"{key} {saved[key]} (now {shape[key]})"
                    for key in shape if key in saved and saved[key] != shape[key]]
     if differences:
+        processes = saved.get("processes", 1)
         raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
                          f"--batch_size, --gradient_accumulation_steps, number of processes "
-                         f"(accelerate launch --num_processes {saved.get('processes', 1)}) and precision "
-                         f"(--mixed_precision {saved.get('mixed_precision', 'auto')}), or start over without --resume")
+                         f"(accelerate launch --num_processes {processes}; scripts/train.sbatch: NUM_GPUS={processes} "
+                         f"with --gres=gpu:{processes}) and precision (--mixed_precision "
+                         f"{saved.get('mixed_precision', 'auto')}), or start over without --resume (scripts/train.sbatch: "
+                         f"FRESH=1)")
     return checkpoint
 
 

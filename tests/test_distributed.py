@@ -213,6 +213,7 @@ def test_resume_with_another_number_of_processes_is_refused(two_process_run, tin
                        "--model_dir", tmp_path / "out", *TRAIN_ARGS], cwd=tmp_path, env=env())
     assert result.returncode == 2, result.stderr[-2000:]
     assert "processes 2 (now 1)" in result.stderr and "--num_processes 2" in result.stderr, result.stderr[-2000:]
+    assert "NUM_GPUS=2" in result.stderr and "FRESH=1" in result.stderr  # the batch file's user's advice
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 

@@ -333,3 +333,16 @@ def test_usr1_between_two_steps_requeues_before_starting_the_next(cluster):
         'if [[ $first == --preflight ]]; then exit', 'if [[ $first == --preflight ]]; then kill -USR1 "$PPID"; exit'))
     result, calls = submit(cluster)
     assert steps_run(calls) == [] and ["scontrol", "requeue", "1001"] in calls and result.returncode == 0
+
+
+def test_an_unfinished_run_resubmitted_with_another_gpu_count_is_refused_naming_num_gpus(cluster):
+    """main.py's advice (accelerate launch --num_processes) does not help a batch file user: NUM_GPUS does."""
+    project, _ = cluster
+    submit(cluster, NUM_GPUS=1, FAKE_CHECKPOINT_ON="--train", FAKE_FAIL_ON="--train")
+    result, calls = submit(cluster, job_id="1002", NUM_GPUS=2)
+    assert result.returncode == 2 and steps_run(calls) == [], result.stderr
+    assert "unfinished 'train' run on 1 GPU(s), this job has 2: resubmit with NUM_GPUS=1" in result.stderr
+    assert "FRESH=1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (project / "out_checkpoints" / "step-500").is_dir()
+    result, calls = submit(cluster, job_id="1003", NUM_GPUS=1)
+    assert result.returncode == 0 and launcher_calls(calls, "--train")[0][-1] == "--resume"
