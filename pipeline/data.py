@@ -10,10 +10,12 @@ Rules (README "Paths"):
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -41,8 +43,18 @@ def exit_code(run, *args) -> int:
         run(*args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
+        report_to_launcher(f"error: {error}")
         return 2
     return 0
+
+
+def report_to_launcher(message: str) -> None:
+    """Under ``accelerate launch`` (torchrun), hand the message to the launcher, whose failure report ends the
+    output: there it is the last thing read, not a line buried above the launcher's traceback."""
+    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")  # torch.distributed.elastic's per-process error file
+    if error_file:
+        with contextlib.suppress(OSError):
+            Path(error_file).write_text(json.dumps({"message": message, "timestamp": int(time.time())}))
 
 
 def stand_in_model() -> str:
