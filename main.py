@@ -95,6 +95,7 @@ FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe:
 UNTRANSFORMED = "none"  # --train_augmented --transform none: the same added reviews, untransformed (a control)
 DEFAULT_EVAL_BATCH_SIZE = 32  # reviews per evaluation batch and device
 LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
+MIN_MAX_LENGTH = 16  # tokens: below this a review is classified from a few words ([CLS] and [SEP] take two)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ class TrainConfig:
                      "max_grad_norm"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name} must be positive (got {getattr(self, name)})")
+        if self.max_length < MIN_MAX_LENGTH:
+            raise UsageError(f"--max_length {self.max_length} keeps {max(self.max_length - 2, 0)} token(s) of each "
+                             f"review: pass at least {MIN_MAX_LENGTH} (the assignment's is {TrainConfig.max_length})")
         if not 0 <= self.warmup_ratio < 1:
             raise UsageError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
         if self.weight_decay < 0:
@@ -479,8 +483,14 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     accumulation = config.gradient_accumulation_steps
     batches_per_epoch = len(train_dataloader)
     total_steps = math.ceil(batches_per_epoch / accumulation) * config.num_epochs
+    warmup_steps = math.ceil(config.warmup_ratio * total_steps)
+    if total_steps == 1 and warmup_steps:  # the warm-up's first step has learning rate 0: nothing would be learnt
+        raise UsageError(f"{data['train_examples']} reviews in batches of {config.batch_size} x {accumulation} x "
+                         f"{accelerator.num_processes} process(es) make {total_steps} optimizer step(s), all at "
+                         f"learning rate 0 (warm-up): nothing would be learnt, so nothing was trained or saved; pass a "
+                         f"smaller --batch_size or --gradient_accumulation_steps, or more --num_epochs")
     # Not passed to accelerator.prepare: it would step the schedule once per process.
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
     position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation,
                                           accelerator.mixed_precision))
     accelerator.register_for_checkpointing(scheduler, position)

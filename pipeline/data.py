@@ -23,7 +23,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
-LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
+# the offline copy used in this project's development: its absolute path where it exists, valid from any directory
+LOCAL_DATA_HINT = str(SHARED_DATA / "imdb") if (SHARED_DATA / "imdb").is_dir() else "../shared/data/imdb"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
 
 
@@ -119,6 +120,8 @@ def require_hub(flag: str, name: str, local_hint: str) -> None:
 
 def validate_split(split, name: str, source: str) -> None:
     """The hub's ``imdb`` schema: a ``text`` string column and a ``label`` column with values in {0, 1}."""
+    import pyarrow.compute as pc
+
     missing = [column for column in ("text", "label") if column not in split.column_names]
     if missing:
         raise UsageError(
@@ -139,12 +142,26 @@ def validate_split(split, name: str, source: str) -> None:
         hint = " (written as text: convert them to integers)" if "string" in str(label_type) else ""
         raise UsageError(f"the {name} split of {source} has a label column of type {label_type}{hint}; labels must be "
                          f"the integers 0 (negative) and 1 (positive).")
+    empty = pc.sum(pc.equal(pc.utf8_trim_whitespace(text), "")).as_py() or 0
+    if empty:  # valid, but each is classified from [CLS] [SEP] alone
+        print(f"warning: the {name} split of {source} has {empty} review(s) with an empty text; they are kept (remove "
+              f"them from the parquet file if they are not meant to be there)", file=sys.stderr)
     labels = set(split.unique("label"))
     if not labels <= {0, 1}:
         bad = sorted(labels - {0, 1}, key=str)[:5]
         raise UsageError(
             f"the {name} split of {source} has labels {bad} outside {{0, 1}} (0 = negative, 1 = positive)."
         )
+
+
+def parquet_rows(path: Path) -> int | None:
+    """The number of rows a parquet file's footer records, or None for a file that is not parquet."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except Exception:  # pyarrow raises several types for a file that is not parquet
+        return None
 
 
 def load_imdb(dataset: str, splits=SPLITS):
@@ -166,6 +183,8 @@ def load_imdb(dataset: str, splits=SPLITS):
             try:
                 data[split] = datasets.load_dataset("parquet", data_files=str(path), split="train")
             except Exception as error:  # pyarrow/datasets raise many types for a damaged file
+                if parquet_rows(path) == 0:  # valid, but datasets cannot read a file without rows
+                    raise UsageError(f"the {split} split of {folder} is empty: {path} has no rows") from error
                 raise UsageError(f"--dataset {dataset}: cannot read {path} as parquet ({error})") from error
     else:
         require_folder_if_path("--dataset", dataset)

@@ -420,6 +420,7 @@ def test_evaluating_damaged_weights_is_one_line_before_any_work(tiny_model, tiny
     (["--eval", "--resume"], "--resume continues a training run"),
     (["--eval", "--transform", "nope"], "unknown --transform 'nope'"),
     (["--train", "--batch_size", "0"], "--batch_size must be positive"),
+    (["--eval", "--max_length", "1"], "--max_length 1 keeps 0 token(s) of each review: pass at least 16"),
     (["--eval_transformed", "--transform_strength", "0.5"], "takes no --transform_strength"),
     (["--eval_transformed", "--transform", "typo", "--transform_strength", "-1"], "must be >= 0"),
     (["--train", "--learning_rate", "inf"], "--learning_rate must be a finite number (got inf)"),
@@ -502,10 +503,17 @@ def test_eval_without_a_trained_model(tmp_path, tiny_data):
 
 
 @pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels", "null_text", "numeric_text",
-                                  "float_labels", "bool_labels", "string_labels"])
+                                  "float_labels", "bool_labels", "string_labels", "empty_split"])
 def test_bad_dataset_folders(case, tmp_path, tiny_model):
     rows = synthetic_reviews(10, seed=0)
-    if case == "missing_split":
+    if case == "empty_split":  # a valid parquet file without rows: it is empty, not unreadable
+        import pyarrow as pa
+
+        folder = write_parquet(tmp_path / "data", {"train": rows})
+        pq.write_table(pa.table({"text": pa.array([], pa.string()), "label": pa.array([], pa.int64())}),
+                       folder / "test.parquet")
+        splits, message = {}, f"the test split of {folder} is empty: {folder / 'test.parquet'} has no rows"
+    elif case == "missing_split":
         splits, message = {"train": rows}, "test.parquet"
     elif case == "missing_column":
         splits, message = {"train": [{"review": r["text"], "label": r["label"]} for r in rows],
@@ -521,12 +529,53 @@ def test_bad_dataset_folders(case, tmp_path, tiny_model):
         splits, message = {"train": [{**r, "label": kind[0](r["label"])} for r in rows], "test": rows}, kind[1]
     else:
         splits, message = {"train": rows, "test": [{**r, "label": 2} for r in rows]}, "outside {0, 1}"
-    folder = write_parquet(tmp_path / "data", splits)
+    folder = write_parquet(tmp_path / "data", splits) if splits else tmp_path / "data"
     result = run_main(["--train", "--dataset", folder, "--model_name", tiny_model,
                        "--model_dir", tmp_path / "out"], cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_empty_review_texts_are_counted_in_a_warning(tmp_path, capsys):
+    from pipeline.data import load_imdb
+
+    rows = synthetic_reviews(10, seed=0)
+    folder = write_parquet(tmp_path / "data", {"train": [{**r, "text": "  " if i < 3 else r["text"]}
+                                                         for i, r in enumerate(rows)], "test": rows})
+    load_imdb(str(folder))
+    err = capsys.readouterr().err
+    assert f"warning: the train split of {folder} has 3 review(s) with an empty text" in err, err
+    assert "test split" not in err
+
+
+def test_the_offline_data_hint_is_a_path_valid_from_any_directory(monkeypatch, tmp_path):
+    """The README's --dataset ../shared/data/imdb holds only from the project's folder: the suggestion in an error
+    is the copy's absolute path wherever it exists."""
+    from pipeline.data import SHARED_DATA, load_imdb
+
+    if not (SHARED_DATA / "imdb").is_dir():
+        pytest.skip(f"no offline copy in {SHARED_DATA}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=f"e.g. --dataset {SHARED_DATA / 'imdb'}"):
+        load_imdb("no-such-user/no-such-dataset")
+
+
+def test_a_batch_size_leaving_one_step_at_learning_rate_0_trains_and_saves_nothing(tiny_model, tiny_data, tmp_path):
+    """--batch_size 100000: one optimizer step, at the warm-up's learning rate 0, saved an untrained model over the
+    old one."""
+    import shutil
+
+    model_dir = tmp_path / "out"
+    shutil.copytree(tiny_model, model_dir)
+    before = folder_bytes(model_dir)
+    result = run_main(["--train", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", model_dir,
+                       "--batch_size", "100000", "--num_epochs", "1", "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "make 1 optimizer step(s), all at learning rate 0" in result.stderr and "--batch_size" in result.stderr
+    assert "Traceback" not in result.stderr and folder_bytes(model_dir) == before
 
 
 def test_augment_size_larger_than_training_set_is_an_error():
