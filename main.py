@@ -35,7 +35,12 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 import utils
 from pipeline import batching
 from pipeline.checkpoints import (
+    REQUEUE_EXIT_CODE,
+    STOP,
+    Stopped,
     TrainingPosition,
+    checkpoint_root,
+    finish_interrupted_save,
     latest_checkpoint,
     read_training_info,
     release_training,
@@ -75,6 +80,7 @@ from pipeline.precision import (
 )
 from pipeline.preflight import (
     check_dataset,
+    check_free_space,
     check_gpus,
     check_model,
     check_trained_model,
@@ -89,6 +95,7 @@ FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe:
 UNTRANSFORMED = "none"  # --train_augmented --transform none: the same added reviews, untransformed (a control)
 DEFAULT_EVAL_BATCH_SIZE = 32  # reviews per evaluation batch and device
 LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
+MIN_MAX_LENGTH = 16  # tokens: below this a review is classified from a few words ([CLS] and [SEP] take two)
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,9 @@ class TrainConfig:
                      "max_grad_norm"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name} must be positive (got {getattr(self, name)})")
+        if self.max_length < MIN_MAX_LENGTH:
+            raise UsageError(f"--max_length {self.max_length} keeps {max(self.max_length - 2, 0)} token(s) of each "
+                             f"review: pass at least {MIN_MAX_LENGTH} (the assignment's is {TrainConfig.max_length})")
         if not 0 <= self.warmup_ratio < 1:
             raise UsageError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
         if self.weight_decay < 0:
@@ -473,8 +483,14 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     accumulation = config.gradient_accumulation_steps
     batches_per_epoch = len(train_dataloader)
     total_steps = math.ceil(batches_per_epoch / accumulation) * config.num_epochs
+    warmup_steps = math.ceil(config.warmup_ratio * total_steps)
+    if total_steps == 1 and warmup_steps:  # the warm-up's first step has learning rate 0: nothing would be learnt
+        raise UsageError(f"{data['train_examples']} reviews in batches of {config.batch_size} x {accumulation} x "
+                         f"{accelerator.num_processes} process(es) make {total_steps} optimizer step(s), all at "
+                         f"learning rate 0 (warm-up): nothing would be learnt, so nothing was trained or saved; pass a "
+                         f"smaller --batch_size or --gradient_accumulation_steps, or more --num_epochs")
     # Not passed to accelerator.prepare: it would step the schedule once per process.
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
     position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation,
                                           accelerator.mixed_precision))
     accelerator.register_for_checkpointing(scheduler, position)
@@ -524,9 +540,14 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
                                      lr=f"{scheduler.get_last_lr()[0]:.2e}")
                 logged_loss.zero_()
                 logged_steps = 0
-            if config.checkpoint_every and position.global_step % config.checkpoint_every == 0:
+            stop = STOP.agreed(accelerator)  # SIGTERM or SIGUSR1: checkpoint now, then stop
+            if stop or (config.checkpoint_every and position.global_step % config.checkpoint_every == 0):
                 position.seconds = run_seconds(seconds_before, start)
                 save_checkpoint(accelerator, save_dir, position)
+            if stop:
+                raise Stopped(f"{stop} at optimizer step {position.global_step} of {total_steps}: saved the "
+                              f"checkpoint {latest_checkpoint(save_dir)} and left {save_dir} as it was; rerun the "
+                              f"same command with --resume to continue")
         position.epoch, position.batches_done = epoch + 1, 0
         if config.checkpoint_every:
             position.seconds = run_seconds(seconds_before, start)
@@ -589,7 +610,12 @@ def predict(eval_dataloader, model_dir, accelerator: Accelerator,
     model.eval()
     gathered = []
     start = time.perf_counter()
-    for batch in tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process):
+    batches = tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process)
+    for done, batch in enumerate(batches):
+        if STOP.received:  # an evaluation cannot be checkpointed: stop rather than be killed at the time limit
+            raise Stopped(f"{STOP.received} during the evaluation of {model_dir}, after {done} of "
+                          f"{len(eval_dataloader)} batches in {time.perf_counter() - start:.0f} s: prediction files "
+                          f"are written only when an evaluation finishes; rerun it with the time it needs")
         idx = batch.pop("idx")
         with torch.no_grad():
             logits = model(**batch).logits
@@ -731,7 +757,13 @@ def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision:
     checks = []
     for model_dir in model_dirs:
         if training:
+            # the new model is built beside the old one, and the checkpoints go there too: the parent is written
             checks.append(partial(check_writable, model_dir, "--model_dir"))
+            checks.append(partial(check_writable, model_dir.parent, f"the folder of --model_dir {model_dir.name}",
+                                  "the new model is built there beside the old one (and its checkpoints go there): "
+                                  "pass a --model_dir in a folder you can write to"))
+            checks.append(partial(check_writable, checkpoint_root(model_dir), "the checkpoints of --model_dir"))
+            checks.append(partial(check_free_space, model_dir, args.model_name, args.checkpoint_every))
         if args.resume:
             shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
             checks.append(partial(resume_checkpoint, model_dir, shape))
@@ -746,12 +778,17 @@ def check_outputs(args, accelerator: Accelerator) -> None:
     """Before any slow work: ``output_checks`` for this run, the first problem raised.
 
     Only the main process checks (it is the one that writes; concurrent write probes would race). If it fails, it
-    exits, and the launcher stops the other processes.
+    exits, and the launcher stops the other processes. First it completes a model save that a killed run left half
+    done, so that what follows finds one whole model.
     """
     if accelerator.is_main_process:
+        note = finish_interrupted_save(project_path(args.model_dir))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         for check in output_checks(args, [project_path(args.model_dir)], accelerator.num_processes,
                                    accelerator.mixed_precision):
             check()
+    accelerator.wait_for_everyone()  # the other processes read the model folder only once it is whole
 
 
 def transforms_data(args) -> bool:
@@ -863,10 +900,15 @@ def main(argv=None) -> int:
     if args.preflight:
         return preflight(args)
     try:
-        return exit_code(run, args)
+        with STOP.installed():
+            return exit_code(run, args)
     except KeyboardInterrupt:
         print(f"\n{interrupted(args)}", file=sys.stderr)
         return 130
+    except Stopped as stopped:
+        if os.environ.get("RANK", "0") == "0":  # one message from a multi-process run
+            print(f"stopped by {stopped}", file=sys.stderr)
+        return REQUEUE_EXIT_CODE
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Resumable checkpoints (``--checkpoint_every``, ``--resume``) and the atomic save of a trained model.
+"""Resumable checkpoints (``--checkpoint_every``, ``--resume``) and the atomic replacement of a model folder.
 
 A run saving to ``out/`` keeps its checkpoints in ``out_checkpoints/step-N/``: model, optimizer, scheduler, RNG
 states (``accelerator.save_state``) and ``position.json``, written last, so a folder without it is incomplete and
@@ -8,9 +8,13 @@ index means something only for that shape, so a run of another shape refuses to 
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fnmatch
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -21,6 +25,17 @@ from pipeline.results import default_file_mode, write_json
 
 TRAINING_INFO = "training_info.json"  # the training record saved beside the model
 KEEP = 2  # newest complete checkpoints kept
+
+
+def disk_full(error: BaseException, where: Path) -> bool:
+    """Whether a failed write into ``where`` ran out of space: torch's and safetensors' errors do not always carry
+    the OSError's errno (torch.save: 'unexpected pos'), so the disk is asked too (before the clean-up frees it)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(error, Exception) or "No space left" in str(error):
+        return "No space left" in str(error)
+    existing = next((p for p in (where, *where.parents) if p.exists()), None)
+    return existing is not None and shutil.disk_usage(existing).free < 1 << 20
 
 
 def run_shape(processes: int, batch_size: int, gradient_accumulation_steps: int,
@@ -56,6 +71,56 @@ class TrainingPosition:
         self.seconds = state.get("seconds")
 
 
+REQUEUE_EXIT_CODE = 75  # EX_TEMPFAIL: stopped by a signal, to be continued (scripts/train.sbatch requeues on it)
+
+
+class Stopped(Exception):
+    """A run stopped on SIGTERM or SIGUSR1 (after saving a checkpoint, when training); main.py exits with
+    REQUEUE_EXIT_CODE and this message."""
+
+
+class StopSignals:
+    """SIGTERM (preemption, scancel, a launcher passing it on) and SIGUSR1 (SLURM's warning before the time limit)
+    ask the run to stop at the next step boundary, with a checkpoint, instead of dying with up to
+    --checkpoint_every steps lost. ``installed()`` catches them for a run; outside it (a study, the benchmarks)
+    they act as usual."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self):
+        self.received: str | None = None  # the name of the first signal caught
+        self.group = None  # the processes' CPU (gloo) group that agrees on stopping, made at first use
+
+    @contextlib.contextmanager
+    def installed(self):
+        def catch(number, frame):
+            self.received = self.received or signal.Signals(number).name
+
+        previous = {number: signal.signal(number, catch) for number in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def agreed(self, accelerator: Accelerator) -> str | None:
+        """The signal any process caught, on every process: all of them stop after the same step (a CPU all-reduce
+        over gloo, so the GPU is not waited for)."""
+        if accelerator.num_processes == 1:
+            return self.received
+        import torch
+        import torch.distributed as dist
+
+        if self.group is None:
+            self.group = dist.new_group(backend="gloo")
+        caught = torch.tensor([signal.Signals[self.received].value if self.received else 0])
+        dist.all_reduce(caught, op=dist.ReduceOp.MAX, group=self.group)
+        return signal.Signals(int(caught)).name if caught.item() else None
+
+
+STOP = StopSignals()
+
+
 def checkpoint_root(save_dir: Path) -> Path:
     return save_dir.with_name(save_dir.name + "_checkpoints")
 
@@ -79,10 +144,13 @@ def resume_checkpoint(save_dir: Path, shape: dict) -> Path:
     differences = [f"{key} {saved[key]} (now {shape[key]})"
                    for key in shape if key in saved and saved[key] != shape[key]]
     if differences:
+        processes = saved.get("processes", 1)
         raise UsageError(f"--resume: {checkpoint} was saved with {', '.join(differences)}; resume with the same "
                          f"--batch_size, --gradient_accumulation_steps, number of processes "
-                         f"(accelerate launch --num_processes {saved.get('processes', 1)}) and precision "
-                         f"(--mixed_precision {saved.get('mixed_precision', 'auto')}), or start over without --resume")
+                         f"(accelerate launch --num_processes {processes}; scripts/train.sbatch: NUM_GPUS={processes} "
+                         f"with --gres=gpu:{processes}) and precision (--mixed_precision "
+                         f"{saved.get('mixed_precision', 'auto')}), or start over without --resume (scripts/train.sbatch: "
+                         f"FRESH=1)")
     return checkpoint
 
 
@@ -113,9 +181,19 @@ def restore_or_reset(accelerator: Accelerator, save_dir: Path, position: Trainin
 def save_checkpoint(accelerator: Accelerator, save_dir: Path, position: TrainingPosition) -> None:
     """Model, optimizer, scheduler, RNG states and position; ``position.json`` is written last, marking it complete."""
     folder = checkpoint_root(save_dir) / f"step-{position.global_step}"
-    accelerator.save_state(str(folder))
+    try:
+        accelerator.save_state(str(folder))
+        if accelerator.is_main_process:
+            write_json(folder / "position.json", position.state_dict())
+    except BaseException as error:
+        full = disk_full(error, folder)
+        shutil.rmtree(folder, ignore_errors=True)  # incomplete, never resumed from: it would only take space
+        if not full:
+            raise
+        earlier = latest_checkpoint(save_dir)
+        raise UsageError(f"no space left on the disk of {folder}: the checkpoint was deleted, unfinished; free space "
+                         f"there and rerun" + (f" with --resume (from {earlier})" if earlier else "")) from error
     if accelerator.is_main_process:
-        write_json(folder / "position.json", position.state_dict())
         for stale in checkpoints(save_dir)[:-KEEP]:
             shutil.rmtree(stale, ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -136,21 +214,114 @@ def read_training_info(model_dir: Path) -> dict | None:
     return json.loads(info_file.read_text()) if info_file.is_file() else None
 
 
+# What a model folder holds that a save replaces: the files of save_pretrained, of a tokenizer and the training
+# record. Anything else in the folder (out/'s prediction files, README.md, the batch file's .slurm_state) is carried
+# over into the new folder.
+MODEL_FILES = ("config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+               "pytorch_model*.bin", "pytorch_model.bin.index.json", "tokenizer.json", "tokenizer_config.json",
+               "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "*.model",
+               TRAINING_INFO)
+
+
+def swap_folders(save_dir: Path) -> tuple[Path, Path]:
+    """Where a save puts the complete new model, and the old one, during the renames that swap them."""
+    return (save_dir.with_name(f".{save_dir.name}.tmp-save-new"), save_dir.with_name(f".{save_dir.name}.tmp-save-old"))
+
+
+def unfinished_builds(save_dir: Path) -> list[Path]:
+    """New model folders that a save was still writing (``.out.tmp-save-<pid>``) when it was killed."""
+    return [p for p in save_dir.parent.glob(f".{save_dir.name}.tmp-save-*") if p.name.rpartition("-")[2].isdigit()]
+
+
+def finish_interrupted_save(save_dir: Path) -> str | None:
+    """Bring the leftovers of a save killed part-way back to one whole model in ``save_dir``, and say what was done.
+
+    The complete new model (``swap_folders``' first) is put in place, as the save would have; the old one is put back
+    only where no complete new one exists; unfinished builds are deleted. None when nothing was left over.
+    """
+    save_dir = model_folder(save_dir)
+    new, old = swap_folders(save_dir)
+    done = []
+    for build in unfinished_builds(save_dir):
+        shutil.rmtree(build)
+        done.append(f"deleted {build.name}, a new model that save did not finish writing")
+    if new.is_dir():
+        if save_dir.exists() and not old.exists():
+            os.rename(save_dir, old)
+        os.rename(new, save_dir)
+        done.append(f"finished its swap: {save_dir} holds the model that run trained")
+    elif old.exists() and not save_dir.exists():
+        os.rename(old, save_dir)
+        done.append(f"undid its swap: {save_dir} holds the model it had before")
+    if old.exists():
+        shutil.rmtree(old)
+        done.append(f"deleted {old.name}, the model it replaced")
+    return f"a save into {save_dir} was interrupted: {'; '.join(done)}" if done else None
+
+
+def model_folder(save_dir: Path) -> Path:
+    """The real folder behind ``save_dir``: a symlinked model folder (say, to scratch space) is replaced where it
+    points, not turned into a folder beside the link."""
+    save_dir = Path(save_dir)
+    return save_dir.resolve() if save_dir.is_symlink() else save_dir
+
+
+def link_or_copy(source: str, destination: str) -> None:
+    """A hard link (instant, no space) where the file system allows it, else a copy."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def carry_over(old: Path, new: Path) -> None:
+    """Bring into the new model folder what the old one held besides its model (see MODEL_FILES)."""
+    if not old.is_dir():
+        return
+    for entry in old.iterdir():
+        if (new / entry.name).exists() or any(fnmatch.fnmatch(entry.name, p) for p in MODEL_FILES):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, new / entry.name, symlinks=True, copy_function=link_or_copy)
+        elif entry.is_symlink():
+            os.symlink(os.readlink(entry), new / entry.name)
+        else:
+            link_or_copy(entry, new / entry.name)
+    shutil.copymode(old, new)  # a course group's shared folder stays shared
+
+
 def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
-    """Save to a temporary folder, then move the files in: an interrupted save never damages the previous model."""
+    """Replace the model folder as a whole: build the new one beside it, then swap the two by renames, so that
+    ``save_dir`` is the old model or the new one whenever the run is killed, and a next start
+    (``finish_interrupted_save``) completes a swap that was cut off. A failed build (a full disk) deletes itself."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        temporary = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
-        shutil.rmtree(temporary, ignore_errors=True)
-        unwrapped = accelerator.unwrap_model(model)
-        restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
-        unwrapped.save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
-        write_json(temporary / TRAINING_INFO, info)
-        save_dir.mkdir(parents=True, exist_ok=True)
-        mode = default_file_mode()  # safetensors writes its file private (0o600): others in a course group read it too
-        for file in sorted(temporary.iterdir()):  # every file complete on disk before the first one moves
-            os.chmod(file, mode)
-            os.replace(file, save_dir / file.name)
-        temporary.rmdir()
+        save_dir = model_folder(save_dir)
+        finish_interrupted_save(save_dir)  # a leftover beside it would block the renames
+        build = save_dir.with_name(f".{save_dir.name}.tmp-save-{os.getpid()}")
+        try:
+            unwrapped = accelerator.unwrap_model(model)
+            restore_attention(unwrapped)  # saved for plain SDPA, loadable anywhere
+            unwrapped.save_pretrained(build)
+            tokenizer.save_pretrained(build)
+            write_json(build / TRAINING_INFO, info)
+            mode = default_file_mode()  # safetensors writes its file private (0o600): a course group reads it too
+            for file in build.iterdir():
+                os.chmod(file, mode)
+            carry_over(save_dir, build)
+        except BaseException as error:
+            full = disk_full(error, build)
+            shutil.rmtree(build, ignore_errors=True)
+            if full:
+                raise UsageError(f"no space left to save the model beside {save_dir}: nothing was saved and "
+                                 f"{save_dir} keeps what it had; free space there (or pass a --model_dir on another "
+                                 f"disk) and rerun" + (" with --resume" if latest_checkpoint(save_dir) else "")
+                                 ) from error
+            raise
+        new, old = swap_folders(save_dir)
+        os.rename(build, new)  # complete: from here a next start finishes the swap rather than undoing it
+        if save_dir.exists():
+            os.rename(save_dir, old)
+        os.rename(new, save_dir)
+        shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()

@@ -10,9 +10,12 @@ Rules (README "Paths"):
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +23,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
-LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
+# the offline copy used in this project's development: its absolute path where it exists, valid from any directory
+LOCAL_DATA_HINT = str(SHARED_DATA / "imdb") if (SHARED_DATA / "imdb").is_dir() else "../shared/data/imdb"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
 
 
@@ -40,8 +44,18 @@ def exit_code(run, *args) -> int:
         run(*args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
+        report_to_launcher(f"error: {error}")
         return 2
     return 0
+
+
+def report_to_launcher(message: str) -> None:
+    """Under ``accelerate launch`` (torchrun), hand the message to the launcher, whose failure report ends the
+    output: there it is the last thing read, not a line buried above the launcher's traceback."""
+    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")  # torch.distributed.elastic's per-process error file
+    if error_file:
+        with contextlib.suppress(OSError):
+            Path(error_file).write_text(json.dumps({"message": message, "timestamp": int(time.time())}))
 
 
 def stand_in_model() -> str:
@@ -106,6 +120,8 @@ def require_hub(flag: str, name: str, local_hint: str) -> None:
 
 def validate_split(split, name: str, source: str) -> None:
     """The hub's ``imdb`` schema: a ``text`` string column and a ``label`` column with values in {0, 1}."""
+    import pyarrow.compute as pc
+
     missing = [column for column in ("text", "label") if column not in split.column_names]
     if missing:
         raise UsageError(
@@ -126,12 +142,26 @@ def validate_split(split, name: str, source: str) -> None:
         hint = " (written as text: convert them to integers)" if "string" in str(label_type) else ""
         raise UsageError(f"the {name} split of {source} has a label column of type {label_type}{hint}; labels must be "
                          f"the integers 0 (negative) and 1 (positive).")
+    empty = pc.sum(pc.equal(pc.utf8_trim_whitespace(text), "")).as_py() or 0
+    if empty:  # valid, but each is classified from [CLS] [SEP] alone
+        print(f"warning: the {name} split of {source} has {empty} review(s) with an empty text; they are kept (remove "
+              f"them from the parquet file if they are not meant to be there)", file=sys.stderr)
     labels = set(split.unique("label"))
     if not labels <= {0, 1}:
         bad = sorted(labels - {0, 1}, key=str)[:5]
         raise UsageError(
             f"the {name} split of {source} has labels {bad} outside {{0, 1}} (0 = negative, 1 = positive)."
         )
+
+
+def parquet_rows(path: Path) -> int | None:
+    """The number of rows a parquet file's footer records, or None for a file that is not parquet."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except Exception:  # pyarrow raises several types for a file that is not parquet
+        return None
 
 
 def load_imdb(dataset: str, splits=SPLITS):
@@ -153,6 +183,8 @@ def load_imdb(dataset: str, splits=SPLITS):
             try:
                 data[split] = datasets.load_dataset("parquet", data_files=str(path), split="train")
             except Exception as error:  # pyarrow/datasets raise many types for a damaged file
+                if parquet_rows(path) == 0:  # valid, but datasets cannot read a file without rows
+                    raise UsageError(f"the {split} split of {folder} is empty: {path} has no rows") from error
                 raise UsageError(f"--dataset {dataset}: cannot read {path} as parquet ({error})") from error
     else:
         require_folder_if_path("--dataset", dataset)
@@ -174,12 +206,31 @@ def load_imdb(dataset: str, splits=SPLITS):
     return data
 
 
+def weight_count(folder: Path, flag: str) -> int | None:
+    """The number of weights in a model folder's safetensors files, read from their headers (milliseconds: no weight
+    is loaded); a damaged file (cut short by a full disk or a killed copy) is a UsageError, not a traceback later.
+    None for a folder without safetensors files (pytorch_model.bin)."""
+    from safetensors import SafetensorError, safe_open
+
+    files = sorted(Path(folder).glob("*.safetensors"))
+    count = 0
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt") as weights:
+                count += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())
+        except (SafetensorError, OSError) as error:
+            raise UsageError(f"{flag} {folder}: {file.name} is damaged ({error}); train or download the model again, "
+                             f"or restore the file from a copy") from error
+    return count if files else None
+
+
 def resolve_model(model_name: str) -> str:
-    """A local model folder (checked for a config.json) or a hub name that can be loaded now."""
+    """A local model folder (checked for a config.json and whole weights) or a hub name that can be loaded now."""
     folder = find_local(model_name)
     if folder is not None:
         if not (folder / "config.json").is_file():
             raise UsageError(f"--model_name {model_name}: {folder} has no config.json, so it is not a model folder.")
+        weight_count(folder, "--model_name")
         return str(folder)
     require_folder_if_path("--model_name", model_name)
     require_hub("--model_name", model_name, "a folder saved with save_pretrained(), e.g. one printed by "
@@ -264,7 +315,7 @@ def check_max_length(config, max_length: int, model_name: str) -> None:
                          f"pass --max_length {limit} or less")
 
 
-def require_writable(folder: Path, flag: str) -> None:
+def require_writable(folder: Path, flag: str, advice: str = "pass a folder you can write to") -> None:
     """Check, before any slow work, that ``folder`` can be created and written; leaves nothing behind.
 
     A real probe (create the missing folders and a file, then remove what it made), not permission bits: those say
@@ -284,8 +335,7 @@ def require_writable(folder: Path, flag: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
             pass
     except OSError as error:
-        raise UsageError(f"{flag} {folder} cannot be written ({error.strerror or error}); "
-                         f"pass a folder you can write to") from error
+        raise UsageError(f"{flag} {folder} cannot be written ({error.strerror or error}); {advice}") from error
     finally:
         for path in missing:  # innermost first
             with contextlib.suppress(OSError):
@@ -298,12 +348,14 @@ def trained_model_files(model_dir: Path) -> bool:
 
 
 def require_trained_model(model_dir: Path, flag: str = "--model_dir") -> None:
+    """A trained model in ``model_dir``: config.json and weights, whose headers are whole."""
     if not trained_model_files(model_dir):
         raise UsageError(
             f"{flag} {model_dir} holds no trained model (config.json and model.safetensors). "
             f"Train one first (python main.py --train, or --train_augmented for out_augmented/), "
             f"or point {flag} at a trained model folder."
         )
+    weight_count(model_dir, flag)
 
 
 def subset(split, size: int | None, seed: int):

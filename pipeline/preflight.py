@@ -1,8 +1,9 @@
 """The preflight: check in seconds, before any training, what a run will need (``python main.py --preflight ...``).
 
 On a login node before ``sbatch``, or at the start of a job, it finds what would otherwise stop a run late: a model or
-dataset that is neither local nor in the Hugging Face cache on an offline node, WordNet missing for a transformation
-that needs it, an output folder that cannot be written, GPUs that are not visible. Each check returns a short
+dataset that is neither local nor in the Hugging Face cache on an offline node, damaged weights, WordNet missing for a
+transformation that needs it, a folder the run writes that cannot be written, a disk without room for the model and
+its checkpoints, GPUs that are not visible. Each check returns a short
 summary or raises a UsageError whose message says what to do; ``run_checks`` runs them all and collects both.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterable
@@ -24,7 +26,9 @@ from pipeline.data import (
     require_trained_model,
     require_writable,
     resolve_model,
+    weight_count,
 )
+from pipeline.checkpoints import KEEP, checkpoint_root
 
 
 def one_line(text: str) -> str:
@@ -101,9 +105,52 @@ def check_transformation(name: str, strength: float | None) -> str:
     return f"transformation {name}: ready"
 
 
-def check_writable(folder: Path, flag: str) -> str:
-    require_writable(folder, flag)
+def check_writable(folder: Path, flag: str, advice: str = "pass a folder you can write to") -> str:
+    require_writable(folder, flag, advice)
     return f"{flag} {folder}: writable"
+
+
+BYTES_PER_WEIGHT = 4  # fp32: the saved model's weights, and in a checkpoint also each of Adam's two moments
+
+
+def pretrained_weights(model_name: str) -> int | None:
+    """The number of weights of ``--model_name`` (local or in the Hugging Face cache), or None where unknown."""
+    folder = find_local(model_name)
+    if folder is None:
+        cached = cached_weights(model_name)
+        folder = Path(cached).parent if cached else None
+    try:
+        return weight_count(folder, "--model_name") if folder is not None else None
+    except UsageError:  # damaged: check_model (and the run's loading) says so
+        return None
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+def gigabytes(size: float) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.1f} MB"
+
+
+def check_free_space(model_dir: Path, model_name: str, checkpoint_every: int) -> str:
+    """Room beside ``model_dir`` for what training writes there at most at once: the new model, built beside the
+    old one, and the checkpoints (weights and Adam's two moments each: those kept, the one being written; one
+    without --checkpoint_every, written when a signal stops the run), less the checkpoints already there."""
+    weights = pretrained_weights(model_name)
+    if weights is None:
+        return f"free space beside {model_dir}: not checked (the size of {model_name} is unknown)"
+    model, checkpoint = weights * BYTES_PER_WEIGHT, 3 * weights * BYTES_PER_WEIGHT
+    count = KEEP + 1 if checkpoint_every else 1
+    need = model + max(0, count * checkpoint - folder_bytes(checkpoint_root(model_dir)))
+    existing = next(p for p in (model_dir, *model_dir.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise UsageError(f"--model_dir {model_dir}: {gigabytes(free)} free on its disk, and training writes up to "
+                         f"{gigabytes(need)} there (the new model, {gigabytes(model)}, built beside the old one, and "
+                         f"{count} checkpoint(s) of {gigabytes(checkpoint)}); free space there or pass a --model_dir "
+                         f"on a disk with room")
+    return f"free space beside {model_dir}: {gigabytes(free)}, training writes up to {gigabytes(need)}"
 
 
 def check_trained_model(model_dir: Path, max_length: int | None = None) -> str:

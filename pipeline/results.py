@@ -108,8 +108,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     permissions a plain write would give it (a temporary file is created private: 0o600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        handle.write(text)
         temporary = Path(handle.name)
+        try:
+            handle.write(text)
+            handle.flush()  # a full disk fails here, inside the try, not when the file is closed
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     os.chmod(temporary, default_file_mode())
     os.replace(temporary, path)
 

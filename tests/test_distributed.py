@@ -213,6 +213,7 @@ def test_resume_with_another_number_of_processes_is_refused(two_process_run, tin
                        "--model_dir", tmp_path / "out", *TRAIN_ARGS], cwd=tmp_path, env=env())
     assert result.returncode == 2, result.stderr[-2000:]
     assert "processes 2 (now 1)" in result.stderr and "--num_processes 2" in result.stderr, result.stderr[-2000:]
+    assert "NUM_GPUS=2" in result.stderr and "FRESH=1" in result.stderr  # the batch file's user's advice
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
@@ -447,3 +448,56 @@ def test_a_checkpoint_is_resumed_only_at_its_own_precision(two_process_run, tiny
     assert f"--mixed_precision {stored}" in errors[0] and "without --resume" in errors[0], errors
     assert "Running training" not in result.stdout
     assert latest_checkpoint(two_process_run["model_dir"]) == newest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SIGTERM (preemption) and SIGUSR1 (the time limit near): a checkpoint at the next step, then the requeue exit code
+# ---------------------------------------------------------------------------------------------------------------
+
+def signalled_run(args: list, cwd: Path, processes: int, signum: int) -> tuple[int, str]:
+    """Start a training run, send ``signum`` (to the launcher, which passes SIGTERM on) once training has begun."""
+    process = subprocess.Popen(launch_command(args, processes), cwd=cwd, env={**env(), "ACCELERATE_USE_CPU": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if "Running training" in line:
+            break
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=300)
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("processes, signum", [(1, signal.SIGTERM), (1, signal.SIGUSR1), (2, signal.SIGTERM)])
+def test_a_signal_saves_a_checkpoint_at_the_next_step_and_exits_to_be_requeued(processes, signum, tiny_model,
+                                                                              tiny_data, tmp_path):
+    """No --checkpoint_every at all: the signal's checkpoint is the one resumed from (SLURM's preemption sends
+    SIGTERM; the batch file passes its USR1 on; torch's launcher passes SIGTERM on to every process)."""
+    from pipeline.checkpoints import REQUEUE_EXIT_CODE
+
+    epochs = 20  # long enough to be signalled inside the loop
+    common = ["--train", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", tmp_path / "out",
+              *RESUME_ARGS, "--num_epochs", str(epochs)]
+    code, err = signalled_run(common, tmp_path, processes, signum)
+    newest = latest_checkpoint(tmp_path / "out")
+    if processes == 1:
+        assert code == REQUEUE_EXIT_CODE, err[-3000:]
+        assert f"stopped by {signal.Signals(signum).name} at optimizer step" in err and "--resume" in err, err[-2000:]
+        assert "Traceback" not in err
+    assert newest is not None, err[-3000:]
+    position = json.loads((newest / "position.json").read_text())
+    assert 0 < position["global_step"] < epochs * math.ceil(math.ceil(400 / (8 * processes)) / 2), position
+    assert not (tmp_path / "out").exists(), "the model folder is left as it was"
+    resumed = launch([*common, "--resume"], cwd=tmp_path, processes=processes)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Resuming from {newest}" in resumed.stdout
+
+
+def test_an_error_of_the_main_process_alone_ends_the_launchers_output(tiny_model, tiny_data, tmp_path):
+    """Only the main process checks the folders it writes: its one-line error was buried under the launcher's
+    traceback. torch's launcher ends its failure report with the message of the process's error file."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = launch(["--eval", "--model_dir", tiny_model, "--dataset", tiny_data, "--max_length", "48",
+                     "--output_dir", blocker / "results"], cwd=tmp_path)
+    assert result.returncode != 0
+    tail = result.stderr.strip().splitlines()[-12:]
+    assert any("error: --output_dir" in line and "cannot be written" in line for line in tail), "\n".join(tail)

@@ -171,6 +171,241 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
     with pytest.raises(OSError, match="disk full"):
         save_model(Accelerator(cpu=True), model, tokenizer, model_dir, {"note": "new"})
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    assert not any(tmp_path.glob(".out.tmp-save-*")), "the unfinished new model is deleted"
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def save_case(tiny_model, tmp_path):
+    """An old model folder that also holds prediction files and the batch file's state, a different new model to
+    save over it, and what the folder holds after an uninterrupted save (saved into a copy)."""
+    import shutil
+
+    from accelerate import Accelerator
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = tmp_path / "out"
+    shutil.copytree(tiny_model, model_dir)
+    (model_dir / "training_info.json").write_text('{"augmented": true}')
+    (model_dir / "out_original.txt").write_text("1\n1\n")
+    (model_dir / ".slurm_state").mkdir()
+    (model_dir / ".slurm_state" / "train.started").write_text("--train\n")
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for parameter in model.parameters():
+        parameter.data.fill_(0.5)  # a different model, so a mixed folder would show
+    old = folder_bytes(model_dir)
+    shutil.copytree(model_dir, tmp_path / "reference" / "out")
+    save_model(Accelerator(cpu=True), model, tokenizer, tmp_path / "reference" / "out", {"augmented": False})
+    return {"model_dir": model_dir, "model": model, "tokenizer": tokenizer, "old": old,
+            "new": folder_bytes(tmp_path / "reference" / "out")}
+
+
+FILE_STEPS = ("rename", "replace", "link", "unlink", "rmdir", "mkdir")  # every file-system step of a save
+
+
+def killed_save(case, kill_at: int | None) -> int:
+    """Run save_model in a forked child that dies (os._exit, no clean-up) at its ``kill_at``-th file-system step;
+    returns how many steps it made (None: never killed, the whole save)."""
+    import os
+
+    from accelerate import Accelerator
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            count = 0
+            for name in FILE_STEPS:
+                def step(*args, _real=getattr(os, name), **kwargs):
+                    nonlocal count
+                    count += 1
+                    if count == kill_at:
+                        os._exit(9)
+                    return _real(*args, **kwargs)
+                setattr(os, name, step)
+            save_model(Accelerator(cpu=True), case["model"], case["tokenizer"], case["model_dir"],
+                       {"augmented": False})
+            os.write(write, str(count).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        made = pipe.read()
+    os.waitpid(child, 0)
+    return int(made) if made else kill_at
+
+
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(save_case):
+    """The issue's mixed folder (new weights, the old training_info.json saying augmented): a save killed inside
+    any of its steps leaves the old model or the new one, whole and loadable once the next start has finished or
+    undone the swap (and said so), with the folder's other files kept and nothing left beside it."""
+    import shutil
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.checkpoints import finish_interrupted_save
+
+    model_dir = save_case["model_dir"]
+    pristine = model_dir.with_name("pristine")
+    shutil.copytree(model_dir, pristine)
+    steps = killed_save(save_case, None)
+    assert folder_bytes(model_dir) == save_case["new"] and steps > 5
+    outcomes = []
+    for kill_at in range(1, steps + 1):
+        shutil.rmtree(model_dir)
+        shutil.copytree(pristine, model_dir)
+        killed_save(save_case, kill_at)
+        if model_dir.exists():  # at every instant: the old model, the new one, or (between two renames) neither
+            assert folder_bytes(model_dir) in (save_case["old"], save_case["new"]), kill_at
+        leftovers = any(model_dir.parent.glob(".out.*")) or not model_dir.exists()
+        note = finish_interrupted_save(model_dir)
+        assert (note is not None) == leftovers, (kill_at, note)
+        after = folder_bytes(model_dir)
+        assert after in (save_case["old"], save_case["new"]), f"killed at step {kill_at}: a mixed folder"
+        outcomes.append("new" if after == save_case["new"] else "old")
+        assert not any(model_dir.parent.glob(".out.*")), f"killed at step {kill_at}: leftovers beside the model"
+        AutoModelForSequenceClassification.from_pretrained(model_dir)
+        AutoTokenizer.from_pretrained(model_dir)
+        assert (model_dir / "out_original.txt").read_text() == "1\n1\n"
+        assert (model_dir / ".slurm_state" / "train.started").is_file()
+    assert "old" in outcomes and "new" in outcomes, outcomes
+    assert outcomes == sorted(outcomes, reverse=True), "once the new model is complete, it is the one kept"
+
+
+def test_the_start_of_a_run_finishes_an_interrupted_save_and_says_so(save_case, capsys):
+    """Killed between the swap's two renames: no model folder, the old model and the complete new one beside it.
+    A plain --train (no checkpoints, nothing to resume) puts the new one in place before anything else, and says so."""
+    import shutil
+    from types import SimpleNamespace
+
+    from pipeline.checkpoints import swap_folders
+
+    model_dir = save_case["model_dir"]
+    new, old = swap_folders(model_dir)
+    shutil.copytree(model_dir, new)
+    (new / "training_info.json").write_text('{"augmented": false}')
+    model_dir.rename(old)
+    accelerator = SimpleNamespace(is_main_process=True, wait_for_everyone=lambda: None, num_processes=1,
+                                  mixed_precision="no")
+    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    note = capsys.readouterr().err
+    assert note.startswith(f"note: a save into {model_dir} was interrupted") and "finished its swap" in note, note
+    assert json.loads((model_dir / "training_info.json").read_text()) == {"augmented": False}
+    assert not old.exists() and not new.exists()
+    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    assert capsys.readouterr().err == "", "nothing to say without leftovers"
+
+
+def no_space(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing_behind(save_case, monkeypatch):
+    """A full disk ended in a traceback and left the temporary folder behind (issue 28, item 4)."""
+    model_dir = save_case["model_dir"]
+    monkeypatch.setattr(save_case["tokenizer"], "save_pretrained", no_space)
+    with pytest.raises(UsageError, match="no space left to save the model beside .*keeps what it had; free space"):
+        save_model(__import__("accelerate").Accelerator(cpu=True), save_case["model"], save_case["tokenizer"],
+                   model_dir, {})
+    assert folder_bytes(model_dir) == save_case["old"]
+    assert not any(model_dir.parent.glob(".out.*"))
+
+
+def test_a_full_disk_while_checkpointing_deletes_the_unfinished_checkpoint(tmp_path, monkeypatch):
+    from accelerate import Accelerator
+
+    from pipeline import checkpoints as ckpt
+
+    accelerator = Accelerator(cpu=True)
+
+    def half_written(folder):
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "model.safetensors").write_bytes(b"\0" * 100)
+        no_space()
+
+    monkeypatch.setattr(accelerator, "save_state", half_written)
+    position = ckpt.TrainingPosition({"processes": 1})
+    position.global_step = 10
+    with pytest.raises(UsageError, match="no space left on the disk of .*step-10: the checkpoint was deleted"):
+        ckpt.save_checkpoint(accelerator, tmp_path / "out", position)
+    assert not (tmp_path / "out_checkpoints" / "step-10").exists()
+
+
+def test_a_full_disk_leaves_no_empty_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    from pipeline import results
+
+    real = tempfile.NamedTemporaryFile
+
+    class FullDisk:  # the temporary file is created, then its write fails
+        def __init__(self, *args, **kwargs):
+            self.file = real(*args, **kwargs)
+            self.name = self.file.name
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        write = no_space
+
+    (tmp_path / "out_original.txt").write_text("old\n")
+    monkeypatch.setattr(results.tempfile, "NamedTemporaryFile", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        results.atomic_write_text(tmp_path / "out_original.txt", "new\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["out_original.txt"]
+    assert (tmp_path / "out_original.txt").read_text() == "old\n"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB file system (tmpfs), where this machine lets the tests mount one (root)."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_keeps_the_old_model_and_leaves_no_temporary_files(save_case, small_disk):
+    import shutil
+
+    from accelerate import Accelerator
+
+    model_dir = small_disk / "out"
+    shutil.copytree(save_case["model_dir"], model_dir)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 8192))
+    with pytest.raises(UsageError, match="no space left to save the model"):
+        save_model(Accelerator(cpu=True), save_case["model"], save_case["tokenizer"], model_dir, {})
+    assert folder_bytes(model_dir) == save_case["old"]
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "out"]
+
+
+def test_evaluating_damaged_weights_is_one_line_before_any_work(tiny_model, tiny_data, tmp_path):
+    import shutil
+
+    folder = tmp_path / "out"
+    shutil.copytree(tiny_model, folder)
+    (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes()[:1000])
+    result = run_main(["--eval", "--model_dir", folder, "--dataset", tiny_data, "--output_dir", tmp_path / "results",
+                       "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"--model_dir {folder}: model.safetensors is damaged" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -185,6 +420,7 @@ def test_interrupted_save_keeps_the_previous_model(trained, tmp_path, monkeypatc
     (["--eval", "--resume"], "--resume continues a training run"),
     (["--eval", "--transform", "nope"], "unknown --transform 'nope'"),
     (["--train", "--batch_size", "0"], "--batch_size must be positive"),
+    (["--eval", "--max_length", "1"], "--max_length 1 keeps 0 token(s) of each review: pass at least 16"),
     (["--eval_transformed", "--transform_strength", "0.5"], "takes no --transform_strength"),
     (["--eval_transformed", "--transform", "typo", "--transform_strength", "-1"], "must be >= 0"),
     (["--train", "--learning_rate", "inf"], "--learning_rate must be a finite number (got inf)"),
@@ -267,10 +503,17 @@ def test_eval_without_a_trained_model(tmp_path, tiny_data):
 
 
 @pytest.mark.parametrize("case", ["missing_split", "missing_column", "bad_labels", "null_text", "numeric_text",
-                                  "float_labels", "bool_labels", "string_labels"])
+                                  "float_labels", "bool_labels", "string_labels", "empty_split"])
 def test_bad_dataset_folders(case, tmp_path, tiny_model):
     rows = synthetic_reviews(10, seed=0)
-    if case == "missing_split":
+    if case == "empty_split":  # a valid parquet file without rows: it is empty, not unreadable
+        import pyarrow as pa
+
+        folder = write_parquet(tmp_path / "data", {"train": rows})
+        pq.write_table(pa.table({"text": pa.array([], pa.string()), "label": pa.array([], pa.int64())}),
+                       folder / "test.parquet")
+        splits, message = {}, f"the test split of {folder} is empty: {folder / 'test.parquet'} has no rows"
+    elif case == "missing_split":
         splits, message = {"train": rows}, "test.parquet"
     elif case == "missing_column":
         splits, message = {"train": [{"review": r["text"], "label": r["label"]} for r in rows],
@@ -286,12 +529,53 @@ def test_bad_dataset_folders(case, tmp_path, tiny_model):
         splits, message = {"train": [{**r, "label": kind[0](r["label"])} for r in rows], "test": rows}, kind[1]
     else:
         splits, message = {"train": rows, "test": [{**r, "label": 2} for r in rows]}, "outside {0, 1}"
-    folder = write_parquet(tmp_path / "data", splits)
+    folder = write_parquet(tmp_path / "data", splits) if splits else tmp_path / "data"
     result = run_main(["--train", "--dataset", folder, "--model_name", tiny_model,
                        "--model_dir", tmp_path / "out"], cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_empty_review_texts_are_counted_in_a_warning(tmp_path, capsys):
+    from pipeline.data import load_imdb
+
+    rows = synthetic_reviews(10, seed=0)
+    folder = write_parquet(tmp_path / "data", {"train": [{**r, "text": "  " if i < 3 else r["text"]}
+                                                         for i, r in enumerate(rows)], "test": rows})
+    load_imdb(str(folder))
+    err = capsys.readouterr().err
+    assert f"warning: the train split of {folder} has 3 review(s) with an empty text" in err, err
+    assert "test split" not in err
+
+
+def test_the_offline_data_hint_is_a_path_valid_from_any_directory(monkeypatch, tmp_path):
+    """The README's --dataset ../shared/data/imdb holds only from the project's folder: the suggestion in an error
+    is the copy's absolute path wherever it exists."""
+    from pipeline.data import SHARED_DATA, load_imdb
+
+    if not (SHARED_DATA / "imdb").is_dir():
+        pytest.skip(f"no offline copy in {SHARED_DATA}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=f"e.g. --dataset {SHARED_DATA / 'imdb'}"):
+        load_imdb("no-such-user/no-such-dataset")
+
+
+def test_a_batch_size_leaving_one_step_at_learning_rate_0_trains_and_saves_nothing(tiny_model, tiny_data, tmp_path):
+    """--batch_size 100000: one optimizer step, at the warm-up's learning rate 0, saved an untrained model over the
+    old one."""
+    import shutil
+
+    model_dir = tmp_path / "out"
+    shutil.copytree(tiny_model, model_dir)
+    before = folder_bytes(model_dir)
+    result = run_main(["--train", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", model_dir,
+                       "--batch_size", "100000", "--num_epochs", "1", "--max_length", "48"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "make 1 optimizer step(s), all at learning rate 0" in result.stderr and "--batch_size" in result.stderr
+    assert "Traceback" not in result.stderr and folder_bytes(model_dir) == before
 
 
 def test_augment_size_larger_than_training_set_is_an_error():

@@ -121,3 +121,58 @@ def test_a_run_transforming_later_stops_before_training(tiny_model, tiny_data, t
     assert len(errors) == 1 and "cannot run" in errors[0], result.stderr
     assert "Running training" not in result.stdout
     assert not (tmp_path / "model").exists()
+
+
+def test_a_read_only_parent_of_the_model_folder_fails_the_preflight(flags, tmp_path, capsys, monkeypatch):
+    """The new model is built beside the old one, and the checkpoints go there too: a writable model folder in a
+    read-only folder ran to the end of training, then failed (OSError: Read-only file system)."""
+    import errno
+    import tempfile
+
+    from pipeline import data
+
+    (tmp_path / "model").mkdir()
+    real = tempfile.NamedTemporaryFile
+
+    def read_only_parent(*args, dir=None, **kwargs):
+        if Path(dir) != tmp_path / "model":  # only the model folder itself can be written
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(data.tempfile, "NamedTemporaryFile", read_only_parent)
+    code, _, err = preflight([a for a in flags if a not in ("--eval", "--eval_transformed")], capsys)
+    assert code == 2, err
+    assert any(f"the folder of --model_dir model {tmp_path} cannot be written (Read-only file system)" in line
+               and "built there beside the old one" in line for line in err), err
+
+
+def test_a_disk_without_room_for_the_model_and_its_checkpoints_fails_the_preflight(flags, tmp_path, capsys,
+                                                                                 monkeypatch):
+    from collections import namedtuple
+
+    from pipeline import preflight as checks
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(checks.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    code, _, err = preflight([*flags, "--checkpoint_every", "10"], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert "0.0 MB free on its disk, and training writes up to" in err[0] and "3 checkpoint(s)" in err[0], err
+    monkeypatch.setattr(checks.shutil, "disk_usage", lambda path: usage(10**12, 0, 10**12))
+    code, out, err = preflight([*flags, "--checkpoint_every", "10"], capsys)
+    assert code == 0 and "training writes up to" in out, err
+
+
+@pytest.mark.parametrize("which", ["--model_dir", "--model_name"])
+def test_damaged_weights_fail_the_preflight_in_one_line(flags, tiny_model, tmp_path, capsys, which):
+    """A model.safetensors cut short (a full disk, a killed copy) passed the preflight and ended in a
+    SafetensorError traceback."""
+    folder = tmp_path / "damaged"
+    shutil.copytree(tiny_model, folder)
+    weights = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(weights[:len(weights) // 2])
+    argv = ([*flags, "--model_name", folder] if which == "--model_name" else
+            ["--preflight", "--eval", "--dataset", flags[flags.index("--dataset") + 1], "--model_dir", folder,
+             "--output_dir", tmp_path / "results"])
+    code, _, err = preflight(argv, capsys)
+    assert code == 2 and len(err) == 1, err
+    assert f"{which} {folder}: model.safetensors is damaged" in err[0] and "again" in err[0], err

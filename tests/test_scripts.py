@@ -16,8 +16,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 BATCH_FILE = PROJECT_DIR / "scripts" / "train.sbatch"
 STEPS = ("--train", "--eval", "--eval_transformed", "--train_augmented", "--eval --eval_transformed")
 
-# FAKE_CHECKPOINT_ON / FAKE_USR1_ON / FAKE_FAIL_ON: a word; a call whose first main.py flag is that word
-# leaves a complete checkpoint for its model folder / sends USR1 to the batch shell and waits to be killed / exits 1.
+# FAKE_CHECKPOINT_ON / FAKE_USR1_ON / FAKE_TERM_ON / FAKE_FAIL_ON: a word; a call whose first main.py flag is that
+# word leaves a complete checkpoint for its model folder / sends USR1 (TERM) to the batch shell, as SLURM does before
+# the time limit (on preemption), and exits 75 when the shell passes a signal on / exits 1.
 # FAKE_PREFLIGHT_RC: the preflight's exit status.
 FAKE_LAUNCHER = r"""#!/bin/bash
 (IFS=$'\t'; printf '%s\t%s\n' "${0##*/}" "$*") >> "$FAKE_DIR/calls"
@@ -30,17 +31,20 @@ if [[ $first == "${FAKE_CHECKPOINT_ON:-}" ]]; then
     folder=out; [[ $first == --train_augmented ]] && folder=out_augmented
     mkdir -p "${folder}_checkpoints/step-500" && echo '{}' > "${folder}_checkpoints/step-500/position.json"
 fi
-if [[ $first == "${FAKE_USR1_ON:-}" ]]; then
+if [[ $first == "${FAKE_USR1_ON:-}" || $first == "${FAKE_TERM_ON:-}" ]]; then
     echo $$ > "$FAKE_DIR/pid"
-    kill -USR1 "$PPID"
-    exec sleep 30          # killed by the stand-in scontrol, as SLURM kills a requeued job
+    # main.py's handling: a signal passed on by the batch shell stops the step (after its checkpoint), exit 75
+    for signal in USR1 TERM; do trap "printf 'received\t%s\n' $signal >> \"\$FAKE_DIR/calls\"; exit 75" $signal; done
+    [[ $first == "${FAKE_USR1_ON:-}" ]] && kill -USR1 "$PPID" || kill -TERM "$PPID"
+    sleep 30 & wait
+    exit 1                 # not reached: the batch shell passed the signal on
 fi
 if [[ $first == "${FAKE_FAIL_ON:-}" ]]; then exit 1; fi
 exit 0
 """
 FAKE_SCONTROL = r"""#!/bin/bash
 (IFS=$'\t'; printf '%s\t%s\n' scontrol "$*") >> "$FAKE_DIR/calls"
-kill -TERM "$(cat "$FAKE_DIR/pid")"
+kill -TERM "$(cat "$FAKE_DIR/pid")" 2>/dev/null   # as SLURM kills a requeued job (the step has stopped already)
 """
 # A conda whose activation reads an unset variable, as real activation scripts do.
 FAKE_CONDA = r"""#!/bin/bash
@@ -99,7 +103,7 @@ def launcher_calls(calls, flag: str) -> list[list[str]]:
 def test_batch_file_is_valid_bash_with_a_one_hour_default_and_the_requeue_contract():
     subprocess.run(["bash", "-n", str(BATCH_FILE)], check=True)
     text = BATCH_FILE.read_text()
-    for needed in ("#SBATCH --time=01:00:00", "#SBATCH --requeue", "#SBATCH --signal=B:USR1@", "trap requeue USR1",
+    for needed in ("#SBATCH --time=01:00:00", "#SBATCH --requeue", "#SBATCH --signal=B:USR1@", "trap time_up USR1",
                    "#SBATCH --gres=gpu:1"):
         assert needed in text, needed
     code = "\n".join(line.split("#")[0] for line in text.splitlines() if not line.lstrip().startswith("#"))
@@ -185,8 +189,10 @@ def test_a_failed_preflight_stops_before_any_step(cluster):
 def test_usr1_requeues_and_the_restarted_job_resumes_from_the_checkpoint(cluster):
     project, _ = cluster
     result, calls = submit(cluster, FAKE_CHECKPOINT_ON="--train", FAKE_USR1_ON="--train")
-    assert ["scontrol", "requeue 1001"] in [[c[0], " ".join(c[1:])] for c in calls]
-    assert result.returncode == 143 and steps_run(calls) == ["--train"], "the step's own status: killed"
+    names = [[c[0], " ".join(c[1:])] for c in calls]
+    # USR1 is passed on to the step (python: USR1), which stops; only then is the job requeued
+    assert names.index(["received", "USR1"]) < names.index(["scontrol", "requeue 1001"]), names
+    assert result.returncode == 75 and steps_run(calls) == ["--train"], "the step's own status: stopped"
     assert "requeueing job 1001" in result.stdout, result.stdout
     assert (project / "out_checkpoints" / "step-500" / "position.json").is_file()
 
@@ -293,3 +299,50 @@ def test_every_command_line_of_the_batch_file_is_one_main_py_accepts(cluster):
     for call in launches:
         args = main.parse_args(call[call.index("main.py") + 1:])
         assert args.model_name == "models/m" and args.max_length == 256
+
+
+def test_two_gpus_get_term_passed_on_which_torchs_launcher_passes_to_its_processes(cluster):
+    result, calls = submit(cluster, NUM_GPUS=2, FAKE_USR1_ON="--train")
+    assert ["received", "TERM"] in calls and ["received", "USR1"] not in calls, calls
+    assert result.returncode == 75 and ["scontrol", "requeue", "1001"] in calls
+
+
+def test_preemption_term_is_passed_on_and_the_job_is_not_requeued_by_the_batch_file(cluster):
+    """SLURM requeues a preempted job itself (or cancels it, as scancel does): the batch file only lets the step
+    save its checkpoint, instead of dying first and taking the step with it."""
+    result, calls = submit(cluster, FAKE_CHECKPOINT_ON="--train", FAKE_TERM_ON="--train")
+    assert ["received", "TERM"] in calls and not [c for c in calls if c[0] == "scontrol"], calls
+    assert result.returncode == 75 and "continues from its checkpoint" in result.stdout
+
+
+def test_an_evaluation_cut_by_the_time_limit_twice_is_stopped_not_requeued_forever(cluster):
+    result, calls = submit(cluster, FAKE_USR1_ON="--eval")
+    assert result.returncode == 75 and ["scontrol", "requeue", "1001"] in calls
+    result, calls = submit(cluster, restarts=1, FAKE_USR1_ON="--eval")  # the requeued job: eval first, cut again
+    assert steps_run(calls) == ["--eval"]
+    assert result.returncode == 2 and not [c for c in calls if c[0] == "scontrol"], calls
+    assert "stopped by the time limit in two jobs" in result.stderr and "--time" in result.stderr
+    result, calls = submit(cluster, restarts=2)  # resubmitted with more time: it finishes
+    assert result.returncode == 0 and steps_run(calls)[0] == "--eval"
+
+
+def test_usr1_between_two_steps_requeues_before_starting_the_next(cluster):
+    """The USR1 arrives while the preflight runs: no step is started in the last two minutes."""
+    project, fake = cluster
+    (fake / "bin" / "python").write_text(FAKE_LAUNCHER.replace(
+        'if [[ $first == --preflight ]]; then exit', 'if [[ $first == --preflight ]]; then kill -USR1 "$PPID"; exit'))
+    result, calls = submit(cluster)
+    assert steps_run(calls) == [] and ["scontrol", "requeue", "1001"] in calls and result.returncode == 0
+
+
+def test_an_unfinished_run_resubmitted_with_another_gpu_count_is_refused_naming_num_gpus(cluster):
+    """main.py's advice (accelerate launch --num_processes) does not help a batch file user: NUM_GPUS does."""
+    project, _ = cluster
+    submit(cluster, NUM_GPUS=1, FAKE_CHECKPOINT_ON="--train", FAKE_FAIL_ON="--train")
+    result, calls = submit(cluster, job_id="1002", NUM_GPUS=2)
+    assert result.returncode == 2 and steps_run(calls) == [], result.stderr
+    assert "unfinished 'train' run on 1 GPU(s), this job has 2: resubmit with NUM_GPUS=1" in result.stderr
+    assert "FRESH=1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (project / "out_checkpoints" / "step-500").is_dir()
+    result, calls = submit(cluster, job_id="1003", NUM_GPUS=1)
+    assert result.returncode == 0 and launcher_calls(calls, "--train")[0][-1] == "--resume"
