@@ -275,10 +275,10 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
                          "examples): use it with --train_augmented (and --eval); evaluate that model with --eval_transformed in its own command")
     elif args.transform not in utils.TRANSFORM_NAMES:
         parser.error(f"unknown --transform {args.transform!r}; choose one of: {', '.join(utils.TRANSFORM_NAMES)}")
-    if args.transform_strength is not None and utils.TRANSFORMS[args.transform].default_strength is None:
+    if args.transform_strength is not None and utils.TRANSFORMS[args.transform][1] is None:
         parser.error(f"--transform {args.transform} is a whole-example transformation and takes no "
                      f"--transform_strength; strengths apply to: "
-                     f"{', '.join(n for n, s in utils.TRANSFORMS.items() if s.default_strength is not None)}")
+                     f"{', '.join(n for n, (_, s) in utils.TRANSFORMS.items() if s is not None)}")
     if args.transform_strength is not None and not 0 <= args.transform_strength <= 1:
         parser.error(f"--transform_strength is a probability: it must be >= 0 and <= 1 "
                      f"(got {args.transform_strength})")
@@ -388,7 +388,7 @@ def augmented_training_set(train: Dataset, transform: str | None, strength: floa
         return TrainingSet(concatenate_datasets([train, sample]), augment_size=size)
     transformed = utils.transform_dataset(sample, transform, strength, seed=seed, reuse_cache=reuse_cache)
     if strength is None:
-        strength = utils.TRANSFORMS[transform].default_strength
+        strength = utils.TRANSFORMS[transform][1]
     return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
                        transform_strength=strength, transform_stages=utils.transform_stages(transform))
 
