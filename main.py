@@ -47,30 +47,28 @@ from pipeline.checkpoints import (
 )
 from pipeline.data import (
     TRUNCATIONS,
-    UsageError,
-    check_choice,
     check_max_length,
-    exit_code,
     head_tail_encode,
     load_imdb,
     load_pretrained,
     project_path,
     subset,
 )
+from pipeline.errors import UsageError, check_choice, exit_code
 from pipeline.memory import KEEP_FREED_MEMORY_CHOICES, keep_freed_memory_if
-from pipeline.precision import (
+from pipeline.dropout import (
     ATTENTION_DROPOUT_CHOICES,
-    BF16_FULL_EVAL_CHOICES,
-    FUSED_ADAMW_CHOICES,
     attention_dropout_of,
     check_attention_dropout,
-    check_fused_adamw,
+    resolve_attention_dropout,
+)
+from pipeline.optimizer import FUSED_ADAMW_CHOICES, check_fused_adamw, resolve_fused_adamw
+from pipeline.precision import (
+    BF16_FULL_EVAL_CHOICES,
     cpu_has_native_bf16,
     fp32_attention_if_cpu_bf16,
     no_cudnn_attention,
-    resolve_attention_dropout,
     resolve_bf16_full_eval,
-    resolve_fused_adamw,
     resolve_mixed_precision,
 )
 from pipeline.preflight import (
@@ -105,8 +103,8 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    attention_dropout: str = "auto"  # see pipeline/precision.py
-    fused_adamw: str = "auto"  # see pipeline/precision.py
+    attention_dropout: str = "auto"  # see pipeline/dropout.py
+    fused_adamw: str = "auto"  # see pipeline/optimizer.py
     max_length: int = 512
     truncation: str = "head"  # see TRUNCATIONS
     seed: int = 42

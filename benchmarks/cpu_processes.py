@@ -37,7 +37,8 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
 
-from pipeline.data import SHARED_DATA, exit_code, project_path, require_writable, stand_in_model  # noqa: E402
+from pipeline.data import SHARED_DATA, project_path, require_writable, stand_in_model  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 MODES = ("threads", "processes")

@@ -43,8 +43,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer  # no
 
 import main  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
-from pipeline.data import (  # noqa: E402
-    SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
+from pipeline.data import SHARED_DATA, load_imdb, project_path, require_writable, stand_in_model, subset  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.precision import BF16_FULL_EVAL_CHOICES, resolve_bf16_full_eval  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 

@@ -32,8 +32,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from pipeline.data import (SHARED_DATA, UsageError, exit_code, project_path, require_writable,  # noqa: E402
-                           stand_in_model, trained_model_files)
+from pipeline.data import SHARED_DATA, project_path, require_writable, stand_in_model, trained_model_files  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.results import git_commit, write_json  # noqa: E402
 
 STEPS = ("preflight", "train", "eval", "eval_transformed", "train_augmented", "eval_augmented")  # the batch file's

@@ -140,7 +140,8 @@ def main_benchmark(argv=None) -> dict:
         return {}
     import torch
 
-    from pipeline.data import UsageError, require_writable
+    from pipeline.data import require_writable
+    from pipeline.errors import UsageError
     from pipeline.results import provenance, write_json
 
     if not (kit / "model").is_dir() or not (kit / "imdb" / "test.parquet").is_file():
@@ -171,6 +172,6 @@ def main_benchmark(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    from pipeline.data import exit_code
+    from pipeline.errors import exit_code
 
     sys.exit(exit_code(main_benchmark))

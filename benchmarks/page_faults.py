@@ -37,8 +37,8 @@ from transformers import AutoTokenizer  # noqa: E402
 
 import main  # noqa: E402
 from pipeline.batching import eval_dataloader, train_dataloader  # noqa: E402
-from pipeline.data import (  # noqa: E402
-    SHARED_DATA, exit_code, load_imdb, project_path, require_writable, stand_in_model, subset)
+from pipeline.data import SHARED_DATA, load_imdb, project_path, require_writable, stand_in_model, subset  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.memory import keep_freed_memory, minor_page_faults  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 from cpu_processes import spread  # noqa: E402

@@ -11,37 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from pipeline.dropout import attention_dropout_overrides
+from pipeline.errors import UsageError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
 SPLITS = ("train", "test")
 LOCAL_DATA_HINT = "../shared/data/imdb"  # the offline copy used in this project's development
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
-
-
-class UsageError(Exception):
-    """Bad input or a missing prerequisite; the message says what to do. main() turns it into exit code 2."""
-
-
-def check_choice(flag: str, choice: str, choices) -> None:
-    """Raise ``UsageError`` unless ``choice`` is one of ``choices`` (for flags also checked outside argparse)."""
-    if choice not in choices:
-        raise UsageError(f"{flag} must be one of {', '.join(choices)} (got {choice!r})")
-
-
-def exit_code(run, *args) -> int:
-    """Run a command-line entry point: 0 on success, a one-line message and 2 on a UsageError."""
-    try:
-        run(*args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
 
 
 def stand_in_model() -> str:
@@ -195,8 +177,6 @@ def load_pretrained(model_name: str, max_length: int | None = None, num_labels: 
     ``attention_dropout`` replaces the model's attention-probability dropout (``None``: keep its own).
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-
-    from pipeline.precision import attention_dropout_overrides
 
     source = resolve_model(model_name)
     try:

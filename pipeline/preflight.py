@@ -16,7 +16,6 @@ from typing import Callable, Iterable
 
 from pipeline.data import (
     WEIGHT_FILES,
-    UsageError,
     check_max_length,
     find_local,
     hub_offline,
@@ -25,6 +24,7 @@ from pipeline.data import (
     require_writable,
     resolve_model,
 )
+from pipeline.errors import UsageError
 
 
 def one_line(text: str) -> str:

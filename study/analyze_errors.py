@@ -45,7 +45,8 @@ from transformers import AutoTokenizer  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
-from pipeline.data import UsageError, exit_code, load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.data import load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.precision import BF16_FULL_EVAL_CHOICES, resolve_bf16_full_eval  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 

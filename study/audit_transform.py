@@ -30,7 +30,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import utils  # noqa: E402
-from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, project_path, subset  # noqa: E402
+from pipeline.data import SHARED_DATA, load_imdb, project_path, subset  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 
 # stages that reorder a review instead of editing words in place: one row shows the whole move
 REORDERING_STAGES = frozenset({"opening_last"})

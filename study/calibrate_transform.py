@@ -39,7 +39,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer  # no
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import LengthGroupedSampler, eval_dataloader  # noqa: E402
-from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, project_path  # noqa: E402
+from pipeline.data import SHARED_DATA, load_imdb, project_path  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.precision import resolve_mixed_precision  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 

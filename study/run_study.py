@@ -35,8 +35,8 @@ import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.checkpoints import TRAINING_INFO, read_training_info  # noqa: E402
 from pipeline.data import (  # noqa: E402
-    SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
-    subset)
+    SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import PROJECT_DIR, offline_env
-from pipeline.data import UsageError
+from pipeline.errors import UsageError
 from pipeline.memory import glibc
 from pipeline.precision import cpu_has_native_bf16
 

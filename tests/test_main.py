@@ -13,7 +13,8 @@ import main
 import utils
 from conftest import PROJECT_DIR, offline_env, run_main, synthetic_reviews, write_parquet
 from pipeline.checkpoints import save_model
-from pipeline.data import UsageError, project_path
+from pipeline.data import project_path
+from pipeline.errors import UsageError
 from pipeline.results import read_predictions
 
 TRAIN_ARGS = ["--num_epochs", "3", "--learning_rate", "2e-3", "--batch_size", "16", "--max_length", "48",

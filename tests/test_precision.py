@@ -11,8 +11,9 @@ import torch
 
 import main
 from conftest import run_main
-from pipeline import precision, results
-from pipeline.data import UsageError, load_pretrained
+from pipeline import dropout, optimizer, precision, results
+from pipeline.data import load_pretrained
+from pipeline.errors import UsageError
 from pipeline.results import read_predictions
 
 
@@ -51,10 +52,10 @@ def test_the_cli_accelerator_takes_the_cpu_rule(monkeypatch, native, expected):
 
 
 def test_attention_dropout_choices():
-    assert precision.resolve_attention_dropout("auto", "cpu") == 0.0
-    assert precision.resolve_attention_dropout("auto", "cuda") is None
-    assert precision.resolve_attention_dropout("model", "cpu") is None
-    assert precision.resolve_attention_dropout("0.05", "cpu") == 0.05
+    assert dropout.resolve_attention_dropout("auto", "cpu") == 0.0
+    assert dropout.resolve_attention_dropout("auto", "cuda") is None
+    assert dropout.resolve_attention_dropout("model", "cpu") is None
+    assert dropout.resolve_attention_dropout("0.05", "cpu") == 0.05
     for bad in ("1", "-0.1", "none"):
         with pytest.raises(UsageError, match="--attention_dropout must be"):
             main.TrainConfig(attention_dropout=bad)
@@ -65,7 +66,7 @@ def test_attention_dropout_reaches_the_model_and_keeps_hidden_dropout(tiny_model
     own = load_pretrained(str(tiny_model))[1].config
     assert model.config.attention_dropout == 0.0 and own.attention_dropout > 0  # DistilBERT's key
     assert model.config.dropout == own.dropout > 0  # hidden dropout untouched
-    assert precision.attention_dropout_of(model.config) == 0.0
+    assert dropout.attention_dropout_of(model.config) == 0.0
 
 
 def test_fp32_attention_matches_sdpa_and_is_undone(tiny_model):
@@ -122,15 +123,15 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
 
 
 def test_fused_adamw_choices():
-    assert precision.resolve_fused_adamw("auto", "cpu", "bf16") is True
-    assert precision.resolve_fused_adamw("auto", "cuda", "no") is True
-    assert precision.resolve_fused_adamw("auto", "cuda", "fp16") is None  # the loss scaler's skipped steps
-    assert precision.resolve_fused_adamw("auto", "mps", "no") is None
-    assert precision.resolve_fused_adamw("no", "cpu", "bf16") is None
+    assert optimizer.resolve_fused_adamw("auto", "cpu", "bf16") is True
+    assert optimizer.resolve_fused_adamw("auto", "cuda", "no") is True
+    assert optimizer.resolve_fused_adamw("auto", "cuda", "fp16") is None  # the loss scaler's skipped steps
+    assert optimizer.resolve_fused_adamw("auto", "mps", "no") is None
+    assert optimizer.resolve_fused_adamw("no", "cpu", "bf16") is None
     with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
         main.TrainConfig(fused_adamw="yes")
     with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
-        precision.resolve_fused_adamw("yes", "cpu", "bf16")
+        optimizer.resolve_fused_adamw("yes", "cpu", "bf16")
 
 
 def test_cudnn_attention_is_turned_off_on_cuda_only():

@@ -1,0 +1,25 @@
+"""Errors a user can fix, and how the command-line entry points report them."""
+
+from __future__ import annotations
+
+import sys
+
+
+class UsageError(Exception):
+    """Bad input or a missing prerequisite; the message says what to do. main() turns it into exit code 2."""
+
+
+def check_choice(flag: str, choice: str, choices) -> None:
+    """Raise ``UsageError`` unless ``choice`` is one of ``choices`` (for flags also checked outside argparse)."""
+    if choice not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)} (got {choice!r})")
+
+
+def exit_code(run, *args) -> int:
+    """Run a command-line entry point: 0 on success, a one-line message and 2 on a UsageError."""
+    try:
+        run(*args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
