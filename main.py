@@ -197,7 +197,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                "torch's default everywhere (the starter's)")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
-                               "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
+                               "it is faster than fp32 (AMX, or measured in a second), else fp32")
     training.add_argument("--bf16_full_eval", choices=BF16_FULL_EVAL_CHOICES, default="auto",
                           help="auto: where --mixed_precision gives bf16 on a CPU, evaluate with the model's weights "
                                "in bf16 (faster there than autocast; benchmarks/README.md compares the predictions); "

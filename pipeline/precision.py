@@ -2,9 +2,10 @@
 
 On a CPU, these settings decide much of a training step's time (``benchmarks/README.md`` has the profile):
 
-- bf16 autocast runs the matrix products on the CPU's bf16 units (AMX tiles or AVX512_BF16 dot products) at several
-  times the fp32 rate. On a CPU without them bf16 is emulated and slower than fp32, so ``auto`` uses it only where
-  the CPU has it natively.
+- bf16 autocast runs the matrix products on AMX tiles at several times the fp32 rate. AVX512_BF16's dot products
+  alone can be slower than fp32 (0.11-0.14 against 0.17-0.22 TFLOP/s on one such Xeon), and without either bf16 is
+  emulated and slower still, so ``auto`` uses bf16 on AMX, measures where there is AVX512_BF16 only
+  (``cpu_bf16_autocast``), and keeps fp32 elsewhere.
 - Under bf16 autocast, the fused CPU attention kernel's backward pass is slower in bf16 than in fp32 (×1.6 to
   several times in the profiles), which ate part of the gain of the bf16 matrix products. ``use_fp32_attention``
   runs attention (a small share of the FLOPs) in fp32 while the linear layers run in bf16.
@@ -21,9 +22,16 @@ On a CPU, these settings decide much of a training step's time (``benchmarks/REA
 
 from __future__ import annotations
 
+import functools
+import time
+
 import torch
 
 from pipeline.errors import check_choice
+
+# The probe's matrix product: 2,048 tokens through DistilBERT's feed-forward layer (768 -> 3,072)
+PROBE_SHAPE = (2048, 768, 3072)
+PROBE_SECONDS = 0.5  # per precision
 
 FP32_ATTENTION = "sdpa_fp32"  # the attention implementation registered by use_fp32_attention
 
@@ -38,6 +46,38 @@ def cpu_has_native_bf16() -> bool:
     return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
 
 
+def matmul_tflops(dtype: torch.dtype, shape: tuple[int, int, int] = PROBE_SHAPE,
+                  seconds: float = PROBE_SECONDS) -> float:
+    """The rate of ``shape``'s matrix product in ``dtype`` on this CPU, in TFLOP/s, over about ``seconds``."""
+    tokens, width, out = shape
+    a, b = torch.randn(tokens, width, dtype=dtype), torch.randn(width, out, dtype=dtype)
+    a @ b  # the first product sets up the kernel
+    products, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        a @ b
+        products += 1
+    return 2 * tokens * width * out * products / elapsed / 1e12
+
+
+@functools.cache
+def bf16_probe() -> tuple[float, float]:
+    """(bf16, fp32) matrix-product rates in TFLOP/s: measured once per process, about a second."""
+    return matmul_tflops(torch.bfloat16), matmul_tflops(torch.float32)
+
+
+def cpu_bf16_autocast() -> dict:
+    """Whether bf16 autocast is faster than fp32 on this CPU, and why: ``{"faster": bool, "why": str}`` (the rule of
+    ``--mixed_precision auto``, recorded in every results file's provenance)."""
+    capabilities = torch.cpu.get_capabilities()
+    if capabilities.get("amx_bf16"):
+        return {"faster": True, "why": "AMX-BF16"}
+    if not capabilities.get("avx512_bf16"):
+        return {"faster": False, "why": "no native bf16 (AMX or AVX512_BF16): emulated"}
+    bf16, fp32 = bf16_probe()
+    return {"faster": bf16 > fp32,
+            "why": f"AVX512_BF16 without AMX, measured: bf16 {bf16:.3f}, fp32 {fp32:.3f} TFLOP/s"}
+
+
 def resolve_mixed_precision(choice: str, device_type: str) -> str:
     """Accelerate's ``mixed_precision`` for ``--mixed_precision`` on a device of ``device_type``."""
     if choice != "auto":
@@ -46,7 +86,7 @@ def resolve_mixed_precision(choice: str, device_type: str) -> str:
         # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
         return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
     if device_type == "cpu":
-        return "bf16" if cpu_has_native_bf16() else "no"
+        return "bf16" if cpu_bf16_autocast()["faster"] else "no"
     return "no"
 
 

@@ -1,4 +1,4 @@
-"""The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, --fused_adamw, bf16
+"""The CPU recipe: --mixed_precision auto is bf16 where the CPU runs it faster, --attention_dropout, --fused_adamw, bf16
 training saves fp32, --bf16_full_eval."""
 
 from __future__ import annotations
@@ -17,15 +17,25 @@ from pipeline.errors import UsageError
 from pipeline.results import read_predictions
 
 
-@pytest.mark.parametrize("capabilities, expected", [
-    ({"amx_bf16": True, "avx512_bf16": True}, "bf16"),   # Sapphire Rapids and newer
-    ({"amx_bf16": False, "avx512_bf16": True}, "bf16"),  # Cooper Lake, Zen 4
-    ({"avx512_f": True, "avx2": True}, "no"),            # AVX-512 without bf16: bf16 would be emulated, slower
-    ({"avx2": True}, "no"),
+def no_probe():
+    raise AssertionError("the CPU's capabilities decide: no probe")
+
+
+@pytest.mark.parametrize("capabilities, probe, expected", [
+    ({"amx_bf16": True, "avx512_bf16": True}, no_probe, "bf16"),                 # Sapphire Rapids and newer
+    ({"amx_bf16": False, "avx512_bf16": True}, lambda: (0.12, 0.19), "no"),      # a Xeon where bf16 is slower
+    ({"amx_bf16": False, "avx512_bf16": True}, lambda: (0.40, 0.19), "bf16"),    # one where it is faster
+    ({"avx512_f": True, "avx2": True}, no_probe, "no"),  # AVX-512 without bf16: bf16 would be emulated, slower
+    ({"avx2": True}, no_probe, "no"),
 ])
-def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, capabilities, expected):
+def test_auto_precision_on_cpu_is_bf16_where_it_is_faster(monkeypatch, capabilities, probe, expected):
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    monkeypatch.setattr(precision, "bf16_probe", probe)
     assert precision.resolve_mixed_precision("auto", "cpu") == expected
+    decision = precision.cpu_bf16_autocast()
+    assert decision["faster"] is (expected == "bf16") and decision["why"]
+    if probe is not no_probe:
+        assert "measured" in decision["why"] and f"{probe()[0]:.3f}" in decision["why"]
     assert precision.resolve_mixed_precision("no", "cpu") == "no"
     assert precision.resolve_mixed_precision("bf16", "cpu") == "bf16"
 
@@ -209,9 +219,10 @@ def test_provenance_names_the_cpu_and_whether_it_has_native_bf16(monkeypatch, tm
                        "processor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n")
     assert results.cpu_model_name(cpuinfo) == "AMD EPYC"
     assert results.cpu_model_name(tmp_path / "none") == (platform.processor() or platform.machine())  # not Linux
+    monkeypatch.setattr(precision, "bf16_probe", lambda: (0.12, 0.19))
     for native in (True, False):
         monkeypatch.setattr(torch.cpu, "get_capabilities", lambda native=native: {"avx512_bf16": native})
         cpu = results.provenance(torch.device("cpu"))["cpu"]
         assert cpu == {"model": results.cpu_model_name(), "vector_isa": torch.backends.cpu.get_cpu_capability(),
-                       "native_bf16": native}
+                       "native_bf16": native, "bf16_autocast": precision.cpu_bf16_autocast()}
         assert cpu["vector_isa"] in ("DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512", "SVE256")
