@@ -64,7 +64,8 @@ def parse_options(argv=None):
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16"),
                         help="as main.py's --mixed_precision")
     parser.add_argument("--bf16_full_eval", nargs="+", choices=BF16_FULL_EVAL_CHOICES, default=["auto"],
-                        help="main.py's --bf16_full_eval choices to compare (the first is the reference)")
+                        help="evaluation with bf16 weights where main.py uses them (auto) or under autocast (no), "
+                             "to compare (the first is the reference)")
     parser.add_argument("--torch_compile", action="store_true",
                         help="also compare the eager forward pass with torch.compile's (adds minutes of compilation)")
     parser.add_argument("--results", default="benchmarks/results/eval_settings.json", help="output JSON")

@@ -56,7 +56,7 @@ def parse_options(argv=None):
     parser.add_argument("--train_samples", type=int, default=64, help="seeded training reviews per training pass")
     parser.add_argument("--eval_samples", type=int, default=256, help="seeded test reviews per evaluation pass")
     parser.add_argument("--max_length", type=int, default=512, help="truncation length (main.py's default)")
-    parser.add_argument("--data_seed", type=int, default=42, help="which reviews (main.py's --data_seed)")
+    parser.add_argument("--data_seed", type=int, default=42, help="which reviews (main.py's data seed)")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS), help="what a pass runs")
     parser.add_argument("--rounds", type=int, default=10, help="passes of each way, taking turns")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per worker")

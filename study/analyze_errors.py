@@ -63,7 +63,8 @@ def parse_options(argv=None):
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16", "fp16"),
                         help="as main.py's --mixed_precision")
     parser.add_argument("--bf16_full_eval", default=None, choices=BF16_FULL_EVAL_CHOICES,
-                        help="as main.py's --bf16_full_eval (default: as the analysed evaluation ran, by its "
+                        help="auto: bf16 weights where main.py uses them, no: autocast (default: as the analysed "
+                             "evaluation ran, by its "
                              "record: auto if it had bf16 weights, else no)")
     parser.add_argument("--results", default=None,
                         help="output JSON (default results/full_scale/errors_<model_dir name>.json)")

@@ -100,7 +100,7 @@ def calibrate(options) -> dict:
     unseen = unseen_reviews(train, tokenizer, checkpoint, options)
     chosen_rows = sorted(random.Random(options.seed).sample(unseen, options.validation_samples))
     validation = train.select(chosen_rows)
-    # evaluated as main.py --eval evaluates on this CPU (its --mixed_precision and --bf16_full_eval auto)
+    # evaluated as main.py --eval evaluates on this CPU (its --mixed_precision auto and bf16 evaluation weights)
     accelerator = Accelerator(mixed_precision=resolve_mixed_precision("auto", "cpu"), cpu=True)
     folder = Path(tempfile.mkdtemp(prefix="calibration-model-"))
     started = time.time()

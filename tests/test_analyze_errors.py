@@ -114,7 +114,7 @@ def test_missing_prediction_files_say_what_to_run(tiny_model, tiny_data, tmp_pat
 @pytest.mark.parametrize("recorded", [True, False])
 def test_stages_alone_are_predicted_with_the_weights_the_analysed_evaluation_had(evaluated, tiny_data, tmp_path,
                                                                                   recorded):
-    """An evaluation made with bf16 weights (main.py's --bf16_full_eval auto on a bf16 CPU) is analysed with bf16
+    """An evaluation made with bf16 weights (main.py's rule on a bf16 CPU) is analysed with bf16
     weights; one made under autocast with fp32 weights (or before the flag) with fp32 weights."""
     out = tmp_path / "out"
     shutil.copytree(evaluated / "out", out)
