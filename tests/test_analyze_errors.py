@@ -28,7 +28,7 @@ def analyze(args, cwd):
 def evaluated(tmp_path_factory, tiny_model, tiny_data):
     work = tmp_path_factory.mktemp("analysis")
     result = run_main(["--train", "--eval", "--eval_transformed", "--model_name", tiny_model, "--dataset", tiny_data,
-                       "--model_dir", work / "out", "--output_dir", work / "out", "--num_epochs", "2",
+                       "--model_dir", work / "out", "--num_epochs", "2",
                        "--learning_rate", "2e-3", "--batch_size", "16", "--max_length", MAX_LENGTH], cwd=work)
     assert result.returncode == 0, result.stderr[-3000:]
     return work
