@@ -52,33 +52,31 @@ from pipeline.checkpoints import (
 )
 from pipeline.data import (
     TRUNCATIONS,
-    UsageError,
-    check_choice,
     check_max_length,
-    exit_code,
     head_tail_encode,
     load_imdb,
     load_pretrained,
     project_path,
     subset,
 )
-from pipeline.memory import KEEP_FREED_MEMORY_CHOICES, keep_freed_memory_if
-from pipeline.precision import (
+from pipeline.errors import UsageError, check_choice, exit_code
+from pipeline.memory import keep_freed_memory_if
+from pipeline.dropout import (
     ATTENTION_DROPOUT_CHOICES,
-    BF16_FULL_EVAL_CHOICES,
-    FUSED_ADAMW_CHOICES,
     attention_dropout_of,
     check_attention_dropout,
-    check_fused_adamw,
+    resolve_attention_dropout,
+)
+from pipeline.optimizer import check_fused_adamw, resolve_fused_adamw
+from pipeline.precision import (
     cpu_has_native_bf16,
     fp32_attention_if_cpu_bf16,
     no_cudnn_attention,
-    resolve_attention_dropout,
     resolve_bf16_full_eval,
-    resolve_fused_adamw,
     resolve_mixed_precision,
 )
 from pipeline.preflight import (
+    allocated_gpus,
     check_dataset,
     check_free_space,
     check_gpus,
@@ -112,8 +110,8 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    attention_dropout: str = "auto"  # see pipeline/precision.py
-    fused_adamw: str = "auto"  # see pipeline/precision.py
+    attention_dropout: str = "auto"  # see pipeline/dropout.py
+    fused_adamw: str = "auto"  # see pipeline/optimizer.py
     max_length: int = 512
     truncation: str = "head"  # see TRUNCATIONS
     seed: int = 42
@@ -177,22 +175,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     paths = parser.add_argument_group("models, data and outputs")
     paths.add_argument("--model_dir", default=None,
                        help="trained model folder: where --train/--train_augmented save and --eval/--eval_transformed "
-                            "load (default: out, or out_augmented with --train_augmented); relative paths resolve "
-                            "against this project's folder, not the working directory")
+                            "load (default: out, or out_augmented with --train_augmented); prediction files go to "
+                            "the out/ folder beside it; relative paths resolve against this project's folder, not "
+                            "the working directory")
     paths.add_argument("--model_name", default=DEFAULTS.model_name,
                        help="pretrained model to fine-tune: a hub name or a local model folder")
     paths.add_argument("--dataset", default=DEFAULTS.dataset,
                        help="hub dataset name, or a local folder with train.parquet and test.parquet in the hub's "
                             "imdb schema (text, label 0/1), e.g. ../shared/data/imdb")
-    paths.add_argument("--output_dir", default="out",
-                       help="where prediction files and their JSON records go (relative: to this project's folder)")
 
     training = parser.add_argument_group("training")
     training.add_argument("--learning_rate", type=float, default=DEFAULTS.learning_rate,
                           help="peak AdamW learning rate")
     training.add_argument("--num_epochs", type=int, default=DEFAULTS.num_epochs, help="training epochs")
     training.add_argument("--batch_size", type=int, default=DEFAULTS.batch_size, help="training batch size per device")
-    training.add_argument("--eval_batch_size", type=int, default=DEFAULT_EVAL_BATCH_SIZE, help="evaluation batch size per device")
     training.add_argument("--gradient_accumulation_steps", type=int,
                           default=DEFAULTS.gradient_accumulation_steps,
                           help="micro-batches per optimizer step (effective batch = batch_size x this x GPUs)")
@@ -200,24 +196,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="fraction of optimizer steps with linearly rising learning rate")
     training.add_argument("--weight_decay", type=float, default=DEFAULTS.weight_decay,
                           help="AdamW weight decay (not applied to biases and LayerNorm weights)")
-    training.add_argument("--max_grad_norm", type=float, default=DEFAULTS.max_grad_norm, help="gradient clipping norm")
     training.add_argument("--attention_dropout", default=DEFAULTS.attention_dropout,
                           help=f"dropout on the attention probabilities: {ATTENTION_DROPOUT_CHOICES}")
-    training.add_argument("--fused_adamw", choices=FUSED_ADAMW_CHOICES, default=DEFAULTS.fused_adamw,
-                          help="auto: torch's fused AdamW kernel on CPU and CUDA (the same update in one pass over "
-                               "all parameters; not with fp16), torch's default implementation elsewhere; no: "
-                               "torch's default everywhere (the starter's)")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
-                               "the CPU has native bf16 (AMX or AVX512_BF16), else fp32")
-    training.add_argument("--bf16_full_eval", choices=BF16_FULL_EVAL_CHOICES, default="auto",
-                          help="auto: where --mixed_precision gives bf16 on a CPU, evaluate with the model's weights "
-                               "in bf16 (faster there than autocast; benchmarks/README.md compares the predictions); "
-                               "no: evaluate under autocast with fp32 weights, as training runs")
-    training.add_argument("--keep_freed_memory", choices=KEEP_FREED_MEMORY_CHOICES, default="auto",
-                          help="auto: on a CPU, glibc's malloc keeps freed memory for the next batch instead of "
-                               "returning it to the system (no page faults per batch; the same computation; "
-                               "pipeline/memory.py); no: the C library's default")
+                               "it is faster than fp32 (AMX, or measured in a second), else fp32")
     training.add_argument("--seed", type=int, default=DEFAULTS.seed,
                           help="seed for initialisation, dropout and batch order")
     training.add_argument("--checkpoint_every", type=int, default=DEFAULTS.checkpoint_every,
@@ -228,18 +211,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     sizes = parser.add_argument_group("data sizes")
     sizes.add_argument("--max_length", type=int, default=DEFAULTS.max_length,
                        help="truncate reviews to this many tokens")
-    sizes.add_argument("--truncation", choices=TRUNCATIONS, default=None,
-                       help="which tokens of a review longer than --max_length are kept: head (the first ones, the "
-                            "starter's behaviour; the default for training) or head_tail (the first quarter of the "
-                            "window from the start of the review, the rest from its end; Sun et al. 2019). "
-                            "Evaluation defaults to what the model was trained with (its training_info.json)")
     sizes.add_argument("--max_train_samples", type=int, default=None,
                        help="train on a seeded random subset of this many reviews (for CPU runs)")
     sizes.add_argument("--max_eval_samples", type=int, default=None,
                        help="evaluate on a seeded random subset of this many test reviews (for CPU runs)")
-    sizes.add_argument("--data_seed", type=int, default=DEFAULTS.data_seed,
-                       help="seed of the subsets, the augmentation sample and the transformations; kept apart from "
-                            "--seed so that runs with different seeds see the same (transformed) reviews")
 
     transforms = parser.add_argument_group("transformations and augmentation")
     transforms.add_argument("--transform", default="custom_transform",
@@ -259,9 +234,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "transformations, writable folders, GPUs, flags), print a summary and exit; exit code 2 and one "
                              "line per problem otherwise. Takes --train and --train_augmented together, to check "
                              "the runs of a whole job at once")
-    checks.add_argument("--expect_gpus", type=int, default=0,
-                        help="with --preflight: also check that this many CUDA GPUs are visible")
 
+    # Settings no user needs to choose: not options, recorded in training_info.json and the results records (the
+    # study and the benchmarks set them through TrainConfig and this module's functions). Evaluation truncates as the
+    # model was trained (None); the speed settings' automatic rules are pipeline/optimizer.py, precision.py, memory.py.
+    parser.set_defaults(data_seed=DEFAULTS.data_seed, max_grad_norm=DEFAULTS.max_grad_norm, truncation=None,
+                        eval_batch_size=DEFAULT_EVAL_BATCH_SIZE, fused_adamw=DEFAULTS.fused_adamw,
+                        bf16_full_eval="auto", keep_freed_memory="auto")
     args = parser.parse_args(argv)
     check_args(parser, args)
     return args
@@ -285,14 +264,14 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
                          "examples): use it with --train_augmented (and --eval); evaluate that model with --eval_transformed in its own command")
     elif args.transform not in utils.TRANSFORM_NAMES:
         parser.error(f"unknown --transform {args.transform!r}; choose one of: {', '.join(utils.TRANSFORM_NAMES)}")
-    if args.transform_strength is not None and utils.TRANSFORMS[args.transform].default_strength is None:
+    if args.transform_strength is not None and utils.TRANSFORMS[args.transform][1] is None:
         parser.error(f"--transform {args.transform} is a whole-example transformation and takes no "
                      f"--transform_strength; strengths apply to: "
-                     f"{', '.join(n for n, s in utils.TRANSFORMS.items() if s.default_strength is not None)}")
+                     f"{', '.join(n for n, (_, s) in utils.TRANSFORMS.items() if s is not None)}")
     if args.transform_strength is not None and not 0 <= args.transform_strength <= 1:
         parser.error(f"--transform_strength is a probability: it must be >= 0 and <= 1 "
                      f"(got {args.transform_strength})")
-    for name in ("eval_batch_size", "max_train_samples", "max_eval_samples", "augment_size"):
+    for name in ("max_train_samples", "max_eval_samples", "augment_size"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             parser.error(f"--{name} must be positive (got {value})")
@@ -303,10 +282,6 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.debug_train:
         args.max_train_samples = args.max_train_samples or DEBUG_TRAIN_SAMPLES
         args.max_eval_samples = args.max_eval_samples or DEBUG_EVAL_SAMPLES
-    if args.expect_gpus and not args.preflight:
-        parser.error("--expect_gpus is a check of --preflight: use it with --preflight")
-    if args.expect_gpus < 0:
-        parser.error(f"--expect_gpus must be >= 0 (got {args.expect_gpus})")
     if args.model_dir is not None and args.train != args.train_augmented:
         # training into the other run's default folder would replace the model that run saved there
         runs = {"--train": "out", "--train_augmented": "out_augmented"}
@@ -318,6 +293,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.model_dir is None and not (args.train and args.train_augmented):  # both: --preflight checks out*/ each
         args.model_dir = ("out" if not args.train_augmented else
                           "out_duplicated" if args.transform == UNTRANSFORMED else "out_augmented")
+    # prediction files go to out/ beside the model folder: this project's out/ for its own models
+    args.output_dir = str(project_path(args.model_dir or "out").parent / "out")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -398,7 +375,7 @@ def augmented_training_set(train: Dataset, transform: str | None, strength: floa
         return TrainingSet(concatenate_datasets([train, sample]), augment_size=size)
     transformed = utils.transform_dataset(sample, transform, strength, seed=seed, reuse_cache=reuse_cache)
     if strength is None:
-        strength = utils.TRANSFORMS[transform].default_strength
+        strength = utils.TRANSFORMS[transform][1]
     return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
                        transform_strength=strength, transform_stages=utils.transform_stages(transform))
 
@@ -686,8 +663,8 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
                       f"-> {output_dir / stem}.txt/.json")
     if before is not None and before > score["examples"]:
         accelerator.print(f"note: this replaced {output_dir / stem}.txt/.json, an evaluation of {before:,} reviews, "
-                          f"with one of {score['examples']:,} (--output_dir DIR keeps runs apart; a committed copy "
-                          f"comes back with git checkout -- {output_dir / stem}.txt {output_dir / stem}.json)")
+                          f"with one of {score['examples']:,} (a --model_dir in another folder writes to the out/ "
+                          f"beside it; a committed copy comes back with git checkout -- {output_dir / stem}.txt {output_dir / stem}.json)")
     return record
 
 
@@ -770,7 +747,7 @@ def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision:
         if evaluating and not training:
             checks.append(partial(check_trained_model, model_dir, args.max_length))
     if evaluating:
-        checks.append(partial(check_writable, project_path(args.output_dir), "--output_dir"))
+        checks.append(partial(check_writable, project_path(args.output_dir), "the prediction folder"))
     return checks
 
 
@@ -818,8 +795,8 @@ def preflight(args) -> int:
     if transforms_data(args):
         checks.append(partial(check_transformation, args.transform, args.transform_strength))
     model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
-    checks += output_checks(args, [project_path(d) for d in model_dirs], max(1, args.expect_gpus))
-    checks.append(partial(check_gpus, args.expect_gpus))
+    checks += output_checks(args, [project_path(d) for d in model_dirs], max(1, allocated_gpus()))
+    checks.append(check_gpus)
     passed, problems = run_checks(checks)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

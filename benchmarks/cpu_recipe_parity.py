@@ -1,7 +1,7 @@
 """Accuracy parity of the CPU recipes: the old one (fp32, the model's own dropout) against the new default
 (bf16 autocast, no attention-probability dropout; hidden and classifier dropout kept).
 
-Each (recipe, seed) is one ``main.py --train --eval`` run on the same seeded subsets (--data_seed fixed), one thread
+Each (recipe, seed) is one ``main.py --train --eval`` run on the same seeded subsets (main.py's data seed), one thread
 per process, at most --workers at once. Each run's evaluation record (accuracy, training record, provenance) is
 written to results/cpu_recipe_parity/<recipe>-seed<N>.json; runs whose file exists are skipped, and a run in
 progress checkpoints every --checkpoint_every optimizer steps under results/cpu_recipe_parity/.work/ (git-ignored),
@@ -35,11 +35,11 @@ from pipeline.checkpoints import latest_checkpoint  # noqa: E402
 from pipeline.data import SHARED_DATA, project_path, stand_in_model  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
-# Both with torch's default AdamW, as the committed runs were made (before --fused_adamw existed): the fused kernel
-# computes the same update (tests/test_precision.py trains with both and compares), so it is not part of this comparison.
+# The committed runs used torch's default AdamW (before fused AdamW became the rule); reruns use the fused kernel, which
+# computes the same update (tests/test_precision.py trains with both and compares).
 RECIPES = {
-    "old": ["--mixed_precision", "no", "--attention_dropout", "model", "--fused_adamw", "no"],
-    "new": ["--mixed_precision", "bf16", "--attention_dropout", "0", "--fused_adamw", "no"],
+    "old": ["--mixed_precision", "no", "--attention_dropout", "model"],
+    "new": ["--mixed_precision", "bf16", "--attention_dropout", "0"],
 }
 
 
@@ -55,7 +55,6 @@ def parse_options(argv=None):
     parser.add_argument("--max_length", type=int, default=256)
     parser.add_argument("--learning_rate", type=float, default=1e-4)
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--data_seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2, help="runs at once (one thread each)")
     parser.add_argument("--checkpoint_every", type=int, default=10, help="optimizer steps between checkpoints")
     parser.add_argument("--results", default="results/cpu_recipe_parity")
@@ -68,8 +67,8 @@ def command(args, recipe: str, seed: int, work: Path) -> list[str]:
             "--model_name", args.model_name, "--dataset", args.dataset,
             "--max_train_samples", str(args.train_samples), "--max_eval_samples", str(args.eval_samples),
             "--max_length", str(args.max_length), "--num_epochs", "1", "--learning_rate", str(args.learning_rate),
-            "--batch_size", str(args.batch_size), "--seed", str(seed), "--data_seed", str(args.data_seed),
-            "--model_dir", str(work / "model"), "--output_dir", str(work), *RECIPES[recipe],
+            "--batch_size", str(args.batch_size), "--seed", str(seed),
+            "--model_dir", str(work / "model"), *RECIPES[recipe],
             "--checkpoint_every", str(args.checkpoint_every),
             *(["--resume"] if latest_checkpoint(work / "model") is not None else [])]
 
@@ -85,7 +84,7 @@ def run_one(args, recipe: str, seed: int, results: Path) -> Path:
     log = results / f"{recipe}-seed{seed}.log"
     with open(log, "a") as handle:
         subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True, cwd=PROJECT_DIR)
-    record = json.loads((work / "model_original.json").read_text())
+    record = json.loads((work / "out" / "model_original.json").read_text())
     record.update(recipe=recipe, recipe_flags=RECIPES[recipe], threads=1,
                   command=" ".join(["python", "main.py", *cmd[2:]]).replace(str(work), "<work>"))
     write_json(target, record)

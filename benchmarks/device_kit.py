@@ -33,7 +33,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 from pipeline.data import (  # noqa: E402
-    SHARED_DATA, WEIGHT_FILES, UsageError, exit_code, load_imdb, project_path, resolve_model, stand_in_model, subset)
+    SHARED_DATA, WEIGHT_FILES, load_imdb, project_path, resolve_model, stand_in_model, subset)
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.results import git_commit, write_json  # noqa: E402
 
 WHEELS = ("datasets", "dill", "multiprocess")  # what datasets needs beyond a CUDA image's packages

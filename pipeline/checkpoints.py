@@ -19,7 +19,7 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
-from pipeline.data import UsageError
+from pipeline.errors import UsageError
 from pipeline.precision import restore_attention
 from pipeline.results import default_file_mode, write_json
 

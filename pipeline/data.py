@@ -10,15 +10,15 @@ Rules (README "Paths"):
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from pipeline.dropout import attention_dropout_overrides
+from pipeline.errors import UsageError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"  # the offline copies beside this project (development, CI)
@@ -26,36 +26,6 @@ SPLITS = ("train", "test")
 # the offline copy used in this project's development: its absolute path where it exists, valid from any directory
 LOCAL_DATA_HINT = str(SHARED_DATA / "imdb") if (SHARED_DATA / "imdb").is_dir() else "../shared/data/imdb"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")  # what save_pretrained wrote
-
-
-class UsageError(Exception):
-    """Bad input or a missing prerequisite; the message says what to do. main() turns it into exit code 2."""
-
-
-def check_choice(flag: str, choice: str, choices) -> None:
-    """Raise ``UsageError`` unless ``choice`` is one of ``choices`` (for flags also checked outside argparse)."""
-    if choice not in choices:
-        raise UsageError(f"{flag} must be one of {', '.join(choices)} (got {choice!r})")
-
-
-def exit_code(run, *args) -> int:
-    """Run a command-line entry point: 0 on success, a one-line message and 2 on a UsageError."""
-    try:
-        run(*args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        report_to_launcher(f"error: {error}")
-        return 2
-    return 0
-
-
-def report_to_launcher(message: str) -> None:
-    """Under ``accelerate launch`` (torchrun), hand the message to the launcher, whose failure report ends the
-    output: there it is the last thing read, not a line buried above the launcher's traceback."""
-    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")  # torch.distributed.elastic's per-process error file
-    if error_file:
-        with contextlib.suppress(OSError):
-            Path(error_file).write_text(json.dumps({"message": message, "timestamp": int(time.time())}))
 
 
 def stand_in_model() -> str:
@@ -246,8 +216,6 @@ def load_pretrained(model_name: str, max_length: int | None = None, num_labels: 
     ``attention_dropout`` replaces the model's attention-probability dropout (``None``: keep its own).
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-
-    from pipeline.precision import attention_dropout_overrides
 
     source = resolve_model(model_name)
     try:

@@ -1,17 +1,11 @@
-"""Numeric recipe per device: mixed precision, attention-probability dropout and the AdamW kernel.
+"""Numeric precision per device: mixed precision, attention in fp32 under CPU autocast, bf16 weights for evaluation.
 
 On a CPU, these settings decide much of a training step's time (``benchmarks/README.md`` has the profile):
 
-- bf16 autocast runs the matrix products on the CPU's bf16 units (AMX tiles or AVX512_BF16 dot products) at several
-  times the fp32 rate. On a CPU without them bf16 is emulated and slower than fp32, so ``auto`` uses it only where
-  the CPU has it natively.
-- Dropout on the attention probabilities pushes PyTorch's ``scaled_dot_product_attention`` off its fused CPU kernel
-  onto the reference ("math") path, which materialises the attention matrix several times. ``auto`` sets it to 0 on
-  CPU, keeping the hidden-state and classifier dropout; ``results/cpu_recipe_parity/`` compares the accuracy with
-  the old recipe's (``benchmarks/cpu_recipe_parity.py``). On a GPU the fused kernels support dropout, so ``auto`` keeps the model's own value there.
-- torch's default AdamW on CPU updates the parameters one tensor at a time (6% to 16% of a training step in the
-  profile); its fused kernel does the same update in one pass over all of them. ``resolve_fused_adamw`` uses it on
-  CPU and CUDA, except under fp16's loss scaler (there fused AdamW hides a skipped step from Accelerate).
+- bf16 autocast runs the matrix products on AMX tiles at several times the fp32 rate. AVX512_BF16's dot products
+  alone can be slower than fp32 (0.11-0.14 against 0.17-0.22 TFLOP/s on one such Xeon), and without either bf16 is
+  emulated and slower still, so ``auto`` uses bf16 on AMX, measures where there is AVX512_BF16 only
+  (``cpu_bf16_autocast``), and keeps fp32 elsewhere.
 - Under bf16 autocast, the fused CPU attention kernel's backward pass is slower in bf16 than in fp32 (×1.6 to
   several times in the profiles), which ate part of the gain of the bf16 matrix products. ``use_fp32_attention``
   runs attention (a small share of the FLOPs) in fp32 while the linear layers run in bf16.
@@ -28,12 +22,18 @@ On a CPU, these settings decide much of a training step's time (``benchmarks/REA
 
 from __future__ import annotations
 
+import functools
+import time
+
 import torch
 
-FP32_ATTENTION = "sdpa_fp32"  # the attention implementation registered by use_fp32_attention
+from pipeline.errors import check_choice
 
-# The configuration key of attention-probability dropout, by architecture (BERT family, DistilBERT).
-ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+# The probe's matrix product: 2,048 tokens through DistilBERT's feed-forward layer (768 -> 3,072)
+PROBE_SHAPE = (2048, 768, 3072)
+PROBE_SECONDS = 0.5  # per precision
+
+FP32_ATTENTION = "sdpa_fp32"  # the attention implementation registered by use_fp32_attention
 
 
 def cpu_has_native_bf16() -> bool:
@@ -46,6 +46,38 @@ def cpu_has_native_bf16() -> bool:
     return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
 
 
+def matmul_tflops(dtype: torch.dtype, shape: tuple[int, int, int] = PROBE_SHAPE,
+                  seconds: float = PROBE_SECONDS) -> float:
+    """The rate of ``shape``'s matrix product in ``dtype`` on this CPU, in TFLOP/s, over about ``seconds``."""
+    tokens, width, out = shape
+    a, b = torch.randn(tokens, width, dtype=dtype), torch.randn(width, out, dtype=dtype)
+    a @ b  # the first product sets up the kernel
+    products, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        a @ b
+        products += 1
+    return 2 * tokens * width * out * products / elapsed / 1e12
+
+
+@functools.cache
+def bf16_probe() -> tuple[float, float]:
+    """(bf16, fp32) matrix-product rates in TFLOP/s: measured once per process, about a second."""
+    return matmul_tflops(torch.bfloat16), matmul_tflops(torch.float32)
+
+
+def cpu_bf16_autocast() -> dict:
+    """Whether bf16 autocast is faster than fp32 on this CPU, and why: ``{"faster": bool, "why": str}`` (the rule of
+    ``--mixed_precision auto``, recorded in every results file's provenance)."""
+    capabilities = torch.cpu.get_capabilities()
+    if capabilities.get("amx_bf16"):
+        return {"faster": True, "why": "AMX-BF16"}
+    if not capabilities.get("avx512_bf16"):
+        return {"faster": False, "why": "no native bf16 (AMX or AVX512_BF16): emulated"}
+    bf16, fp32 = bf16_probe()
+    return {"faster": bf16 > fp32,
+            "why": f"AVX512_BF16 without AMX, measured: bf16 {bf16:.3f}, fp32 {fp32:.3f} TFLOP/s"}
+
+
 def resolve_mixed_precision(choice: str, device_type: str) -> str:
     """Accelerate's ``mixed_precision`` for ``--mixed_precision`` on a device of ``device_type``."""
     if choice != "auto":
@@ -54,7 +86,7 @@ def resolve_mixed_precision(choice: str, device_type: str) -> str:
         # Native bf16 only (Ampere and newer): a V100 "supports" bf16 by slow emulation, so it gets fp16.
         return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
     if device_type == "cpu":
-        return "bf16" if cpu_has_native_bf16() else "no"
+        return "bf16" if cpu_bf16_autocast()["faster"] else "no"
     return "no"
 
 
@@ -74,74 +106,6 @@ def cudnn_attention_enabled(device_type: str) -> bool | None:
     return torch.backends.cuda.cudnn_sdp_enabled() if device_type == "cuda" else None
 
 
-ATTENTION_DROPOUT_CHOICES = ("auto (0 on CPU, where it costs about half the training step; the model's own on GPU), "
-                             "model (the model's own), or a number in [0, 1)")
-
-
-def check_attention_dropout(choice: str) -> None:
-    """Raise ``UsageError`` unless ``choice`` is auto, model or a number in [0, 1)."""
-    from pipeline.data import UsageError
-
-    if choice in ("auto", "model"):
-        return
-    try:
-        value = float(choice)
-    except (TypeError, ValueError):
-        value = -1.0
-    if not 0 <= value < 1:
-        raise UsageError(f"--attention_dropout must be {ATTENTION_DROPOUT_CHOICES} (got {choice!r})")
-
-
-def resolve_attention_dropout(choice: str, device_type: str) -> float | None:
-    """The attention-probability dropout for ``--attention_dropout``; ``None`` keeps the model's own value."""
-    if choice == "model":
-        return None
-    if choice == "auto":
-        return 0.0 if device_type == "cpu" else None
-    return float(choice)
-
-
-def attention_dropout_overrides(config, attention_dropout: float | None) -> dict:
-    """``from_pretrained`` keyword arguments that set the attention dropout of ``config``'s architecture."""
-    if attention_dropout is None:
-        return {}
-    keys = [key for key in ATTENTION_DROPOUT_KEYS if hasattr(config, key)]
-    if not keys:
-        raise ValueError(f"{type(config).__name__} has no attention-dropout setting ({', '.join(ATTENTION_DROPOUT_KEYS)})")
-    return {key: attention_dropout for key in keys}
-
-
-def attention_dropout_of(config) -> float | None:
-    """The attention-probability dropout a model configuration uses (for training_info.json)."""
-    for key in ATTENTION_DROPOUT_KEYS:
-        if hasattr(config, key):
-            return float(getattr(config, key))
-    return None
-
-
-FUSED_ADAMW_CHOICES = ("auto", "no")
-FUSED_ADAMW_DEVICES = ("cpu", "cuda")
-
-
-def check_fused_adamw(choice: str) -> None:
-    from pipeline.data import check_choice
-
-    check_choice("--fused_adamw", choice, FUSED_ADAMW_CHOICES)
-
-
-def resolve_fused_adamw(choice: str, device_type: str, mixed_precision: str) -> bool | None:
-    """AdamW's ``fused`` argument for ``--fused_adamw`` (``None``: torch's default implementation).
-
-    The fused kernel computes the same update as torch's default (to float rounding) in one pass over all
-    parameters. ``auto`` uses it on CPU and CUDA, but not with fp16: its loss scaler skips an overflowing step inside
-    the fused kernel, which Accelerate cannot see (huggingface/accelerate#4242).
-    """
-    check_fused_adamw(choice)
-    if choice == "no" or device_type not in FUSED_ADAMW_DEVICES or mixed_precision == "fp16":
-        return None
-    return True
-
-
 BF16_FULL_EVAL_CHOICES = ("auto", "no")
 
 
@@ -150,8 +114,6 @@ def resolve_bf16_full_eval(choice: str, device_type: str, mixed_precision: str) 
 
     On a GPU ``auto`` keeps autocast (fp32 weights): this project has measured the gain on CPU only.
     """
-    from pipeline.data import check_choice
-
     check_choice("--bf16_full_eval", choice, BF16_FULL_EVAL_CHOICES)
     return choice == "auto" and mixed_precision == "bf16" and device_type == "cpu"
 

@@ -18,7 +18,6 @@ from typing import Callable, Iterable
 
 from pipeline.data import (
     WEIGHT_FILES,
-    UsageError,
     check_max_length,
     find_local,
     hub_offline,
@@ -29,6 +28,7 @@ from pipeline.data import (
     weight_count,
 )
 from pipeline.checkpoints import KEEP, checkpoint_root
+from pipeline.errors import UsageError
 
 
 def one_line(text: str) -> str:
@@ -166,20 +166,33 @@ def check_trained_model(model_dir: Path, max_length: int | None = None) -> str:
     return f"--model_dir {model_dir}: a trained model"
 
 
-def check_gpus(expected: int) -> str:
-    """At least ``expected`` CUDA GPUs visible to this process (0: no check)."""
+def allocated_gpus() -> int:
+    """The GPUs SLURM allocated to this job (``SLURM_GPUS_ON_NODE``), 0 outside SLURM or where the job hid them to run
+    on the CPU (``CUDA_VISIBLE_DEVICES=""``, as scripts/train.sbatch does with NUM_GPUS=0)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return 0
+    try:
+        return max(0, int(os.environ.get("SLURM_GPUS_ON_NODE", "0")))
+    except ValueError:
+        return 0
+
+
+def check_gpus() -> str:
+    """The GPUs SLURM allocated (``allocated_gpus``) are visible to this process; elsewhere, say how many are."""
     import torch
 
-    if expected == 0:
-        return "GPUs: none asked for"
-    if torch.version.cuda is None and torch.version.hip is None:
-        raise UsageError(f"--expect_gpus {expected}: torch {torch.__version__} is a CPU-only build; install its "
-                         f"CUDA build (https://pytorch.org/get-started/locally/)")
-    count = torch.cuda.device_count()
+    expected = allocated_gpus()
+    cuda_build = torch.version.cuda is not None or torch.version.hip is not None
+    if expected and not cuda_build:
+        raise UsageError(f"SLURM allocated {expected} GPU(s), but torch {torch.__version__} is a CPU-only build; "
+                         f"install its CUDA build (https://pytorch.org/get-started/locally/)")
+    count = torch.cuda.device_count() if cuda_build else 0
     if count < expected:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        raise UsageError(f"--expect_gpus {expected}: {count} GPU(s) visible (CUDA_VISIBLE_DEVICES={visible}); run "
-                         f"on a node with {expected} GPUs (sbatch --gres=gpu:{expected}) or ask for fewer")
+        raise UsageError(f"SLURM allocated {expected} GPU(s) (SLURM_GPUS_ON_NODE) but {count} are visible "
+                         f"(CUDA_VISIBLE_DEVICES={visible}); check the job's --gres and the node's drivers")
+    if count == 0:
+        return "GPUs: none visible (the run uses the CPU)"
     names = sorted({torch.cuda.get_device_name(i) for i in range(count)})
     return f"GPUs: {count} visible ({', '.join(names)})"
 

@@ -67,13 +67,14 @@ def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 
 def cpu_description() -> dict:
     """What decides this CPU's speed and main.py's CPU defaults: its model, the widest vector instructions PyTorch
-    uses on it (AVX2, AVX512, ...), and whether it computes bf16 natively (``--mixed_precision auto``'s rule)."""
+    uses on it (AVX2, AVX512, ...), whether it computes bf16 natively, and whether bf16 autocast is faster than fp32
+    on it, and why (``--mixed_precision auto``'s rule)."""
     import torch
 
-    from pipeline.precision import cpu_has_native_bf16
+    from pipeline.precision import cpu_bf16_autocast, cpu_has_native_bf16
 
     return {"model": cpu_model_name(), "vector_isa": torch.backends.cpu.get_cpu_capability(),
-            "native_bf16": cpu_has_native_bf16()}
+            "native_bf16": cpu_has_native_bf16(), "bf16_autocast": cpu_bf16_autocast()}
 
 
 def provenance(device: torch.device) -> dict:

@@ -45,7 +45,8 @@ from transformers import AutoTokenizer  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
-from pipeline.data import UsageError, exit_code, load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.data import load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.precision import BF16_FULL_EVAL_CHOICES, resolve_bf16_full_eval  # noqa: E402
 from pipeline.results import provenance, read_predictions, write_json  # noqa: E402
 
@@ -62,7 +63,8 @@ def parse_options(argv=None):
     parser.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16", "fp16"),
                         help="as main.py's --mixed_precision")
     parser.add_argument("--bf16_full_eval", default=None, choices=BF16_FULL_EVAL_CHOICES,
-                        help="as main.py's --bf16_full_eval (default: as the analysed evaluation ran, by its "
+                        help="auto: bf16 weights where main.py uses them, no: autocast (default: as the analysed "
+                             "evaluation ran, by its "
                              "record: auto if it had bf16 weights, else no)")
     parser.add_argument("--results", default=None,
                         help="output JSON (default results/full_scale/errors_<model_dir name>.json)")

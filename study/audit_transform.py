@@ -30,7 +30,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
 import utils  # noqa: E402
-from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, project_path, subset  # noqa: E402
+from pipeline.data import SHARED_DATA, load_imdb, project_path, subset  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 
 # stages that reorder a review instead of editing words in place: one row shows the whole move
 REORDERING_STAGES = frozenset({"opening_last"})
@@ -97,12 +98,13 @@ def stage_and_strength(name: str) -> tuple:
     """A token-level stage's function and its audited strength (custom_transform's, else its default)."""
     if name in BASELINE_STAGES:
         return BASELINE_STAGES[name]
-    token_level = [n for n in utils.TRANSFORM_NAMES if utils.TRANSFORMS[n].level == "text"]
+    token_level = [n for n, (_, default) in utils.TRANSFORMS.items() if default is not None]
     if name not in token_level:
         raise UsageError(f"--stages: {name!r} is not a token-level transformation "
                          f"(valid: {', '.join([*token_level, *BASELINE_STAGES])})")
-    strength = dict(utils.CUSTOM_STAGES).get(name, utils.TRANSFORMS[name].default_strength)
-    return utils.TRANSFORMS[name].fn.stage, utils.check_strength(strength)
+    function, default = utils.TRANSFORMS[name]
+    strength = dict(utils.CUSTOM_STAGES).get(name, default)
+    return function.__wrapped__, utils.check_strength(strength)
 
 
 def held_out_reviews(dataset: str, train_samples: int, data_seed: int, seed: int):

@@ -39,7 +39,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer  # no
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import LengthGroupedSampler, eval_dataloader  # noqa: E402
-from pipeline.data import SHARED_DATA, UsageError, exit_code, load_imdb, project_path  # noqa: E402
+from pipeline.data import SHARED_DATA, load_imdb, project_path  # noqa: E402
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.precision import resolve_mixed_precision  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
@@ -99,7 +100,7 @@ def calibrate(options) -> dict:
     unseen = unseen_reviews(train, tokenizer, checkpoint, options)
     chosen_rows = sorted(random.Random(options.seed).sample(unseen, options.validation_samples))
     validation = train.select(chosen_rows)
-    # evaluated as main.py --eval evaluates on this CPU (its --mixed_precision and --bf16_full_eval auto)
+    # evaluated as main.py --eval evaluates on this CPU (its --mixed_precision auto and bf16 evaluation weights)
     accelerator = Accelerator(mixed_precision=resolve_mixed_precision("auto", "cpu"), cpu=True)
     folder = Path(tempfile.mkdtemp(prefix="calibration-model-"))
     started = time.time()

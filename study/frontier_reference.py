@@ -31,7 +31,8 @@ import calibrate_transform as calibration  # noqa: E402
 import main  # noqa: E402
 import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
-from pipeline.data import exit_code, load_imdb, project_path  # noqa: E402
+from pipeline.data import load_imdb, project_path  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.precision import resolve_mixed_precision  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 

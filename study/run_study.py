@@ -35,8 +35,8 @@ import utils  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.checkpoints import TRAINING_INFO, read_training_info  # noqa: E402
 from pipeline.data import (  # noqa: E402
-    SHARED_DATA, UsageError, exit_code, load_imdb, load_pretrained, project_path, require_writable, stand_in_model,
-    subset)
+    SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
+from pipeline.errors import UsageError, exit_code  # noqa: E402
 from pipeline.results import provenance, write_json  # noqa: E402
 
 CAD_LABELS = {"Negative": 0, "Positive": 1}
@@ -93,8 +93,8 @@ def cad_pairs(folder: Path, count: int, seed: int) -> datasets.Dataset:
 def eval_sets(sizes: dict) -> list[tuple[str, str | None, float | None]]:
     """(eval_id, transform, strength) for every evaluation of a fully evaluated model."""
     specs = [("original", None, None), ("custom_transform", "custom_transform", None)]
-    for name, spec in utils.TRANSFORMS.items():
-        if spec.level == "text":
+    for name, (_, default) in utils.TRANSFORMS.items():
+        if default is not None:
             specs.append((name, name, None))
     for name, strengths in sizes["sweeps"].items():
         specs += [(f"{name}@{s:g}", name, s) for s in strengths]
@@ -190,7 +190,7 @@ class Study:
             **{k: v for k, v in self.sizes.items()},
             "data_seed": self.options.data_seed,
             "augment_size": self.augment_size(),
-            "transforms": {name: spec.default_strength for name, spec in utils.TRANSFORMS.items()
+            "transforms": {name: default for name, (_, default) in utils.TRANSFORMS.items()
                            if name != "example_transform"},
             "custom_transform_stages": [list(stage) for stage in utils.CUSTOM_STAGES],
             "cad_test_originals_in_train_subset": overlap,
@@ -258,7 +258,7 @@ class Study:
                predictions, labels, training):
         source = {"cad-orig": "cad-test-orig", "cad-new": "cad-test-new"}.get(eval_id, "imdb-test")
         if transform is not None and strength is None and transform in utils.TRANSFORMS:
-            strength = utils.TRANSFORMS[transform].default_strength
+            strength = utils.TRANSFORMS[transform][1]
         if not self.accelerator.is_main_process:  # in a multi-process run every process has the same record
             return
         write_json(target, {

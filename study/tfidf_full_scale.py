@@ -24,7 +24,8 @@ sys.path.insert(0, str(PROJECT_DIR / "study"))
 import torch  # noqa: E402
 
 import utils  # noqa: E402
-from pipeline.data import SHARED_DATA, exit_code, load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.data import SHARED_DATA, load_imdb, project_path, require_writable, subset  # noqa: E402
+from pipeline.errors import exit_code  # noqa: E402
 from pipeline.results import provenance, write_json, write_predictions  # noqa: E402
 from run_study import fit_tfidf, score_tfidf  # noqa: E402
 

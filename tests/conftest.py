@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -82,6 +83,19 @@ def run_main(args: list[str], cwd: Path, env: dict | None = None, timeout: int =
     """Run main.py as a user would, as a subprocess started from ``cwd``."""
     return subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *map(str, args)], cwd=cwd,
                           env=env or offline_env(), capture_output=True, text=True, timeout=timeout)
+
+
+# main.py run with settings that are no flags (fused_adamw, truncation, ...) set in code, as the study and the
+# benchmarks set them
+WITH_SETTINGS = ("import json, sys, main; args = main.parse_args(sys.argv[2:]); vars(args).update(json.loads(sys.argv[1])); "
+                 "sys.exit(main.exit_code(main.run, args))")
+
+
+def run_main_with(settings: dict, args: list, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``run_main`` with ``settings`` (attribute -> value) set on main.py's parsed arguments."""
+    return subprocess.run([sys.executable, "-c", WITH_SETTINGS, json.dumps(settings), *map(str, args)], cwd=cwd,
+                          env=offline_env(PYTHONPATH=str(PROJECT_DIR)), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def need_tools(*tools: str) -> None:

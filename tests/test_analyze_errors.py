@@ -28,7 +28,7 @@ def analyze(args, cwd):
 def evaluated(tmp_path_factory, tiny_model, tiny_data):
     work = tmp_path_factory.mktemp("analysis")
     result = run_main(["--train", "--eval", "--eval_transformed", "--model_name", tiny_model, "--dataset", tiny_data,
-                       "--model_dir", work / "out", "--output_dir", work / "out", "--num_epochs", "2",
+                       "--model_dir", work / "out", "--num_epochs", "2",
                        "--learning_rate", "2e-3", "--batch_size", "16", "--max_length", MAX_LENGTH], cwd=work)
     assert result.returncode == 0, result.stderr[-3000:]
     return work
@@ -114,7 +114,7 @@ def test_missing_prediction_files_say_what_to_run(tiny_model, tiny_data, tmp_pat
 @pytest.mark.parametrize("recorded", [True, False])
 def test_stages_alone_are_predicted_with_the_weights_the_analysed_evaluation_had(evaluated, tiny_data, tmp_path,
                                                                                   recorded):
-    """An evaluation made with bf16 weights (main.py's --bf16_full_eval auto on a bf16 CPU) is analysed with bf16
+    """An evaluation made with bf16 weights (main.py's rule on a bf16 CPU) is analysed with bf16
     weights; one made under autocast with fp32 weights (or before the flag) with fp32 weights."""
     out = tmp_path / "out"
     shutil.copytree(evaluated / "out", out)

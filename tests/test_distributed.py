@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,11 +55,18 @@ def weights(model_dir: Path) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def two_process_run(tmp_path_factory, tiny_model, tiny_data):
     work = tmp_path_factory.mktemp("ddp")
-    model_dir, out = work / "out", work / "results"
+    model_dir = work / "out"
     result = launch(["--train", "--eval", "--model_name", tiny_model, "--dataset", tiny_data, "--model_dir", model_dir,
-                     "--output_dir", out, "--checkpoint_every", "10", *TRAIN_ARGS], cwd=work)
+                     "--checkpoint_every", "10", *TRAIN_ARGS], cwd=work)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return {"work": work, "model_dir": model_dir, "out": out, "result": result}
+    # prediction files go to the out/ beside the model folder: here the model folder itself
+    return {"work": work, "model_dir": model_dir, "out": model_dir, "result": result}
+
+
+def model_copy(run, folder: Path) -> Path:
+    """The trained model without its prediction files, in ``folder``/out (where its evaluations then write)."""
+    shutil.copytree(run["model_dir"], folder / "out", ignore=shutil.ignore_patterns("*_original.*", "*_transformed.*"))
+    return folder / "out"
 
 
 def test_two_processes_train_data_parallel_and_write_once(two_process_run):
@@ -76,7 +84,7 @@ def test_two_processes_train_data_parallel_and_write_once(two_process_run):
     assert result.stdout.count("out_original: accuracy") == 1, result.stdout
     assert "devices = 2" in result.stdout
     assert result.stderr.count("Training:   0%") == 1 and result.stderr.count("Evaluating:   0%") == 1
-    assert sorted(p.name for p in out.iterdir()) == ["out_original.json", "out_original.txt"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("out_")) == ["out_original.json", "out_original.txt"]
     assert not any(model_dir.parent.glob(".*tmp-save*"))
     # Checkpoints hold both processes' RNG states (random_states_0/1) and are complete.
     checkpoints = sorted((model_dir.parent / "out_checkpoints").glob("step-*"))
@@ -87,12 +95,13 @@ def test_two_processes_train_data_parallel_and_write_once(two_process_run):
 
 def test_two_process_eval_matches_one_process_eval(two_process_run, tiny_data, tmp_path):
     """The 2-process evaluation of a model equals the 1-process evaluation of the same model, file for file."""
-    single = run_main(["--eval", "--model_dir", two_process_run["model_dir"], "--dataset", tiny_data,
-                       "--output_dir", tmp_path, "--max_length", "48"], cwd=tmp_path, env=env())
+    one = model_copy(two_process_run, tmp_path)
+    single = run_main(["--eval", "--model_dir", one, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path,
+                      env=env())
     assert single.returncode == 0, single.stderr[-3000:]
     two = two_process_run["out"]
-    assert (tmp_path / "out_original.txt").read_text() == (two / "out_original.txt").read_text()
-    one_record = json.loads((tmp_path / "out_original.json").read_text())
+    assert (one / "out_original.txt").read_text() == (two / "out_original.txt").read_text()
+    one_record = json.loads((one / "out_original.json").read_text())
     two_record = json.loads((two / "out_original.json").read_text())
     assert (one_record["accuracy"], one_record["correct"]) == (two_record["accuracy"], two_record["correct"])
     predictions, _ = read_predictions(two / "out_original.txt")
@@ -100,31 +109,30 @@ def test_two_process_eval_matches_one_process_eval(two_process_run, tiny_data, t
 
 
 def test_uneven_evaluation_has_no_duplicates_or_missing_rows(two_process_run, tiny_data, tmp_path):
-    """101 reviews in batches of 7 on 2 processes: 15 batches, so the last round is padded with repeated rows."""
+    """70 reviews in batches of 32 on 2 processes: 3 batches, so the last round is padded with repeated rows."""
     import pyarrow.parquet as pq
 
     from pipeline.data import subset
 
-    common = ["--eval", "--eval_transformed", "--transform", "example_transform", "--model_dir",
-              two_process_run["model_dir"], "--dataset", tiny_data, "--max_length", "48",
-              "--max_eval_samples", "101", "--eval_batch_size", "7"]
-    one, two = tmp_path / "one", tmp_path / "two"
-    single = run_main([*common, "--output_dir", one], cwd=tmp_path, env=env())
+    common = ["--eval", "--eval_transformed", "--transform", "example_transform", "--dataset", tiny_data,
+              "--max_length", "48", "--max_eval_samples", "70"]
+    one, two = model_copy(two_process_run, tmp_path / "one"), model_copy(two_process_run, tmp_path / "two")
+    single = run_main([*common, "--model_dir", one], cwd=tmp_path, env=env())
     assert single.returncode == 0, single.stderr[-3000:]
-    double = launch([*common, "--output_dir", two], cwd=tmp_path)
+    double = launch([*common, "--model_dir", two], cwd=tmp_path)
     assert double.returncode == 0, double.stderr[-4000:]
 
     import datasets
 
     test = datasets.Dataset(pq.read_table(tiny_data / "test.parquet"))
-    expected_labels = subset(test, 101, 42)["label"]
+    expected_labels = subset(test, 70, 42)["label"]
     for name in ("out_original", "out_transformed"):
         text = (two / f"{name}.txt").read_text()
         assert text == (one / f"{name}.txt").read_text(), name
         predictions, labels = read_predictions(two / f"{name}.txt")
-        assert len(predictions) == 101 and labels == expected_labels, name
+        assert len(predictions) == 70 and labels == expected_labels, name
         record = json.loads((two / f"{name}.json").read_text())
-        assert record["examples"] == 101
+        assert record["examples"] == 70
         assert record["correct"] == sum(p == y for p, y in zip(predictions, labels))
         assert record == {**record, **{k: json.loads((one / f"{name}.json").read_text())[k]
                                        for k in ("accuracy", "correct", "examples")}}

@@ -47,7 +47,7 @@ GOLDEN = [
 
 @pytest.mark.parametrize("stage,text,expected", GOLDEN)
 def test_golden(stage, text, expected):
-    assert utils.TRANSFORMS[stage].fn(text + PLOT, random.Random(0), 1.0) == expected + PLOT
+    assert utils.TRANSFORMS[stage][0](text + PLOT, random.Random(0), 1.0) == expected + PLOT
 
 
 def _words(text: str) -> list[str]:
@@ -103,7 +103,7 @@ REVIEW = ("I loved it. The acting is excellent, the music is beautiful and the e
 def test_typo_consistent_never_adjacent_and_capped():
     for seed in range(40):
         text = REVIEW + " " + " ".join(["excellent awesome brilliant wonderful"] * 3)
-        out = utils.TRANSFORMS["opinion_typo"].fn(text, random.Random(seed), 1.0)
+        out = utils.opinion_typo(text, random.Random(seed), 1.0)
         before, after = utils.tokenize(text), utils.tokenize(out)
         words = [i for i, t in enumerate(before) if t[:1].isalnum()]
         changed = [k for k, i in enumerate(words) if before[i] != after[i]]
@@ -123,7 +123,7 @@ def test_stages_keep_label_tags_negations_and_are_deterministic():
         out = fn(ex)
         assert out == fn(dict(ex)) and out["label"] == 1 and out["idx"] == 7 and out["text"] != ex["text"]
         assert out["text"].count("<br /><br />") == 1 and "wasn't" in out["text"] and "but I" in out["text"]
-    assert utils.TRANSFORMS["opinion_typo"].fn(REVIEW, random.Random(0), 0.0) == REVIEW
+    assert utils.opinion_typo(REVIEW, random.Random(0), 0.0) == REVIEW
 
 
 def test_custom_transform_is_the_opinion_stages():

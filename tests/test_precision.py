@@ -1,5 +1,5 @@
-"""The CPU recipe: --mixed_precision auto follows the CPU's native bf16, --attention_dropout, --fused_adamw, bf16
-training saves fp32, --bf16_full_eval."""
+"""The CPU recipe: --mixed_precision auto is bf16 where the CPU runs it faster, --attention_dropout, fused AdamW, bf16
+training saves fp32, bf16 weights for evaluation."""
 
 from __future__ import annotations
 
@@ -10,21 +10,32 @@ import pytest
 import torch
 
 import main
-from conftest import run_main
-from pipeline import precision, results
-from pipeline.data import UsageError, load_pretrained
+from conftest import run_main, run_main_with
+from pipeline import dropout, optimizer, precision, results
+from pipeline.data import load_pretrained
+from pipeline.errors import UsageError
 from pipeline.results import read_predictions
 
 
-@pytest.mark.parametrize("capabilities, expected", [
-    ({"amx_bf16": True, "avx512_bf16": True}, "bf16"),   # Sapphire Rapids and newer
-    ({"amx_bf16": False, "avx512_bf16": True}, "bf16"),  # Cooper Lake, Zen 4
-    ({"avx512_f": True, "avx2": True}, "no"),            # AVX-512 without bf16: bf16 would be emulated, slower
-    ({"avx2": True}, "no"),
+def no_probe():
+    raise AssertionError("the CPU's capabilities decide: no probe")
+
+
+@pytest.mark.parametrize("capabilities, probe, expected", [
+    ({"amx_bf16": True, "avx512_bf16": True}, no_probe, "bf16"),                 # Sapphire Rapids and newer
+    ({"amx_bf16": False, "avx512_bf16": True}, lambda: (0.12, 0.19), "no"),      # a Xeon where bf16 is slower
+    ({"amx_bf16": False, "avx512_bf16": True}, lambda: (0.40, 0.19), "bf16"),    # one where it is faster
+    ({"avx512_f": True, "avx2": True}, no_probe, "no"),  # AVX-512 without bf16: bf16 would be emulated, slower
+    ({"avx2": True}, no_probe, "no"),
 ])
-def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, capabilities, expected):
+def test_auto_precision_on_cpu_is_bf16_where_it_is_faster(monkeypatch, capabilities, probe, expected):
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    monkeypatch.setattr(precision, "bf16_probe", probe)
     assert precision.resolve_mixed_precision("auto", "cpu") == expected
+    decision = precision.cpu_bf16_autocast()
+    assert decision["faster"] is (expected == "bf16") and decision["why"]
+    if probe is not no_probe:
+        assert "measured" in decision["why"] and f"{probe()[0]:.3f}" in decision["why"]
     assert precision.resolve_mixed_precision("no", "cpu") == "no"
     assert precision.resolve_mixed_precision("bf16", "cpu") == "bf16"
 
@@ -51,10 +62,10 @@ def test_the_cli_accelerator_takes_the_cpu_rule(monkeypatch, native, expected):
 
 
 def test_attention_dropout_choices():
-    assert precision.resolve_attention_dropout("auto", "cpu") == 0.0
-    assert precision.resolve_attention_dropout("auto", "cuda") is None
-    assert precision.resolve_attention_dropout("model", "cpu") is None
-    assert precision.resolve_attention_dropout("0.05", "cpu") == 0.05
+    assert dropout.resolve_attention_dropout("auto", "cpu") == 0.0
+    assert dropout.resolve_attention_dropout("auto", "cuda") is None
+    assert dropout.resolve_attention_dropout("model", "cpu") is None
+    assert dropout.resolve_attention_dropout("0.05", "cpu") == 0.05
     for bad in ("1", "-0.1", "none"):
         with pytest.raises(UsageError, match="--attention_dropout must be"):
             main.TrainConfig(attention_dropout=bad)
@@ -65,7 +76,7 @@ def test_attention_dropout_reaches_the_model_and_keeps_hidden_dropout(tiny_model
     own = load_pretrained(str(tiny_model))[1].config
     assert model.config.attention_dropout == 0.0 and own.attention_dropout > 0  # DistilBERT's key
     assert model.config.dropout == own.dropout > 0  # hidden dropout untouched
-    assert precision.attention_dropout_of(model.config) == 0.0
+    assert dropout.attention_dropout_of(model.config) == 0.0
 
 
 def test_fp32_attention_matches_sdpa_and_is_undone(tiny_model):
@@ -83,8 +94,8 @@ def test_fp32_attention_matches_sdpa_and_is_undone(tiny_model):
 
 
 def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_model, tiny_data, tmp_path):
-    model_dir, out = tmp_path / "bf16", tmp_path / "res"
-    common = ["--dataset", tiny_data, "--max_length", "48", "--output_dir", out]
+    model_dir, out = tmp_path / "bf16", tmp_path / "out"  # prediction files: the out/ beside the model
+    common = ["--dataset", tiny_data, "--max_length", "48"]
     trained = run_main(["--train", "--eval", "--model_name", tiny_model, "--model_dir", model_dir, *common,
                         "--mixed_precision", "bf16", "--num_epochs", "2", "--learning_rate", "2e-3",
                         "--batch_size", "16", "--seed", "3"], cwd=tmp_path)
@@ -95,7 +106,7 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
     assert info["fused_adamw"] == "auto" and info["fused_adamw_used"] is True
     first = json.loads((out / "bf16_original.json").read_text())
     assert first["accuracy"] >= 0.9, first
-    assert first["bf16_full_eval"] is True  # --bf16_full_eval auto: bf16 weights under --mixed_precision bf16 on CPU
+    assert first["bf16_full_eval"] is True  # bf16 weights for evaluation under --mixed_precision bf16 on CPU
 
     from safetensors.torch import load_file
 
@@ -105,32 +116,25 @@ def test_bf16_cpu_training_saves_fp32_that_evaluates_the_same_on_reload(tiny_mod
     assert saved.get("attn_implementation") in (None, "sdpa") and saved["attention_dropout"] == 0.0
 
     predictions = read_predictions(out / "bf16_original.txt")
-    again = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "again",
-                      "--mixed_precision", "bf16"], cwd=tmp_path)
+    again = run_main(["--eval", "--model_dir", model_dir, *common, "--mixed_precision", "bf16"], cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert read_predictions(tmp_path / "again" / "bf16_original.txt") == predictions
-    fp32 = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "fp32",
-                     "--mixed_precision", "no"], cwd=tmp_path)
+    assert read_predictions(out / "bf16_original.txt") == predictions
+    fp32 = run_main(["--eval", "--model_dir", model_dir, *common, "--mixed_precision", "no"], cwd=tmp_path)
     assert fp32.returncode == 0, fp32.stderr[-3000:]
-    assert json.loads((tmp_path / "fp32" / "bf16_original.json").read_text())["accuracy"] == first["accuracy"]
-    autocast = run_main(["--eval", "--model_dir", model_dir, *common, "--output_dir", tmp_path / "autocast",
-                         "--mixed_precision", "bf16", "--bf16_full_eval", "no"], cwd=tmp_path)
-    assert autocast.returncode == 0, autocast.stderr[-3000:]
-    record = json.loads((tmp_path / "autocast" / "bf16_original.json").read_text())
-    assert record["bf16_full_eval"] is False
-    assert read_predictions(tmp_path / "autocast" / "bf16_original.txt") == predictions  # bf16 weights: same answers
+    record = json.loads((out / "bf16_original.json").read_text())
+    assert record["accuracy"] == first["accuracy"] and record["bf16_full_eval"] is False  # fp32 evaluation: fp32
 
 
-def test_fused_adamw_choices():
-    assert precision.resolve_fused_adamw("auto", "cpu", "bf16") is True
-    assert precision.resolve_fused_adamw("auto", "cuda", "no") is True
-    assert precision.resolve_fused_adamw("auto", "cuda", "fp16") is None  # the loss scaler's skipped steps
-    assert precision.resolve_fused_adamw("auto", "mps", "no") is None
-    assert precision.resolve_fused_adamw("no", "cpu", "bf16") is None
+def test_fused_adamw_rule():
+    assert optimizer.resolve_fused_adamw("auto", "cpu", "bf16") is True
+    assert optimizer.resolve_fused_adamw("auto", "cuda", "no") is True
+    assert optimizer.resolve_fused_adamw("auto", "cuda", "fp16") is None  # the loss scaler's skipped steps
+    assert optimizer.resolve_fused_adamw("auto", "mps", "no") is None
+    assert optimizer.resolve_fused_adamw("no", "cpu", "bf16") is None
     with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
         main.TrainConfig(fused_adamw="yes")
     with pytest.raises(UsageError, match="--fused_adamw must be one of auto, no"):
-        precision.resolve_fused_adamw("yes", "cpu", "bf16")
+        optimizer.resolve_fused_adamw("yes", "cpu", "bf16")
 
 
 def test_cudnn_attention_is_turned_off_on_cuda_only():
@@ -155,11 +159,12 @@ def test_fused_adamw_trains_the_same_model_as_the_default(tiny_model, tiny_data,
 
     weights, predictions = {}, {}
     for choice in ("auto", "no"):
-        model_dir, out = tmp_path / f"adamw-{choice}", tmp_path / f"res-{choice}"
-        done = run_main(["--train", "--eval", "--model_name", tiny_model, "--model_dir", model_dir,
-                         "--dataset", tiny_data, "--max_length", "48", "--output_dir", out, "--mixed_precision", "no",
-                         "--fused_adamw", choice, "--num_epochs", "2", "--learning_rate", "2e-3",
-                         "--batch_size", "16", "--seed", "3"], cwd=tmp_path)
+        model_dir, out = tmp_path / choice / f"adamw-{choice}", tmp_path / choice / "out"
+        done = run_main_with({"fused_adamw": choice},  # torch's default AdamW is no flag
+                             ["--train", "--eval", "--model_name", tiny_model, "--model_dir", model_dir,
+                              "--dataset", tiny_data, "--max_length", "48", "--mixed_precision", "no",
+                              "--num_epochs", "2", "--learning_rate", "2e-3", "--batch_size", "16", "--seed", "3"],
+                             cwd=tmp_path)
         assert done.returncode == 0, done.stderr[-3000:]
         info = json.loads((model_dir / "training_info.json").read_text())
         assert info["fused_adamw"] == choice and info["fused_adamw_used"] is (choice == "auto")
@@ -180,9 +185,7 @@ def test_bf16_full_eval_choices():
     assert precision.resolve_bf16_full_eval("no", "cpu", "bf16") is False
     with pytest.raises(UsageError, match="--bf16_full_eval must be one of auto, no"):
         precision.resolve_bf16_full_eval("yes", "cpu", "bf16")
-    with pytest.raises(SystemExit):
-        main.parse_args(["--eval", "--bf16_full_eval", "yes"])
-    assert main.parse_args(["--eval"]).bf16_full_eval == "auto"
+    assert main.parse_args(["--eval"]).bf16_full_eval == "auto"  # main.py evaluates by the rule, no flag
 
 
 @pytest.mark.parametrize("choice, dtype, attention", [("auto", torch.bfloat16, "sdpa"),
@@ -208,9 +211,10 @@ def test_provenance_names_the_cpu_and_whether_it_has_native_bf16(monkeypatch, tm
                        "processor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n")
     assert results.cpu_model_name(cpuinfo) == "AMD EPYC"
     assert results.cpu_model_name(tmp_path / "none") == (platform.processor() or platform.machine())  # not Linux
+    monkeypatch.setattr(precision, "bf16_probe", lambda: (0.12, 0.19))
     for native in (True, False):
         monkeypatch.setattr(torch.cpu, "get_capabilities", lambda native=native: {"avx512_bf16": native})
         cpu = results.provenance(torch.device("cpu"))["cpu"]
         assert cpu == {"model": results.cpu_model_name(), "vector_isa": torch.backends.cpu.get_cpu_capability(),
-                       "native_bf16": native}
+                       "native_bf16": native, "bf16_autocast": precision.cpu_bf16_autocast()}
         assert cpu["vector_isa"] in ("DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512", "SVE256")

@@ -24,7 +24,7 @@ def offline(monkeypatch):
 def flags(tiny_model, tiny_data, tmp_path) -> list[str]:
     """A preflight of the batch file's steps that passes: local model and data, folders in tmp_path."""
     return [*PREFLIGHT, "--model_name", str(tiny_model), "--dataset", str(tiny_data), "--max_length", "48",
-            "--model_dir", str(tmp_path / "model"), "--output_dir", str(tmp_path / "results")]
+            "--model_dir", str(tmp_path / "model")]
 
 
 def preflight(argv, capsys) -> tuple[int, str, list[str]]:
@@ -55,7 +55,6 @@ def test_preflight_passes_prints_a_summary_and_writes_nothing(flags, tmp_path, c
     (["--model_name", "./no/such/folder"], "no such folder"),
     (["--max_length", "1000"], "--max_length 1000 exceeds"),
     (["--augment_size", "1000"], "--augment_size 1000 is more than the 400 training reviews"),
-    (["--expect_gpus", "1"], "--expect_gpus 1"),
     (["--resume"], "--resume: no checkpoint"),
 ])
 def test_each_problem_is_one_line_and_exit_2(flags, change, expected, capsys):
@@ -80,22 +79,33 @@ def test_dataset_folder_missing_a_split(flags, tiny_data, tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "test.parquet" in err[0], err
 
 
-def test_unwritable_output_folder(flags, tmp_path, capsys):
-    (tmp_path / "a-file").write_text("")
-    code, _, err = preflight([*flags, "--output_dir", tmp_path / "a-file" / "results"], capsys)
-    assert code == 2 and len(err) == 1 and "--output_dir" in err[0], err
+def test_unwritable_prediction_folder(flags, tmp_path, capsys):
+    (tmp_path / "out").write_text("")  # where the model's prediction files go: the out/ beside it
+    code, _, err = preflight(flags, capsys)
+    assert code == 2 and len(err) == 1 and "prediction folder" in err[0], err
+
+
+def test_the_gpus_slurm_allocated_must_be_visible(flags, monkeypatch, capsys):
+    monkeypatch.setenv("SLURM_GPUS_ON_NODE", "1")
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
+    code, _, err = preflight(flags, capsys)
+    assert code == 2 and len(err) == 1 and "SLURM allocated 1 GPU(s)" in err[0], err
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the job chose the CPU (train.sbatch with NUM_GPUS=0)
+    code, out, err = preflight(flags, capsys)
+    assert code == 0 and "GPUs: none visible" in out, err
 
 
 def test_evaluation_without_a_trained_model(flags, tiny_data, tmp_path, capsys):
-    code, _, err = preflight(["--preflight", "--eval", "--dataset", tiny_data, "--model_dir", tmp_path / "empty",
-                              "--output_dir", tmp_path / "results"], capsys)
+    code, _, err = preflight(["--preflight", "--eval", "--dataset", tiny_data, "--model_dir", tmp_path / "empty"],
+                             capsys)
     assert code == 2 and len(err) == 1 and "holds no trained model" in err[0], err
 
 
-def test_several_problems_are_all_reported(flags, tmp_path, capsys):
-    (tmp_path / "a-file").write_text("")
-    code, _, err = preflight([*flags, "--max_length", "1000", "--expect_gpus", "1",
-                              "--output_dir", tmp_path / "a-file" / "results"], capsys)
+def test_several_problems_are_all_reported(flags, tmp_path, monkeypatch, capsys):
+    (tmp_path / "out").write_text("")
+    monkeypatch.setenv("SLURM_GPUS_ON_NODE", "1")
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
+    code, _, err = preflight([*flags, "--max_length", "1000"], capsys)
     assert code == 2 and len(err) == 3 and all(line.startswith("error: ") for line in err), err
 
 
@@ -113,8 +123,8 @@ def test_a_transformation_that_cannot_run_fails_the_preflight_only_when_the_run_
 def test_a_run_transforming_later_stops_before_training(tiny_model, tiny_data, tmp_path):
     """--train --eval_transformed transforms only after training: if it cannot, the run must stop before training."""
     result = run_main(["--train", "--eval_transformed", "--transform", "synonym", "--model_name", tiny_model,
-                       "--dataset", tiny_data, "--max_length", "48", "--model_dir", tmp_path / "model",
-                       "--output_dir", tmp_path / "results"], cwd=tmp_path, env=without_lemminflect(tmp_path),
+                       "--dataset", tiny_data, "--max_length", "48", "--model_dir", tmp_path / "model"],
+                      cwd=tmp_path, env=without_lemminflect(tmp_path),
                       timeout=300)
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]

@@ -123,7 +123,6 @@ def test_all_steps_run_in_order_after_the_preflight(cluster):
     preflight = calls[0]
     for flag in ("--train", "--train_augmented", "--eval", "--eval_transformed"):
         assert flag in preflight
-    assert preflight[preflight.index("--expect_gpus") + 1] == "1"
     assert not launcher_calls(calls, "--resume")
 
 
@@ -157,8 +156,7 @@ def test_one_gpu_runs_python_two_gpus_run_accelerate_launch_without_a_precision(
         assert train[train.index("main.py") + 1] == "--train"
         assert not any(word.startswith("--mixed_precision") for word in train[:train.index("main.py")])
         preflight = two[0]
-        assert preflight[:2] == ["python", "main.py"], "the preflight is one process"
-        assert preflight[preflight.index("--expect_gpus") + 1] == "2"
+        assert preflight[:2] == ["python", "main.py"], "the preflight is one process (it checks SLURM's GPUs itself)"
 
 
 def test_no_gpus_runs_every_step_on_the_cpu_even_where_gpus_are_visible(cluster):

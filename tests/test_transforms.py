@@ -38,7 +38,7 @@ REVIEW = (
     "villain, and the final scene makes no sense.<br /><br />Overall a disappointing film: "
     "3 out of 10. Don't waste your money!"
 )
-TEXT_TRANSFORMS = [n for n in utils.TRANSFORM_NAMES if utils.TRANSFORMS[n].level == "text"]
+TEXT_TRANSFORMS = [n for n, (_, default) in utils.TRANSFORMS.items() if default is not None]
 RANDOM_TRANSFORMS = TEXT_TRANSFORMS + ["custom_transform"]  # all but the deterministic toy
 EDGE_INPUTS = [
     "",
@@ -84,8 +84,7 @@ SHAPED_INPUT = {"opening_last": GOLDEN_INPUTS[3],
 def golden_cases() -> list[dict]:
     cases = []
     for name in utils.TRANSFORM_NAMES:
-        spec = utils.TRANSFORMS[name]
-        strengths = [None] if spec.level == "example" else [None, 0.5]
+        strengths = [None] if name not in TEXT_TRANSFORMS else [None, 0.5]
         for strength in strengths:
             for seed in (0, 1):
                 for text in GOLDEN_INPUTS:
@@ -113,9 +112,9 @@ def test_registry_names_and_defaults():
         assert required in names
     assert len(TEXT_TRANSFORMS) >= 5
     for name in TEXT_TRANSFORMS:
-        spec = utils.TRANSFORMS[name]
-        assert 0 < spec.default_strength <= 1
-        assert spec.fn.__doc__ and len(spec.fn.__doc__) > 100, f"{name} needs a motivating docstring"
+        function, default = utils.TRANSFORMS[name]
+        assert 0 < default <= 1
+        assert function.__doc__ and len(function.__doc__) > 100, f"{name} needs a motivating docstring"
 
 
 def test_unknown_name_raises_with_valid_names():
@@ -138,17 +137,18 @@ def test_strength_outside_unit_interval_is_rejected(strength):
             call()
 
 
-def test_one_registry_every_stage_is_a_text_transform():
+def test_one_registry_every_transformation_is_a_public_text_function():
     for name in TEXT_TRANSFORMS:
-        spec = utils.TRANSFORMS[name]
-        assert isinstance(spec.fn, utils.TextTransform) and spec.fn.default_strength == spec.default_strength
+        function, _ = utils.TRANSFORMS[name]
+        assert getattr(utils, function.__name__) is function and function.__name__ in utils.__all__
+        assert function("", random.Random(0), 1.0) == "" and function(REVIEW, random.Random(0), 0.0) == REVIEW
     assert not hasattr(utils, "_TOKEN_STAGES")
     # custom_transform is the composition of its stages, applied to one token list with one rng
     ex = {"text": REVIEW, "label": 0}
     rng = random.Random(f"3:custom_transform:{REVIEW}")
     tokens = utils.tokenize(REVIEW)
     for name, strength in utils.CUSTOM_STAGES:
-        utils.TRANSFORMS[name].fn.stage(tokens, rng, strength)
+        utils.TRANSFORMS[name][0].__wrapped__(tokens, rng, strength)
     assert utils.custom_transform(ex, seed=3)["text"] == "".join(tokens)
 
 
@@ -239,7 +239,7 @@ def test_no_global_rng_use():
     for name in utils.TRANSFORM_NAMES:
         apply(name, REVIEW, seed=9)
     for name in TEXT_TRANSFORMS:
-        utils.TRANSFORMS[name].fn(REVIEW, random.Random(1), 1.0)
+        utils.TRANSFORMS[name][0](REVIEW, random.Random(1), 1.0)
     assert random.getstate() == state
 
 
@@ -426,7 +426,7 @@ def test_distractor_inserts_neutral_aside_at_paragraph_end():
 ])
 def test_verdict_aside_follows_only_a_verdict(paragraph, verdict):
     text = f"The story is set in Texas.<br /><br />{paragraph}"
-    out = utils.TRANSFORMS["verdict_aside"].fn(text, random.Random(0), 1.0)
+    out = utils.verdict_aside(text, random.Random(0), 1.0)
     if not verdict:
         assert out == text
         return
@@ -454,14 +454,14 @@ def paragraphs(text: str) -> list[str]:
 
 def test_opening_last_moves_the_opening_paragraph_and_keeps_everything_else():
     text = SHAPED_INPUT["opening_last"]
-    out = utils.move_opening_last(text, random.Random(0))
+    out = utils.move_opening_last(text, random.Random(0), 1.0)
     before, after = paragraphs(text), paragraphs(out)
     assert after == before[1:] + before[:1]
     assert TAG_RE.findall(out) == TAG_RE.findall(text) and sorted(out) == sorted(text)
     assert utils.count_negations(out) == utils.count_negations(text)
     # layout kept: the separators (here " <br /> " and "<br /><br />") stay in their order between the paragraphs
     spaced = text.replace("<br /><br />Mary", " <br /> Mary")
-    out = utils.move_opening_last(spaced, random.Random(0))
+    out = utils.move_opening_last(spaced, random.Random(0), 1.0)
     separators = re.compile(r"\s*(?:<br\s*/?>\s*)+")
     assert paragraphs(out) == after and separators.findall(out) == separators.findall(spaced) == [" <br /> ",
                                                                                                   "<br /><br />"]
