@@ -17,8 +17,17 @@ against ``utils.custom_transform`` review by review), so that each edited word i
 
 With the full-scale evaluations' prediction files (``out/out_original.txt``, ``out/out_transformed.txt``: one run,
 seed 42) the reviews the model got right on the original text are split by what their edits were, and the share that
-turned wrong is given per group: the link between the measured mechanism and the drop. Nothing is trained or run
-through the model; the CPU does tokenization only (about a minute for 25,000 reviews).
+turned wrong is given per group: the link between the measured mechanism and the drop. Nothing is trained; the CPU
+does tokenization only (about a minute for 25,000 reviews).
+
+With ``--attribution_model`` (a model of the study over seeds, e.g. ``results/study/models/minilm-original-seed0``)
+and ``--attribution_runs`` (its evaluations, ``results/study/runs/minilm-original-seed0``), the study's test reviews
+(the seeded subset its ``original.json`` holds, the same transformation seed) are also read by that model: each word's
+attribution is the absolute gradient x input of the predicted class's logit, summed over the word's pieces within the
+model's ``--attribution_max_length`` tokens; an edit *hits* when an edited word is among the review's
+``--top_k`` words of largest attribution. Among the reviews the model got right on the original text, the share that
+turned wrong on the transformed text (its recorded predictions) is given for reviews whose edits hit and for those
+whose read edits all missed.
 """
 
 from __future__ import annotations
@@ -169,6 +178,86 @@ def flip_summary(per_review: list[dict], original: list[int] | None, transformed
     return out
 
 
+def word_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """Character span of every token of ``utils.tokenize``."""
+    spans, position = [], 0
+    for tok in tokens:
+        spans.append((position, position + len(tok)))
+        position += len(tok)
+    return spans
+
+
+def attribution_hits(reviews, model_dir: Path, seed: int, max_length: int, top_k: int, stages=None) -> list[dict]:
+    """Per review: whether an edit the model reads hits one of the ``top_k`` words with the largest gradient x input
+    attribution (absolute, summed over the word's pieces) of the model's predicted class on the original text."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.set_num_threads(1)  # one review at a time: more threads only contend with other jobs on a small CPU
+    tokenizer = AutoTokenizer.from_pretrained(stand_in_model())
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    embeddings = model.get_input_embeddings()
+    out = []
+    for index, example in enumerate(reviews):
+        text = example["text"] or ""
+        before, _, kinds = replay(text, seed, stages)
+        spans = word_spans(before)
+        edited = {i for i, kind in kinds.items() if kind != "article"}
+        enc = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True,
+                        return_tensors="pt")
+        offsets = enc.pop("offset_mapping")[0].tolist()
+        inputs = embeddings(enc["input_ids"]).detach().requires_grad_(True)
+        logits = model(inputs_embeds=inputs, attention_mask=enc["attention_mask"]).logits[0]
+        logits[int(logits.argmax())].backward()
+        scores = (inputs.grad[0] * inputs[0]).sum(-1).abs().tolist()
+        read_until = max(end for _, end in offsets)  # the last character the model reads
+        word_score: dict[int, float] = {}
+        k = 0
+        for (start, end), score in zip(offsets, scores):
+            if start == end:  # [CLS], [SEP]
+                continue
+            while k < len(spans) and spans[k][1] <= start:
+                k += 1
+            if k < len(spans):
+                word_score[k] = word_score.get(k, 0.0) + score
+        words = [i for i in word_score if before[i][:1].isalnum()]
+        top = set(sorted(words, key=lambda i: -word_score[i])[:top_k])
+        read = {i for i in edited if spans[i][0] < read_until}
+        out.append({"index": index, "label": int(example["label"]), "read_edits": len(read),
+                    "hit": bool(read & top)})
+    return out
+
+
+def attribution_summary(hits: list[dict], original: list[int], transformed: list[int]) -> dict:
+    """Right on the original text: the share that turned wrong, for reviews whose read edits hit a top word and for
+    those whose read edits all missed (with Fisher's exact test of the two shares: different reviews, so not
+    McNemar's); and accuracy on the transformed text of each group."""
+    from scipy.stats import fisher_exact
+
+    out = {}
+    for name, member in (("edit_hits_top_words", lambda r: r["read_edits"] > 0 and r["hit"]),
+                         ("edits_miss_top_words", lambda r: r["read_edits"] > 0 and not r["hit"])):
+        rows = [r for r in hits if member(r)]
+        right = [r for r in rows if original[r["index"]] == r["label"]]
+        flipped = sum(transformed[r["index"]] != r["label"] for r in right)
+        out[name] = {"reviews": len(rows), "right_on_original": len(right), "turned_wrong": flipped,
+                     "turned_wrong_share": flipped / len(right) if right else None,
+                     "accuracy_original": (sum(original[r["index"]] == r["label"] for r in rows) / len(rows)
+                                           if rows else None),
+                     "accuracy_transformed": (sum(transformed[r["index"]] == r["label"] for r in rows) / len(rows)
+                                              if rows else None)}
+    hit, miss = out["edit_hits_top_words"], out["edits_miss_top_words"]
+    table = [[hit["turned_wrong"], hit["right_on_original"] - hit["turned_wrong"]],
+             [miss["turned_wrong"], miss["right_on_original"] - miss["turned_wrong"]]]
+    out["fisher_exact_p"] = float(fisher_exact(table)[1]) if hit["right_on_original"] and miss["right_on_original"] else None
+    return out
+
+
+def run_record(path: Path) -> dict:
+    record = json.loads(path.read_text())
+    return record
+
+
 def predictions(folder: Path, name: str, labels: list[int]) -> list[int] | None:
     path = folder / f"{name}.txt"
     if not path.is_file():
@@ -177,6 +266,26 @@ def predictions(folder: Path, name: str, labels: list[int]) -> list[int] | None:
     if file_labels != labels:
         raise SystemExit(f"mechanism: {path} is not in the order of the test split (labels differ)")
     return preds
+
+
+def attribution(args, test) -> dict:
+    """The attribution half: the study's test reviews, its model, its recorded predictions."""
+    runs = args.attribution_runs
+    original_run, transformed_run = (run_record(runs / f"{name}.json") for name in ("original", "custom_transform"))
+    size = original_run["examples"]
+    reviews = subset(test, size, args.data_seed)  # the study's test subset (run_study.py: the same seed)
+    labels = [int(x) for x in reviews["label"]]
+    if labels != original_run["labels"] or labels != transformed_run["labels"]:
+        raise SystemExit(f"mechanism: {runs} holds other reviews than the seeded subset of {size}")
+    training = original_run.get("training") or {}
+    max_length = args.attribution_max_length or training.get("max_length")
+    hits = attribution_hits(reviews, args.attribution_model, args.data_seed, max_length, args.top_k)
+    return {"model": str(args.attribution_model.relative_to(PROJECT_DIR)) if args.attribution_model.is_absolute()
+            and PROJECT_DIR in args.attribution_model.parents else str(args.attribution_model),
+            "runs": str(runs), "seed": original_run.get("seed"), "train_examples": training.get("train_examples"),
+            "reviews": size, "max_length": max_length, "top_k": args.top_k,
+            "method": "absolute gradient x input of the predicted class's logit, summed over a word's pieces",
+            "groups": attribution_summary(hits, original_run["predictions"], transformed_run["predictions"])}
 
 
 def main(argv=None) -> int:
@@ -190,6 +299,13 @@ def main(argv=None) -> int:
     ap.add_argument("--predictions", type=Path, default=PROJECT_DIR / "out",
                     help="folder of the full-scale out_original.txt / out_transformed.txt (used when whole split)")
     ap.add_argument("--output", type=Path, default=PROJECT_DIR / "results" / "mechanism.json")
+    ap.add_argument("--attribution_model", type=Path, default=None,
+                    help="a trained model of the study over seeds whose attributions to read (optional)")
+    ap.add_argument("--attribution_runs", type=Path, default=None,
+                    help="that model's evaluations: original.json and custom_transform.json of the study")
+    ap.add_argument("--attribution_max_length", type=int, default=None,
+                    help="the tokens the model reads (default: its training record's max_length)")
+    ap.add_argument("--top_k", type=int, default=3, help="words of largest attribution an edit may hit")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer
@@ -236,6 +352,8 @@ def main(argv=None) -> int:
                        "hardware": f"{platform.machine()}, {os.cpu_count()} cores, cpu", "cpu": cpu_description(),
                        "python": platform.python_version()},
     }
+    if args.attribution_model is not None:
+        record["attribution"] = attribution(args, test)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     w = record["words"]

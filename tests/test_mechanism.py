@@ -85,3 +85,20 @@ def test_prediction_files_in_another_order_are_refused(tmp_path):
     assert mechanism.predictions(tmp_path, "out_missing", [1, 0]) is None
     with pytest.raises(SystemExit, match="order"):
         mechanism.predictions(tmp_path, "out_original", [0, 1])
+
+
+def test_attribution_summary_splits_by_whether_an_edit_hits_a_top_word():
+    hits = [{"index": 0, "label": 1, "read_edits": 1, "hit": True},    # right, turns wrong
+            {"index": 1, "label": 1, "read_edits": 2, "hit": True},    # right, stays right
+            {"index": 2, "label": 0, "read_edits": 1, "hit": False},   # right, stays right
+            {"index": 3, "label": 0, "read_edits": 0, "hit": False},   # no edit read: in neither group
+            {"index": 4, "label": 0, "read_edits": 1, "hit": False}]   # wrong on the original
+    original, transformed = [1, 1, 0, 0, 1], [0, 1, 0, 1, 1]
+    out = mechanism.attribution_summary(hits, original, transformed)
+    assert out["edit_hits_top_words"] == {"reviews": 2, "right_on_original": 2, "turned_wrong": 1,
+                                          "turned_wrong_share": 0.5, "accuracy_original": 1.0,
+                                          "accuracy_transformed": 0.5}
+    miss = out["edits_miss_top_words"]
+    assert (miss["reviews"], miss["right_on_original"], miss["turned_wrong"]) == (2, 1, 0)
+    assert 0 < out["fisher_exact_p"] <= 1
+    assert mechanism.word_spans(["ab", " ", "c"]) == [(0, 2), (2, 3), (3, 4)]
