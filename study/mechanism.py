@@ -53,6 +53,13 @@ ARTICLES = ("a", "an")
 BREAK_TAG = "<br />"
 
 
+def stage_function(name: str):
+    """The token-level function of a stage, ``f(tokens, rng, strength)`` editing the list in place, as
+    utils.custom_transform calls it."""
+    function = utils.TRANSFORMS[name][0]
+    return getattr(function, "__wrapped__", function)
+
+
 def replay(text: str, seed: int, stages=None) -> tuple[list[str], list[str], dict[int, str]]:
     """custom_transform's token edits on ``text``, stage by stage: (tokens before, tokens after, {position: kind}),
     kind "synonym", "misspelling" or "article" (an "a"/"an" made to agree). Positions never shift: every stage replaces
@@ -63,7 +70,7 @@ def replay(text: str, seed: int, stages=None) -> tuple[list[str], list[str], dic
     kinds: dict[int, str] = {}
     for name, strength in stages or utils.CUSTOM_STAGES:
         previous = list(tokens)
-        utils.TRANSFORMS[name].fn.stage(tokens, rng, strength)
+        stage_function(name)(tokens, rng, strength)
         for i, (old, new) in enumerate(zip(previous, tokens)):
             if old == new:
                 continue
