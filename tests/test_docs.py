@@ -127,7 +127,7 @@ def test_readme_transformations_table_is_utils_and_the_audits():
     assert list(rows) == [f"`{name}`" for name in ["custom_transform", *[n for n in utils.TRANSFORM_NAMES
                                                                           if n != "custom_transform"]]]
     for name, (strength, what, audit) in ((n.strip("`"), cells) for n, cells in rows.items()):
-        default = utils.TRANSFORMS[name].default_strength
+        _, default = utils.TRANSFORMS[name]
         assert strength == "—" if default is None else float(strength) == default, name
         audits = re.findall(r"(\d+) of (\d+) (?:audited edits )?invalid[^(]*\((?:\d+%, )?`(results/audit/[\w.]+)`", audit)
         assert audits or name in ("custom_transform", "char_noise", "example_transform"), name

@@ -44,8 +44,9 @@ def test_quick_study_writes_every_result_with_provenance_and_resumes(tiny_model,
     runs = {p.parent.name: [] for p in (results / "runs").glob("*/*.json")}
     for path in (results / "runs").glob("*/*.json"):
         runs[path.parent.name].append(path.stem)
-    assert set(runs) == {"minilm-original-seed0", "minilm-augmented-seed0", "minilm-cad-seed0",
-                         "tfidf-original-seed0", "tfidf-augmented-seed0", "tfidf-cad-seed0"}
+    assert set(runs) == {"minilm-original-seed0", "minilm-augmented-seed0", "minilm-duplicated-seed0",
+                         "minilm-cad-seed0", "tfidf-original-seed0", "tfidf-augmented-seed0", "tfidf-cad-seed0"}
+    assert set(runs["minilm-duplicated-seed0"]) == {"original", "custom_transform"}
     assert set(runs["minilm-original-seed0"]) == set(config["eval_sets"])  # seed 0: every evaluation set
     assert {"original", "custom_transform", "cad-orig", "cad-new"} <= set(runs["minilm-cad-seed0"])
 
@@ -67,6 +68,11 @@ def test_quick_study_writes_every_result_with_provenance_and_resumes(tiny_model,
     assert not trained_on["minilm-original-seed0"]["augmented"] and not trained_on["minilm-original-seed0"]["cad_pairs"]
     assert trained_on["minilm-augmented-seed0"]["augmented"] and trained_on["minilm-augmented-seed0"]["augment_size"]
     assert trained_on["minilm-augmented-seed0"]["transform"] == "custom_transform"
+    control = json.loads((results / "runs/minilm-duplicated-seed0/original.json").read_text())["training"]
+    # the control: the same number of added reviews, untransformed, so the same step count as the augmented model
+    augmented = trained_on["minilm-augmented-seed0"]
+    assert control["transform"] is None and control["augment_size"] == augmented["augment_size"]
+    assert control["optimizer_steps"] == augmented["optimizer_steps"]
     cad_record = trained_on["minilm-cad-seed0"]
     assert cad_record["cad_pairs"] == 8 and cad_record["train_examples"] == 64 + 16 and not cad_record["augmented"]
 
