@@ -503,10 +503,11 @@ def test_a_signal_saves_a_checkpoint_at_the_next_step_and_exits_to_be_requeued(p
 def test_an_error_of_the_main_process_alone_ends_the_launchers_output(tiny_model, tiny_data, tmp_path):
     """Only the main process checks the folders it writes: its one-line error was buried under the launcher's
     traceback. torch's launcher ends its failure report with the message of the process's error file."""
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    result = launch(["--eval", "--model_dir", tiny_model, "--dataset", tiny_data, "--max_length", "48",
-                     "--output_dir", blocker / "results"], cwd=tmp_path)
+    model_dir = tmp_path / "models" / "model"
+    shutil.copytree(tiny_model, model_dir)
+    (tmp_path / "models" / "out").write_text("not a folder")  # where the model's prediction files would go
+    result = launch(["--eval", "--model_dir", model_dir, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path)
     assert result.returncode != 0
     tail = result.stderr.strip().splitlines()[-12:]
-    assert any("error: --output_dir" in line and "cannot be written" in line for line in tail), "\n".join(tail)
+    assert any("error: the prediction folder" in line and "cannot be written" in line for line in tail), \
+        "\n".join(tail)

@@ -412,11 +412,10 @@ def test_evaluating_damaged_weights_is_one_line_before_any_work(tiny_model, tiny
     folder = tmp_path / "out"
     shutil.copytree(tiny_model, folder)
     (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes()[:1000])
-    result = run_main(["--eval", "--model_dir", folder, "--dataset", tiny_data, "--output_dir", tmp_path / "results",
-                       "--max_length", "48"], cwd=tmp_path)
+    result = run_main(["--eval", "--model_dir", folder, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"--model_dir {folder}: model.safetensors is damaged" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()
+    assert "Traceback" not in result.stderr and not list(folder.glob("out_original.*"))  # no prediction file
 
 
 # ---------------------------------------------------------------------------------------------------------------

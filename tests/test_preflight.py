@@ -181,8 +181,7 @@ def test_damaged_weights_fail_the_preflight_in_one_line(flags, tiny_model, tmp_p
     weights = (folder / "model.safetensors").read_bytes()
     (folder / "model.safetensors").write_bytes(weights[:len(weights) // 2])
     argv = ([*flags, "--model_name", folder] if which == "--model_name" else
-            ["--preflight", "--eval", "--dataset", flags[flags.index("--dataset") + 1], "--model_dir", folder,
-             "--output_dir", tmp_path / "results"])
+            ["--preflight", "--eval", "--dataset", flags[flags.index("--dataset") + 1], "--model_dir", folder])
     code, _, err = preflight(argv, capsys)
     assert code == 2 and len(err) == 1, err
     assert f"{which} {folder}: model.safetensors is damaged" in err[0] and "again" in err[0], err
