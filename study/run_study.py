@@ -207,12 +207,12 @@ class Study:
             transform = "custom_transform" if train_data == "augmented" else None
             with self.accelerator.main_process_first():  # computed by the main process, loaded by the others
                 return augmentation.augmented_training_set(self.train, transform, None, self.augment_size(),
-                                                   self.options.data_seed,
-                                                   reuse_cache=not self.accelerator.is_main_process)
+                                                           self.options.data_seed,
+                                                           reuse_cache=not self.accelerator.is_main_process)
         if train_data == "cad":
             pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
-            return augmentation.TrainingSet(datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)]),
-                                    cad_pairs=len(pairs) // 2)
+            data = datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)])
+            return augmentation.TrainingSet(data, cad_pairs=len(pairs) // 2)
         return augmentation.TrainingSet(self.train)
 
     # -- the transformer ------------------------------------------------------------------------------------------

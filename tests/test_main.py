@@ -614,7 +614,8 @@ def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tin
                                      "transform": "typo", "transform_strength": 0.5, "transform_stages": None,
                                      "cad_pairs": None}
     # custom_transform's records say which stages it was, so results of an earlier composition are told apart
-    stages = augmentation.augmented_training_set(train, "custom_transform", None, 5, data_seed).record()["transform_stages"]
+    stages = augmentation.augmented_training_set(train, "custom_transform", None, 5, data_seed).record()
+    stages = stages["transform_stages"]
     assert stages == [list(stage) for stage in utils.CUSTOM_STAGES]
 
 
