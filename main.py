@@ -14,83 +14,29 @@ working directory; --dataset and --model_name in the working directory first, th
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import math
 import os
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
-from functools import partial
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator, PartialState
-from accelerate.utils import DataLoaderConfiguration, parse_flag_from_env, set_seed
-from datasets import Dataset, concatenate_datasets
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from datasets import Dataset
 from torch.optim import AdamW
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 import utils
-from pipeline import batching
-from pipeline.checkpoints import (
-    REQUEUE_EXIT_CODE,
-    STOP,
-    Stopped,
-    TrainingPosition,
-    checkpoint_root,
-    finish_interrupted_save,
-    latest_checkpoint,
-    read_training_info,
-    release_training,
-    restore_or_reset,
-    resume_checkpoint,
-    run_shape,
-    save_checkpoint,
-    save_model,
-)
-from pipeline.data import (
-    TRUNCATIONS,
-    check_max_length,
-    head_tail_encode,
-    load_imdb,
-    load_pretrained,
-    project_path,
-    subset,
-)
-from pipeline.errors import UsageError, check_choice, exit_code
-from pipeline.memory import keep_freed_memory_if
-from pipeline.dropout import (
-    ATTENTION_DROPOUT_CHOICES,
-    attention_dropout_of,
-    check_attention_dropout,
-    resolve_attention_dropout,
-)
-from pipeline.optimizer import check_fused_adamw, resolve_fused_adamw
-from pipeline.precision import (
-    cpu_has_native_bf16,
-    fp32_attention_if_cpu_bf16,
-    no_cudnn_attention,
-    resolve_bf16_full_eval,
-    resolve_mixed_precision,
-)
-from pipeline.preflight import (
-    allocated_gpus,
-    check_dataset,
-    check_free_space,
-    check_gpus,
-    check_model,
-    check_trained_model,
-    check_transformation,
-    check_writable,
-    run_checks,
-)
-from pipeline.results import cpu_model_name, provenance, recorded_examples, write_json, write_predictions
+from pipeline import augmentation, batching, checkpoints, data, dropout, errors, memory, precision, preflight, results
+from pipeline import optimizer as adamw_choice  # do_train's own `optimizer` is the AdamW it builds
+from pipeline import runtime
+from pipeline.errors import UsageError
 
 DEBUG_TRAIN_SAMPLES, DEBUG_EVAL_SAMPLES = 4000, 1000  # the starter's --debug_train subset sizes
-FULL_TRAIN_SIZE, DEFAULT_AUGMENT_SIZE = 25_000, 5000  # the assignment's recipe: 25k reviews + 5k transformed
-UNTRANSFORMED = "none"  # --train_augmented --transform none: the same added reviews, untransformed (a control)
 DEFAULT_EVAL_BATCH_SIZE = 32  # reviews per evaluation batch and device
 LOSS_LOG_EVERY = 50  # optimizer steps between loss readings (each one waits for the GPU to catch up)
 MIN_MAX_LENGTH = 16  # tokens: below this a review is classified from a few words ([CLS] and [SEP] take two)
@@ -113,7 +59,7 @@ class TrainConfig:
     attention_dropout: str = "auto"  # see pipeline/dropout.py
     fused_adamw: str = "auto"  # see pipeline/optimizer.py
     max_length: int = 512
-    truncation: str = "head"  # see TRUNCATIONS
+    truncation: str = "head"  # see data.TRUNCATIONS
     seed: int = 42
     data_seed: int = 42
     checkpoint_every: int = 0
@@ -137,9 +83,9 @@ class TrainConfig:
             raise UsageError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
         if self.weight_decay < 0:
             raise UsageError(f"--weight_decay must be >= 0 (got {self.weight_decay})")
-        check_attention_dropout(self.attention_dropout)
-        check_fused_adamw(self.fused_adamw)
-        check_choice("--truncation", self.truncation, TRUNCATIONS)
+        dropout.check_attention_dropout(self.attention_dropout)
+        adamw_choice.check_fused_adamw(self.fused_adamw)
+        errors.check_choice("--truncation", self.truncation, data.TRUNCATIONS)
         if self.checkpoint_every < 0:
             raise UsageError(f"--checkpoint_every must be 0 (off) or positive (got {self.checkpoint_every})")
 
@@ -197,7 +143,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     training.add_argument("--weight_decay", type=float, default=DEFAULTS.weight_decay,
                           help="AdamW weight decay (not applied to biases and LayerNorm weights)")
     training.add_argument("--attention_dropout", default=DEFAULTS.attention_dropout,
-                          help=f"dropout on the attention probabilities: {ATTENTION_DROPOUT_CHOICES}")
+                          help=f"dropout on the attention probabilities: {dropout.ATTENTION_DROPOUT_CHOICES}")
     training.add_argument("--mixed_precision", choices=["auto", "no", "fp16", "bf16"], default="auto",
                           help="auto: bf16 on GPUs that support it, else fp16 with a loss scaler; on CPU bf16 where "
                                "it is faster than fp32 (AMX, or measured in a second), else fp32")
@@ -226,7 +172,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                             help="strength of --transform (its probability per word or character; default: its own)")
     transforms.add_argument("--augment_size", type=int, default=None,
                             help=f"transformed training reviews added by --train_augmented (default "
-                                 f"{DEFAULT_AUGMENT_SIZE}; with a training subset, the same 1/5 proportion)")
+                                 f"{augmentation.DEFAULT_AUGMENT_SIZE}; with a training subset, the same 1/5 "
+                                 f"proportion)")
 
     checks = parser.add_argument_group("checks")
     checks.add_argument("--preflight", action="store_true",
@@ -258,7 +205,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("--debug_transformation only prints examples and exits: run it without --train/--eval")
     if args.resume and not (args.train or args.train_augmented):
         parser.error("--resume continues a training run: use it with --train or --train_augmented")
-    if args.transform == UNTRANSFORMED:
+    if args.transform == augmentation.UNTRANSFORMED:
         if args.eval_transformed or args.transform_strength is not None or not args.train_augmented:
             parser.error("--transform none adds the augmentation's reviews untransformed (the control for more "
                          "examples): use it with --train_augmented (and --eval); evaluate that model with --eval_transformed in its own command")
@@ -287,14 +234,14 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         runs = {"--train": "out", "--train_augmented": "out_augmented"}
         flag = "--train_augmented" if args.train_augmented else "--train"
         other = next(name for name in runs if name != flag)
-        if project_path(args.model_dir).resolve() == project_path(runs[other]).resolve():
+        if data.project_path(args.model_dir).resolve() == data.project_path(runs[other]).resolve():
             parser.error(f"{flag} --model_dir {args.model_dir} would replace the model that {other} saves in "
                          f"{runs[other]}/: leave out --model_dir (default {runs[flag]}/) or name another folder")
     if args.model_dir is None and not (args.train and args.train_augmented):  # both: --preflight checks out*/ each
         args.model_dir = ("out" if not args.train_augmented else
-                          "out_duplicated" if args.transform == UNTRANSFORMED else "out_augmented")
+                          "out_duplicated" if args.transform == augmentation.UNTRANSFORMED else "out_augmented")
     # prediction files go to out/ beside the model folder: this project's out/ for its own models
-    args.output_dir = str(project_path(args.model_dir or "out").parent / "out")
+    args.output_dir = str(data.project_path(args.model_dir or "out").parent / "out")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -308,7 +255,7 @@ def tokenize_function(examples, tokenizer, max_length: int, truncation: str = "h
     """
     if truncation == "head":
         return tokenizer(examples["text"], truncation=True, max_length=max_length, return_length=True)
-    return head_tail_encode(tokenizer, examples["text"], max_length)
+    return data.head_tail_encode(tokenizer, examples["text"], max_length)
 
 
 def tokenize(split: Dataset, tokenizer, max_length: int, with_idx: bool = False, truncation: str = "head") -> Dataset:
@@ -328,59 +275,10 @@ def eval_truncation(requested: str | None, model_dir: Path) -> str:
     """The --truncation to evaluate with: the one asked for, else the one the model was trained with."""
     if requested is not None:
         return requested
-    return (read_training_info(model_dir) or {}).get("truncation", TrainConfig.truncation)
+    return (checkpoints.read_training_info(model_dir) or {}).get("truncation", TrainConfig.truncation)
 
 
-@dataclass(frozen=True)
-class TrainingSet:
-    """The reviews a training run receives and what they are; ``record()`` goes into ``training_info.json``."""
-
-    data: Dataset
-    augment_size: int | None = None  # reviews added (None: not augmented)
-    transform: str | None = None  # None with an augment_size: the added reviews are untransformed copies (a control)
-    transform_strength: float | None = None  # the strength actually used (a transformation's default resolved)
-    transform_stages: list | None = None  # custom_transform's stages and strengths, as they were
-    cad_pairs: int | None = None  # counterfactually revised pairs added (the study's CAD-trained models)
-
-    def record(self) -> dict:
-        # not dataclasses.asdict: it would deep-copy the dataset
-        return {"train_examples": len(self.data), "augmented": self.augment_size is not None,
-                **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "data"}}
-
-
-def augment_size(requested: int | None, train_size: int) -> int:
-    """Transformed reviews to add: ``requested``, or the full recipe's 5,000 per 25,000 (1/5 of a subset)."""
-    if requested is not None:
-        if requested > train_size:
-            raise UsageError(f"--augment_size {requested} is more than the {train_size} training reviews; "
-                             f"pass at most {train_size}")
-        return requested
-    size = min(DEFAULT_AUGMENT_SIZE, round(train_size * DEFAULT_AUGMENT_SIZE / FULL_TRAIN_SIZE))
-    if size == 0:  # it would train on the originals alone and record the model as augmented
-        raise UsageError(f"--train_augmented adds 1/5 of the {train_size} training reviews, that is none; pass "
-                         f"--augment_size N or more training reviews (--max_train_samples)")
-    return size
-
-
-def augmented_training_set(train: Dataset, transform: str | None, strength: float | None, size: int,
-                           seed: int, reuse_cache: bool = False) -> TrainingSet:
-    """The training split plus ``size`` seeded random reviews of it, transformed (labels unchanged).
-
-    ``transform=None`` adds the same reviews untransformed: the control that separates "more examples" from
-    "transformed examples" (same sample, same step count). ``reuse_cache``: load the transformed sample that the
-    main process has just computed (see run()).
-    """
-    sample = train.shuffle(seed=seed).select(range(size))
-    if transform is None:
-        return TrainingSet(concatenate_datasets([train, sample]), augment_size=size)
-    transformed = utils.transform_dataset(sample, transform, strength, seed=seed, reuse_cache=reuse_cache)
-    if strength is None:
-        strength = utils.TRANSFORMS[transform][1]
-    return TrainingSet(concatenate_datasets([train, transformed]), augment_size=size, transform=transform,
-                       transform_strength=strength, transform_stages=utils.transform_stages(transform))
-
-
-def training_dataloader(training_set: TrainingSet, tokenizer, config: TrainConfig, on_cuda: bool = False):
+def training_dataloader(training_set: augmentation.TrainingSet, tokenizer, config: TrainConfig, on_cuda: bool = False):
     """Length-grouped, shuffled batches of a training set (the one data path of every training run)."""
     tokenized = tokenize(training_set.data, tokenizer, config.max_length, truncation=config.truncation)
     return batching.train_dataloader(tokenized, tokenizer, config.batch_size, config.seed, on_cuda)
@@ -392,9 +290,10 @@ def create_augmented_dataloader(args, dataset, tokenizer, on_cuda: bool = False,
     Returns the DataLoader and the record of the data (for ``do_train``).
     """
     train = dataset["train"]
-    transform = None if args.transform == UNTRANSFORMED else args.transform
-    training_set = augmented_training_set(train, transform, args.transform_strength,
-                                          augment_size(args.augment_size, len(train)), args.data_seed, reuse_cache)
+    transform = None if args.transform == augmentation.UNTRANSFORMED else args.transform
+    size = augmentation.augment_size(args.augment_size, len(train))
+    training_set = augmentation.augmented_training_set(train, transform, args.transform_strength, size,
+                                                       args.data_seed, reuse_cache)
     return training_dataloader(training_set, tokenizer, TrainConfig.from_args(args), on_cuda), training_set.record()
 
 
@@ -427,9 +326,8 @@ def create_transformed_dataloader(args, dataset, tokenizer, debug_transformation
 
 def load_model(config: TrainConfig, accelerator: Accelerator):
     """Tokenizer and the pretrained model to fine-tune, with the attention dropout ``config`` resolves to here."""
-    return load_pretrained(config.model_name, max_length=config.max_length,
-                           attention_dropout=resolve_attention_dropout(config.attention_dropout,
-                                                                       accelerator.device.type))
+    attention_dropout = dropout.resolve_attention_dropout(config.attention_dropout, accelerator.device.type)
+    return data.load_pretrained(config.model_name, max_length=config.max_length, attention_dropout=attention_dropout)
 
 
 def run_seconds(before: float | None, start: float) -> float | None:
@@ -437,24 +335,24 @@ def run_seconds(before: float | None, start: float) -> float | None:
     return None if before is None else before + time.perf_counter() - start
 
 
-def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir, accelerator: Accelerator,
+def do_train(config: TrainConfig, model, train_dataloader, data_record: dict, save_dir, accelerator: Accelerator,
              tokenizer) -> dict:
     """Hand-written loop: AdamW, linear warm-up/decay, clipping, accumulation, mixed precision via Accelerate.
 
-    ``data`` describes what ``train_dataloader`` holds (``TrainingSet.record()``); with the settings and the
-    measured speed it becomes the model's ``training_info.json``, which is returned.
+    ``data_record`` describes what ``train_dataloader`` holds (``augmentation.TrainingSet.record()``); with the
+    settings and the measured speed it becomes the model's ``training_info.json``, which is returned.
     """
     save_dir = Path(save_dir)
-    check_max_length(model.config, config.max_length, config.model_name)
+    data.check_max_length(model.config, config.max_length, config.model_name)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
          "weight_decay": config.weight_decay},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = AdamW(groups, lr=config.learning_rate,
-                      fused=resolve_fused_adamw(config.fused_adamw, accelerator.device.type, accelerator.mixed_precision))
-    fp32_attention = fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
+    fused = adamw_choice.resolve_fused_adamw(config.fused_adamw, accelerator.device.type, accelerator.mixed_precision)
+    optimizer = AdamW(groups, lr=config.learning_rate, fused=fused)
+    fp32_attention = precision.fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     model, optimizer, train_dataloader = accelerator.prepare(model, optimizer, train_dataloader)
 
     accumulation = config.gradient_accumulation_steps
@@ -462,20 +360,22 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
     total_steps = math.ceil(batches_per_epoch / accumulation) * config.num_epochs
     warmup_steps = math.ceil(config.warmup_ratio * total_steps)
     if total_steps == 1 and warmup_steps:  # the warm-up's first step has learning rate 0: nothing would be learnt
-        raise UsageError(f"{data['train_examples']} reviews in batches of {config.batch_size} x {accumulation} x "
-                         f"{accelerator.num_processes} process(es) make {total_steps} optimizer step(s), all at "
-                         f"learning rate 0 (warm-up): nothing would be learnt, so nothing was trained or saved; pass a "
-                         f"smaller --batch_size or --gradient_accumulation_steps, or more --num_epochs")
+        raise UsageError(f"{data_record['train_examples']} reviews in batches of {config.batch_size} x "
+                         f"{accumulation} x {accelerator.num_processes} process(es) make {total_steps} optimizer "
+                         f"step(s), all at learning rate 0 (warm-up): nothing would be learnt, so nothing was trained "
+                         f"or saved; pass a smaller --batch_size or --gradient_accumulation_steps, or more "
+                         f"--num_epochs")
     # Not passed to accelerator.prepare: it would step the schedule once per process.
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
-    position = TrainingPosition(run_shape(accelerator.num_processes, config.batch_size, accumulation,
-                                          accelerator.mixed_precision))
+    position = checkpoints.TrainingPosition(checkpoints.run_shape(accelerator.num_processes, config.batch_size,
+                                                                  accumulation, accelerator.mixed_precision))
     accelerator.register_for_checkpointing(scheduler, position)
-    restore_or_reset(accelerator, save_dir, position, config.resume)
+    checkpoints.restore_or_reset(accelerator, save_dir, position, config.resume)
 
     accelerator.print("***** Running training *****")
-    accelerator.print(f"  Examples = {data['train_examples']}, epochs = {config.num_epochs}, batch size per device = "
-                      f"{config.batch_size}, devices = {accelerator.num_processes}, accumulation = {accumulation}")
+    accelerator.print(f"  Examples = {data_record['train_examples']}, epochs = {config.num_epochs}, batch size per "
+                      f"device = {config.batch_size}, devices = {accelerator.num_processes}, accumulation = "
+                      f"{accumulation}")
     accelerator.print(f"  Effective batch = {config.batch_size * accelerator.num_processes * accumulation}, "
                       f"optimizer steps = {total_steps}, precision = {accelerator.mixed_precision}, "
                       f"device = {accelerator.device}")
@@ -517,29 +417,29 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
                                      lr=f"{scheduler.get_last_lr()[0]:.2e}")
                 logged_loss.zero_()
                 logged_steps = 0
-            stop = STOP.agreed(accelerator)  # SIGTERM or SIGUSR1: checkpoint now, then stop
+            stop = checkpoints.STOP.agreed(accelerator)  # SIGTERM or SIGUSR1: checkpoint now, then stop
             if stop or (config.checkpoint_every and position.global_step % config.checkpoint_every == 0):
                 position.seconds = run_seconds(seconds_before, start)
-                save_checkpoint(accelerator, save_dir, position)
+                checkpoints.save_checkpoint(accelerator, save_dir, position)
             if stop:
-                raise Stopped(f"{stop} at optimizer step {position.global_step} of {total_steps}: saved the "
-                              f"checkpoint {latest_checkpoint(save_dir)} and left {save_dir} as it was; rerun the "
-                              f"same command with --resume to continue")
+                raise checkpoints.Stopped(f"{stop} at optimizer step {position.global_step} of {total_steps}: saved "
+                                          f"the checkpoint {checkpoints.latest_checkpoint(save_dir)} and left "
+                                          f"{save_dir} as it was; rerun the same command with --resume to continue")
         position.epoch, position.batches_done = epoch + 1, 0
         if config.checkpoint_every:
             position.seconds = run_seconds(seconds_before, start)
-            save_checkpoint(accelerator, save_dir, position)
+            checkpoints.save_checkpoint(accelerator, save_dir, position)
     progress.close()
     seconds = time.perf_counter() - start
 
     seen_all = int(accelerator.reduce(torch.tensor(seen, device=accelerator.device), reduction="sum").item())
     info = {
         **asdict(config),
-        **data,
+        **data_record,
         "processes": accelerator.num_processes,
         "optimizer_steps": total_steps,
         "mixed_precision": accelerator.mixed_precision,
-        "attention_dropout_value": attention_dropout_of(accelerator.unwrap_model(model).config),
+        "attention_dropout_value": dropout.attention_dropout_of(accelerator.unwrap_model(model).config),
         "fp32_attention": fp32_attention,
         # what the optimizer ran with: a resumed run keeps its checkpoint's setting
         "fused_adamw_used": bool(optimizer.param_groups[0].get("fused")),
@@ -549,14 +449,14 @@ def do_train(config: TrainConfig, model, train_dataloader, data: dict, save_dir,
         "train_seconds_complete": seconds_before is not None,
         "train_examples_per_second": round(seen_all / seconds, 3) if seconds > 0 else None,
         "resumed": config.resume,
-        "provenance": provenance(accelerator.device),
+        "provenance": results.provenance(accelerator.device),
     }
     if not all(torch.isfinite(p).all() for p in accelerator.unwrap_model(model).parameters()):
         raise UsageError(f"training diverged: the weights are not finite (NaN or inf) after {position.global_step} "
                          f"optimizer steps at --learning_rate {config.learning_rate:g}, so nothing was saved and "
                          f"{save_dir} keeps what it had; lower --learning_rate and train again (without --resume)")
-    save_model(accelerator, model, tokenizer, save_dir, info)
-    release_training(accelerator, scheduler, position)
+    checkpoints.save_model(accelerator, model, tokenizer, save_dir, info)
+    checkpoints.release_training(accelerator, scheduler, position)
     return info
 
 
@@ -572,9 +472,9 @@ def load_eval_model(model_dir, accelerator: Accelerator, bf16_full_eval: str = "
         raise UsageError(f"{model_dir} is no fine-tuned classifier: its weights lack "
                          f"{', '.join(sorted(loading['missing_keys'])[:4])}, which would start random and predict at "
                          f"chance; point --model_dir at a model that --train or --train_augmented saved")
-    if resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type, accelerator.mixed_precision):
+    if precision.resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type, accelerator.mixed_precision):
         return model.to(torch.bfloat16)
-    fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
+    precision.fp32_attention_if_cpu_bf16(model, accelerator.mixed_precision, accelerator.device.type)
     return model
 
 
@@ -589,10 +489,12 @@ def predict(eval_dataloader, model_dir, accelerator: Accelerator,
     start = time.perf_counter()
     batches = tqdm(eval_dataloader, desc="Evaluating", disable=not accelerator.is_local_main_process)
     for done, batch in enumerate(batches):
-        if STOP.received:  # an evaluation cannot be checkpointed: stop rather than be killed at the time limit
-            raise Stopped(f"{STOP.received} during the evaluation of {model_dir}, after {done} of "
-                          f"{len(eval_dataloader)} batches in {time.perf_counter() - start:.0f} s: prediction files "
-                          f"are written only when an evaluation finishes; rerun it with the time it needs")
+        received = checkpoints.STOP.received  # an evaluation cannot be checkpointed: stop, not be killed at the limit
+        if received:
+            raise checkpoints.Stopped(f"{received} during the evaluation of {model_dir}, after {done} of "
+                                      f"{len(eval_dataloader)} batches in {time.perf_counter() - start:.0f} s: "
+                                      f"prediction files are written only when an evaluation finishes; rerun it with "
+                                      f"the time it needs")
         idx = batch.pop("idx")
         with torch.no_grad():
             logits = model(**batch).logits
@@ -624,19 +526,20 @@ def do_eval(eval_dataloader, model_dir, out_file, accelerator: Accelerator, bf16
     """Accuracy of the model in ``model_dir``; the main process writes the prediction file in dataset order."""
     predictions, labels, seconds = predict(eval_dataloader, model_dir, accelerator, bf16_full_eval)
     if accelerator.is_main_process:
-        write_predictions(Path(out_file), predictions, labels)
+        results.write_predictions(Path(out_file), predictions, labels)
     return {**eval_score(predictions, labels, seconds),
-            "bf16_full_eval": resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type,
+            "bf16_full_eval": precision.resolve_bf16_full_eval(bf16_full_eval, accelerator.device.type,
                                                      accelerator.mixed_precision)}
 
 
 def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accelerator: Accelerator) -> dict:
     """Run do_eval and write ``<output_dir>/<model>_<eval_set>.txt`` and its ``.json`` record."""
     stem = f"{model_dir.name}_{eval_set}"
-    output_dir = project_path(args.output_dir)
-    before = recorded_examples(output_dir / f"{stem}.json")  # a larger evaluation replaced by a smaller one is said
+    output_dir = data.project_path(args.output_dir)
+    # a larger evaluation replaced by a smaller one is said
+    before = results.recorded_examples(output_dir / f"{stem}.json")
     score = do_eval(dataloader, str(model_dir), output_dir / f"{stem}.txt", accelerator, args.bf16_full_eval)
-    training = read_training_info(model_dir)
+    training = checkpoints.read_training_info(model_dir)
     record = {
         **score,
         "eval_set": eval_set,
@@ -655,10 +558,10 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
         "train_examples_per_second": training["train_examples_per_second"] if training else None,
         "training": training,
         "predictions_file": f"{stem}.txt",
-        "provenance": provenance(accelerator.device),
+        "provenance": results.provenance(accelerator.device),
     }
     if accelerator.is_main_process:
-        write_json(output_dir / f"{stem}.json", record)
+        results.write_json(output_dir / f"{stem}.json", record)
     accelerator.print(f"{stem}: accuracy {score['accuracy']:.4f} on {score['examples']} examples "
                       f"-> {output_dir / stem}.txt/.json")
     if before is not None and before > score["examples"]:
@@ -672,157 +575,21 @@ def evaluate_and_record(args, dataloader, model_dir: Path, eval_set: str, accele
 # Main
 # ----------------------------------------------------------------------------------------------------------------
 
-def end_process_group() -> None:
-    """Destroy the default process group of a multi-process run, if there is one (a no-op otherwise)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
-def make_accelerator(mixed_precision: str) -> Accelerator:
-    """One process per device under ``accelerate launch``, a single process under plain ``python``."""
-    precision = mixed_precision
-    if precision == "auto":
-        # The device this process will use, not merely one that exists (ACCELERATE_USE_CPU=1 runs on the CPU of a
-        # GPU machine); the Accelerator made below reads the same flag and shares this state.
-        device_type = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device.type
-        precision = resolve_mixed_precision(precision, device_type)  # pipeline/precision.py: GPU and CPU rules
-    # non_blocking: batches (in pinned memory on CUDA, see pipeline/batching.py) are copied to the GPU asynchronously
-    accelerator = Accelerator(mixed_precision=precision, dataloader_config=DataLoaderConfiguration(non_blocking=True))
-    if accelerator.device.type == "cuda" and accelerator.mixed_precision == "no":
-        torch.set_float32_matmul_precision("high")  # fp32 matrix products on TF32 tensor cores (Ampere and newer)
-    no_cudnn_attention(accelerator.device.type)  # batches of ever-new lengths: no per-shape cuDNN attention plans
-    # The process group ends before the interpreter does, on every way out (errors too): left to the interpreter's
-    # teardown, gloo's worker threads can abort the process ("terminate called without an active exception").
-    atexit.unregister(end_process_group)
-    atexit.register(end_process_group)
-    if not accelerator.is_local_main_process:  # one set of progress bars and warnings, from the main process
-        import datasets
-        import transformers
-
-        datasets.disable_progress_bars()
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
-    return accelerator
-
-
-def warn_launcher_precision(accelerator: Accelerator, requested: str) -> None:
-    """``accelerate launch --mixed_precision X`` (or an ``accelerate config`` file) does not set the precision: this
-    script's --mixed_precision does. Say so rather than let X be ignored silently."""
-    launcher = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
-    if accelerator.is_main_process and launcher not in ("no", accelerator.mixed_precision):
-        print(f"note: accelerate's mixed precision {launcher} is not used: main.py's --mixed_precision {requested} "
-              f"chose {accelerator.mixed_precision}; pass --mixed_precision {launcher} to main.py to train in "
-              f"{launcher}", file=sys.stderr)
-
-
-def warn_emulated_bf16(accelerator: Accelerator) -> None:
-    """``--mixed_precision bf16`` on a CPU without native bf16 (no AMX or AVX512_BF16, e.g. an AVX2-only CPU) runs,
-    but its bf16 matrix products are emulated there, several times slower than fp32: say so, with what to use."""
-    if (accelerator.is_main_process and accelerator.device.type == "cpu" and accelerator.mixed_precision == "bf16"
-            and not cpu_has_native_bf16()):
-        print(f"note: this CPU ({cpu_model_name()}) has no native bf16 (AMX or AVX512_BF16): --mixed_precision bf16 "
-              "emulates it, several times slower than fp32 (benchmarks/README.md, 'On a CPU without native bf16'); "
-              "--mixed_precision auto (the default) or no trains and evaluates in fp32", file=sys.stderr)
-
-
-def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision: str | None = None) -> list:
-    """What the command writes must be writable, ``--resume`` must find a checkpoint saved by a run of this shape, and
-    an evaluation without training needs a trained model: one list of checks (each returns a summary or raises
-    UsageError) for ``--preflight``, which reports every problem, and for a real run, which stops at the first."""
-    training = args.train or args.train_augmented
-    evaluating = args.eval or args.eval_transformed
-    checks = []
-    for model_dir in model_dirs:
-        if training:
-            # the new model is built beside the old one, and the checkpoints go there too: the parent is written
-            checks.append(partial(check_writable, model_dir, "--model_dir"))
-            checks.append(partial(check_writable, model_dir.parent, f"the folder of --model_dir {model_dir.name}",
-                                  "the new model is built there beside the old one (and its checkpoints go there): "
-                                  "pass a --model_dir in a folder you can write to"))
-            checks.append(partial(check_writable, checkpoint_root(model_dir), "the checkpoints of --model_dir"))
-            checks.append(partial(check_free_space, model_dir, args.model_name, args.checkpoint_every))
-        if args.resume:
-            shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
-            checks.append(partial(resume_checkpoint, model_dir, shape))
-        if evaluating and not training:
-            checks.append(partial(check_trained_model, model_dir, args.max_length))
-    if evaluating:
-        checks.append(partial(check_writable, project_path(args.output_dir), "the prediction folder"))
-    return checks
-
-
-def check_outputs(args, accelerator: Accelerator) -> None:
-    """Before any slow work: ``output_checks`` for this run, the first problem raised.
-
-    Only the main process checks (it is the one that writes; concurrent write probes would race). If it fails, it
-    exits, and the launcher stops the other processes. First it completes a model save that a killed run left half
-    done, so that what follows finds one whole model.
-    """
-    if accelerator.is_main_process:
-        note = finish_interrupted_save(project_path(args.model_dir))
-        if note:
-            print(f"note: {note}", file=sys.stderr)
-        for check in output_checks(args, [project_path(args.model_dir)], accelerator.num_processes,
-                                   accelerator.mixed_precision):
-            check()
-    accelerator.wait_for_everyone()  # the other processes read the model folder only once it is whole
-
-
-def transforms_data(args) -> bool:
-    """Whether this command will transform reviews (for augmentation or for the transformed test set)."""
-    return (args.train_augmented and args.transform != UNTRANSFORMED) or args.eval_transformed
-
-
-def check_data(args) -> str:
-    """--preflight: the dataset loads, and the augmentation fits in the training subset."""
-    summary, sizes = check_dataset(args.dataset)
-    if args.train_augmented:
-        train_size = sizes["train"] if args.max_train_samples is None else min(args.max_train_samples, sizes["train"])
-        augment_size(args.augment_size, train_size)
-    return summary
-
-
-def preflight(args) -> int:
-    """--preflight: check what this command will need, in seconds and without training; 0, or 2 and one line per
-    problem. With --train and --train_augmented together it checks both runs (out/ and out_augmented/)."""
-    import datasets
-
-    datasets.disable_progress_bars()  # a short report: the summary, or the problems
-    training = args.train or args.train_augmented
-    checks = [partial(check_data, args)]
-    if training:
-        checks.append(partial(check_model, args.model_name, args.max_length))
-    if transforms_data(args):
-        checks.append(partial(check_transformation, args.transform, args.transform_strength))
-    model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
-    checks += output_checks(args, [project_path(d) for d in model_dirs], max(1, allocated_gpus()))
-    checks.append(check_gpus)
-    passed, problems = run_checks(checks)
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if problems:
-        return 2
-    print("preflight: ok, everything this command needs is in place")
-    for line in passed:
-        print(f"  {line}")
-    return 0
-
-
 def run(args) -> None:
-    model_dir = project_path(args.model_dir)
+    model_dir = data.project_path(args.model_dir)
     training = args.train or args.train_augmented
-    if transforms_data(args):
-        check_transformation(args.transform, args.transform_strength)  # before any training, not after it
-    accelerator = None if args.debug_transformation else make_accelerator(args.mixed_precision)
+    if preflight.transforms_data(args):
+        preflight.check_transformation(args.transform, args.transform_strength)  # before any training, not after it
+    accelerator = None if args.debug_transformation else runtime.make_accelerator(args.mixed_precision)
     if accelerator is not None:
-        warn_launcher_precision(accelerator, args.mixed_precision)
-        warn_emulated_bf16(accelerator)
-        check_outputs(args, accelerator)
-        keep_freed_memory_if(args.keep_freed_memory, accelerator.device.type)  # provenance() records the outcome
+        runtime.warn_launcher_precision(accelerator, args.mixed_precision)
+        runtime.warn_emulated_bf16(accelerator)
+        preflight.check_outputs(args, accelerator)
+        memory.keep_freed_memory_if(args.keep_freed_memory, accelerator.device.type)  # provenance records the outcome
 
-    dataset = load_imdb(args.dataset)
-    dataset["train"] = subset(dataset["train"], args.max_train_samples, args.data_seed)
-    dataset["test"] = subset(dataset["test"], args.max_eval_samples, args.data_seed)
+    dataset = data.load_imdb(args.dataset)
+    dataset["train"] = data.subset(dataset["train"], args.max_train_samples, args.data_seed)
+    dataset["test"] = data.subset(dataset["test"], args.max_eval_samples, args.data_seed)
     if args.debug_transformation:
         create_transformed_dataloader(args, dataset, None, debug_transformation=True)
         return
@@ -836,11 +603,11 @@ def run(args) -> None:
         tokenizer, model = load_model(config, accelerator)
         with accelerator.main_process_first():  # the main process transforms and tokenizes, the others load that
             if args.train_augmented:
-                loader, data = create_augmented_dataloader(args, dataset, tokenizer, on_cuda, reuse_cache)
+                loader, record = create_augmented_dataloader(args, dataset, tokenizer, on_cuda, reuse_cache)
             else:
-                training_set = TrainingSet(dataset["train"])
-                loader, data = training_dataloader(training_set, tokenizer, config, on_cuda), training_set.record()
-        do_train(config, model, loader, data, model_dir, accelerator, tokenizer)
+                training_set = augmentation.TrainingSet(dataset["train"])
+                loader, record = training_dataloader(training_set, tokenizer, config, on_cuda), training_set.record()
+        do_train(config, model, loader, record, model_dir, accelerator, tokenizer)
         del model, loader
         accelerator.free_memory()  # the trained weights, before evaluation loads them again
 
@@ -858,34 +625,21 @@ def run(args) -> None:
         evaluate_and_record(args, loader, model_dir, "transformed", accelerator)
 
 
-def interrupted(args) -> str:
-    """What a Ctrl-C (or a scheduler's SIGINT) leaves behind, and how to go on."""
-    if not (args.train or args.train_augmented):
-        return "interrupted: prediction files are written only when their evaluation finishes"
-    model_dir = project_path(args.model_dir)
-    message = (f"interrupted: {model_dir} is written only when training finishes (until then it keeps what it had), "
-               f"prediction files only when their evaluation does")
-    checkpoint = latest_checkpoint(model_dir)
-    if checkpoint is None:
-        return f"{message}; no checkpoint was saved (--checkpoint_every N saves one every N optimizer steps)"
-    return (f"{message}; to continue training from {checkpoint}, rerun the same command with --resume (without it "
-            f"the run starts over and removes its checkpoints)")
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.preflight:
-        return preflight(args)
+        return preflight.report(args)
     try:
-        with STOP.installed():
-            return exit_code(run, args)
+        with checkpoints.STOP.installed():
+            return errors.exit_code(run, args)
     except KeyboardInterrupt:
-        print(f"\n{interrupted(args)}", file=sys.stderr)
+        training = args.train or args.train_augmented
+        print(f"\n{checkpoints.interrupted(data.project_path(args.model_dir), training)}", file=sys.stderr)
         return 130
-    except Stopped as stopped:
+    except checkpoints.Stopped as stopped:
         if os.environ.get("RANK", "0") == "0":  # one message from a multi-process run
             print(f"stopped by {stopped}", file=sys.stderr)
-        return REQUEUE_EXIT_CODE
+        return checkpoints.REQUEUE_EXIT_CODE
 
 
 if __name__ == "__main__":

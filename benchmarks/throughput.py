@@ -43,6 +43,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 import main  # noqa: E402
+from pipeline import augmentation, runtime  # noqa: E402
 from pipeline.batching import Collator, eval_dataloader, train_dataloader  # noqa: E402
 from pipeline.data import (  # noqa: E402
     SHARED_DATA, load_imdb, load_pretrained, project_path, require_writable, stand_in_model, subset)
@@ -129,7 +130,7 @@ def run_one_path(args) -> dict:
     config = train_config(args, path)
     tokenizer, train, test, _ = tokenized_data(args)
     recipe = PATHS[path]
-    accelerator = main.make_accelerator(recipe.mixed_precision)
+    accelerator = runtime.make_accelerator(recipe.mixed_precision)
     kept = keep_freed_memory_if(recipe.keep_freed_memory, accelerator.device.type)
     if recipe.data == "starter":
         train_loader, test_loader = starter_dataloaders(train, test, tokenizer, args)
@@ -140,7 +141,7 @@ def run_one_path(args) -> dict:
     torch.manual_seed(args.seed)  # identical initial classifier head for every path
     _, model = main.load_model(config, accelerator)
     load = os.getloadavg()
-    data = main.TrainingSet(train_loader.dataset).record()
+    data = augmentation.TrainingSet(train_loader.dataset).record()
     faults = minor_page_faults()
     info = main.do_train(config, model, train_loader, data, work / path, accelerator, tokenizer)
     train_faults, faults = minor_page_faults() - faults, minor_page_faults()

@@ -5,7 +5,7 @@ are ~300 WordPiece tokens on average. Batching reviews of similar length and pad
 longest review (``DataCollatorWithPadding``) removes that waste; see ``benchmarks/throughput.py`` for the figures.
 
 On CUDA (``on_cuda``) batches are padded to multiples of 8 and collated into pinned (page-locked) memory, so that
-their copy to the GPU runs asynchronously (``main.make_accelerator`` asks for non-blocking copies).
+their copy to the GPU runs asynchronously (``runtime.make_accelerator`` asks for non-blocking copies).
 """
 
 from __future__ import annotations

@@ -135,6 +135,19 @@ def latest_checkpoint(save_dir: Path) -> Path | None:
     return complete[-1] if complete else None
 
 
+def interrupted(save_dir: Path, training: bool) -> str:
+    """What a Ctrl-C (or a scheduler's SIGINT) leaves behind, and how to go on."""
+    if not training:
+        return "interrupted: prediction files are written only when their evaluation finishes"
+    message = (f"interrupted: {save_dir} is written only when training finishes (until then it keeps what it had), "
+               f"prediction files only when their evaluation does")
+    checkpoint = latest_checkpoint(save_dir)
+    if checkpoint is None:
+        return f"{message}; no checkpoint was saved (--checkpoint_every N saves one every N optimizer steps)"
+    return (f"{message}; to continue training from {checkpoint}, rerun the same command with --resume (without it "
+            f"the run starts over and removes its checkpoints)")
+
+
 def resume_checkpoint(save_dir: Path, shape: dict) -> Path:
     """The checkpoint ``--resume`` continues from: the newest complete one, saved by a run of the same shape."""
     checkpoint = latest_checkpoint(save_dir)

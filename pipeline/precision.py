@@ -93,7 +93,7 @@ def resolve_mixed_precision(choice: str, device_type: str) -> str:
 def no_cudnn_attention(device_type: str) -> bool:
     """On CUDA, take cuDNN's attention kernel out of SDPA's choices (see the module's docstring); says whether it did.
 
-    A process-wide switch, made once per process by ``main.make_accelerator``; elsewhere nothing changes.
+    A process-wide switch, made once per process by ``runtime.make_accelerator``; elsewhere nothing changes.
     """
     if device_type != "cuda":
         return False

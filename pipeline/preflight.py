@@ -5,6 +5,7 @@ dataset that is neither local nor in the Hugging Face cache on an offline node, 
 transformation that needs it, a folder the run writes that cannot be written, a disk without room for the model and
 its checkpoints, GPUs that are not visible. Each check returns a short
 summary or raises a UsageError whose message says what to do; ``run_checks`` runs them all and collects both.
+``report`` is ``--preflight`` itself; ``check_outputs`` runs the output checks at the start of a real run.
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterable
 
+from pipeline.augmentation import UNTRANSFORMED, augment_size
 from pipeline.data import (
     WEIGHT_FILES,
     check_max_length,
     find_local,
     hub_offline,
     load_imdb,
+    project_path,
     require_trained_model,
     require_writable,
     resolve_model,
     weight_count,
 )
-from pipeline.checkpoints import KEEP, checkpoint_root
+from pipeline.checkpoints import KEEP, checkpoint_root, finish_interrupted_save, resume_checkpoint, run_shape
 from pipeline.errors import UsageError
 
 
@@ -206,3 +211,90 @@ def run_checks(checks: Iterable[Callable[[], str]]) -> tuple[list[str], list[str
         except UsageError as error:
             problems.append(one_line(error))
     return passed, problems
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The checks of a main.py command (its parsed arguments)
+# ----------------------------------------------------------------------------------------------------------------
+
+def transforms_data(args) -> bool:
+    """Whether this command will transform reviews (for augmentation or for the transformed test set)."""
+    return (args.train_augmented and args.transform != UNTRANSFORMED) or args.eval_transformed
+
+
+def check_data(args) -> str:
+    """--preflight: the dataset loads, and the augmentation fits in the training subset."""
+    summary, sizes = check_dataset(args.dataset)
+    if args.train_augmented:
+        train_size = sizes["train"] if args.max_train_samples is None else min(args.max_train_samples, sizes["train"])
+        augment_size(args.augment_size, train_size)
+    return summary
+
+
+def output_checks(args, model_dirs: list[Path], processes: int, mixed_precision: str | None = None) -> list:
+    """What the command writes must be writable, ``--resume`` must find a checkpoint saved by a run of this shape, and
+    an evaluation without training needs a trained model: one list of checks (each returns a summary or raises
+    UsageError) for ``--preflight``, which reports every problem, and for a real run, which stops at the first."""
+    training = args.train or args.train_augmented
+    evaluating = args.eval or args.eval_transformed
+    checks = []
+    for model_dir in model_dirs:
+        if training:
+            # the new model is built beside the old one, and the checkpoints go there too: the parent is written
+            checks.append(partial(check_writable, model_dir, "--model_dir"))
+            checks.append(partial(check_writable, model_dir.parent, f"the folder of --model_dir {model_dir.name}",
+                                  "the new model is built there beside the old one (and its checkpoints go there): "
+                                  "pass a --model_dir in a folder you can write to"))
+            checks.append(partial(check_writable, checkpoint_root(model_dir), "the checkpoints of --model_dir"))
+            checks.append(partial(check_free_space, model_dir, args.model_name, args.checkpoint_every))
+        if args.resume:
+            shape = run_shape(processes, args.batch_size, args.gradient_accumulation_steps, mixed_precision)
+            checks.append(partial(resume_checkpoint, model_dir, shape))
+        if evaluating and not training:
+            checks.append(partial(check_trained_model, model_dir, args.max_length))
+    if evaluating:
+        checks.append(partial(check_writable, project_path(args.output_dir), "the prediction folder"))
+    return checks
+
+
+def check_outputs(args, accelerator) -> None:
+    """Before any slow work: ``output_checks`` for this run, the first problem raised.
+
+    Only the main process checks (it is the one that writes; concurrent write probes would race). If it fails, it
+    exits, and the launcher stops the other processes. First it completes a model save that a killed run left half
+    done, so that what follows finds one whole model.
+    """
+    if accelerator.is_main_process:
+        note = finish_interrupted_save(project_path(args.model_dir))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        for check in output_checks(args, [project_path(args.model_dir)], accelerator.num_processes,
+                                   accelerator.mixed_precision):
+            check()
+    accelerator.wait_for_everyone()  # the other processes read the model folder only once it is whole
+
+
+def report(args) -> int:
+    """--preflight: check what this command will need, in seconds and without training; 0, or 2 and one line per
+    problem. With --train and --train_augmented together it checks both runs (out/ and out_augmented/)."""
+    import datasets
+
+    datasets.disable_progress_bars()  # a short report: the summary, or the problems
+    training = args.train or args.train_augmented
+    checks = [partial(check_data, args)]
+    if training:
+        checks.append(partial(check_model, args.model_name, args.max_length))
+    if transforms_data(args):
+        checks.append(partial(check_transformation, args.transform, args.transform_strength))
+    model_dirs = [args.model_dir] if args.model_dir else ["out", "out_augmented"]
+    checks += output_checks(args, [project_path(d) for d in model_dirs], max(1, allocated_gpus()))
+    checks.append(check_gpus)
+    passed, problems = run_checks(checks)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print("preflight: ok, everything this command needs is in place")
+    for line in passed:
+        print(f"  {line}")
+    return 0

@@ -44,6 +44,7 @@ from transformers import AutoTokenizer  # noqa: E402
 
 import main  # noqa: E402
 import utils  # noqa: E402
+from pipeline import runtime  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.data import load_imdb, project_path, require_writable, subset  # noqa: E402
 from pipeline.errors import UsageError, exit_code  # noqa: E402
@@ -114,7 +115,7 @@ def analyze(options) -> dict:
     lengths = [len(ids) for ids in tokenizer(list(test["text"]), verbose=False)["input_ids"]]
     right_o = [p == y for p, y in zip(pred_o, labels)]
     right_t = [p == y for p, y in zip(pred_t, labels)]
-    accelerator = main.make_accelerator(options.mixed_precision)
+    accelerator = runtime.make_accelerator(options.mixed_precision)
     bf16_full_eval = options.bf16_full_eval or ("auto" if original.get("bf16_full_eval") else "no")
 
     def predict(split) -> list[int]:

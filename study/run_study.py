@@ -32,6 +32,7 @@ from accelerate.utils import set_seed  # noqa: E402
 
 import main  # noqa: E402
 import utils  # noqa: E402
+from pipeline import augmentation, runtime  # noqa: E402
 from pipeline.batching import eval_dataloader  # noqa: E402
 from pipeline.checkpoints import TRAINING_INFO, read_training_info  # noqa: E402
 from pipeline.data import (  # noqa: E402
@@ -144,7 +145,7 @@ class Study:
         self.models = self.root / "models"
         self.cad_folder = Path(options.cad).resolve()
         require_writable(self.root, "--results")
-        self.accelerator = main.make_accelerator("auto")  # main.py's precision rule
+        self.accelerator = runtime.make_accelerator("auto")  # main.py's precision rule
         self.on_cuda = self.accelerator.device.type == "cuda"
         data = load_imdb(options.dataset)
         self.train = subset(data["train"], self.sizes["train_samples"], options.data_seed)
@@ -163,7 +164,7 @@ class Study:
                                 data_seed=self.options.data_seed)
 
     def augment_size(self) -> int:
-        return main.augment_size(None, len(self.train))
+        return augmentation.augment_size(None, len(self.train))
 
     def eval_texts(self, eval_id: str, transform: str | None, strength: float | None) -> datasets.Dataset:
         """The untokenized evaluation set, transformed once and shared by every model."""
@@ -199,20 +200,20 @@ class Study:
             "eval_sets": [eval_id for eval_id, _, _ in eval_sets(self.sizes)],
         }
 
-    def training_set(self, train_data: str) -> main.TrainingSet:
+    def training_set(self, train_data: str) -> augmentation.TrainingSet:
         """The training data of a model: the subset (``original``), plus transformed reviews (``augmented``), or
         plus the seeded CAD training pairs (``cad``); the same for both architectures."""
         if train_data in ("augmented", "duplicated"):  # duplicated: the same added reviews, untransformed
             transform = "custom_transform" if train_data == "augmented" else None
             with self.accelerator.main_process_first():  # computed by the main process, loaded by the others
-                return main.augmented_training_set(self.train, transform, None, self.augment_size(),
-                                                   self.options.data_seed,
-                                                   reuse_cache=not self.accelerator.is_main_process)
+                return augmentation.augmented_training_set(self.train, transform, None, self.augment_size(),
+                                                           self.options.data_seed,
+                                                           reuse_cache=not self.accelerator.is_main_process)
         if train_data == "cad":
             pairs = cad_pairs(self.cad_folder, self.sizes["cad_pairs"], self.options.data_seed)
-            return main.TrainingSet(datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)]),
-                                    cad_pairs=len(pairs) // 2)
-        return main.TrainingSet(self.train)
+            data = datasets.concatenate_datasets([self.train, pairs.cast(self.train.features)])
+            return augmentation.TrainingSet(data, cad_pairs=len(pairs) // 2)
+        return augmentation.TrainingSet(self.train)
 
     # -- the transformer ------------------------------------------------------------------------------------------
     def train_model(self, model_id: str, train_data: str, seed: int) -> Path:

@@ -87,8 +87,8 @@ def run_main(args: list[str], cwd: Path, env: dict | None = None, timeout: int =
 
 # main.py run with settings that are no flags (fused_adamw, truncation, ...) set in code, as the study and the
 # benchmarks set them
-WITH_SETTINGS = ("import json, sys, main; args = main.parse_args(sys.argv[2:]); vars(args).update(json.loads(sys.argv[1])); "
-                 "sys.exit(main.exit_code(main.run, args))")
+WITH_SETTINGS = ("import json, sys, main; from pipeline import errors; args = main.parse_args(sys.argv[2:]); vars(args).update(json.loads(sys.argv[1])); "
+                 "sys.exit(errors.exit_code(main.run, args))")
 
 
 def run_main_with(settings: dict, args: list, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:

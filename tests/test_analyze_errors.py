@@ -78,6 +78,7 @@ def test_counts_match_the_prediction_files(evaluated, tiny_data):
     import functools
 
     import main
+    from pipeline import runtime
     from pipeline.batching import eval_dataloader
 
     typo = [stage for stage in utils.CUSTOM_STAGES if stage[0] == "opinion_typo"][0]
@@ -86,7 +87,8 @@ def test_counts_match_the_prediction_files(evaluated, tiny_data):
     assert alone["text"] != test.select(chosen)["text"]  # the stage did edit these reviews
     tokenizer = AutoTokenizer.from_pretrained(evaluated / "out")
     loader = eval_dataloader(main.tokenize(alone, tokenizer, MAX_LENGTH, with_idx=True), tokenizer, 16)
-    predicted, gold, _ = main.predict(loader, str(evaluated / "out"), main.make_accelerator(record["mixed_precision"]))
+    accelerator = runtime.make_accelerator(record["mixed_precision"])
+    predicted, gold, _ = main.predict(loader, str(evaluated / "out"), accelerator)
     assert ablation["stages"]["opinion_typo"]["correct"] == "".join("1" if p == y else "0"
                                                                      for p, y in zip(predicted, gold))
     assert record["provenance"]["git_commit"] and record["truncation"] == "head"

@@ -16,6 +16,7 @@ def test_unseen_reviews_are_the_batches_the_training_run_had_not_reached(tiny_da
     from transformers import AutoTokenizer
 
     import main
+    from pipeline.augmentation import TrainingSet
     from pipeline.data import load_imdb
 
     train = load_imdb(str(tiny_data))["train"]
@@ -28,7 +29,7 @@ def test_unseen_reviews_are_the_batches_the_training_run_had_not_reached(tiny_da
     unseen = calibrate_transform.unseen_reviews(train, tokenizer, checkpoint, options)
     # the order main.py's training run takes: its own data loader over the same split
     config = main.TrainConfig(batch_size=8, seed=42, max_length=64)
-    loader = main.training_dataloader(main.TrainingSet(train), tokenizer, config)
+    loader = main.training_dataloader(TrainingSet(train), tokenizer, config)
     order = list(loader.sampler)
     assert len(unseen) == len(train) - 40 and set(unseen) == set(order[40:])
     assert not set(unseen) & set(order[:40])

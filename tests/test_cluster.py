@@ -14,7 +14,7 @@ from datasets import Dataset
 import main
 import utils
 from conftest import synthetic_reviews
-from pipeline import batching
+from pipeline import augmentation, batching, runtime
 from pipeline.data import load_imdb, load_pretrained
 from pipeline.results import cpu_model_name
 
@@ -34,7 +34,7 @@ def test_auto_precision_follows_the_device_this_process_uses(fresh_accelerate_st
     would also ask CUDA about bf16 on a process that does not use it)."""
     monkeypatch.setenv("ACCELERATE_USE_CPU", "1")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    accelerator = main.make_accelerator("auto")
+    accelerator = runtime.make_accelerator("auto")
     assert accelerator.device.type == "cpu"
     assert accelerator.mixed_precision in ("no", "bf16")  # fp32, or bf16 where the CPU has it natively
     assert accelerator.non_blocking, "batches are copied to the device without blocking"
@@ -42,13 +42,13 @@ def test_auto_precision_follows_the_device_this_process_uses(fresh_accelerate_st
 
 def test_a_launcher_precision_that_is_not_used_is_named(fresh_accelerate_state, monkeypatch, capsys):
     """``accelerate launch --mixed_precision bf16 main.py`` leaves the choice to main.py's flag: said, not silent."""
-    accelerator = main.make_accelerator("no")
+    accelerator = runtime.make_accelerator("no")
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
-    main.warn_launcher_precision(accelerator, "no")
+    runtime.warn_launcher_precision(accelerator, "no")
     note = capsys.readouterr().err
     assert "mixed precision bf16 is not used" in note and "pass --mixed_precision bf16 to main.py" in note
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # what accelerate launch sets when not asked
-    main.warn_launcher_precision(accelerator, "no")
+    runtime.warn_launcher_precision(accelerator, "no")
     assert capsys.readouterr().err == ""
 
 
@@ -57,13 +57,13 @@ def test_bf16_on_a_cpu_without_native_bf16_is_named(fresh_accelerate_state, monk
     """Asked for explicitly on an AVX2-only CPU, bf16 runs emulated, several times slower than fp32: said, with the
     flag to use; a CPU with AMX or AVX512_BF16, or fp32, gets no note."""
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True, "avx512_bf16": native})
-    main.warn_emulated_bf16(main.make_accelerator("bf16"))
+    runtime.warn_emulated_bf16(runtime.make_accelerator("bf16"))
     note = capsys.readouterr().err
     assert ("has no native bf16" in note and "--mixed_precision auto (the default) or no" in note) is not native
     assert native or cpu_model_name() in note
     # Accelerate keeps one state per process: the fp32 accelerator is a stand-in with the attributes read
     fp32 = SimpleNamespace(is_main_process=True, device=torch.device("cpu"), mixed_precision="no")
-    main.warn_emulated_bf16(fp32)
+    runtime.warn_emulated_bf16(fp32)
     assert capsys.readouterr().err == ""
 
 
@@ -78,11 +78,11 @@ def test_cuda_batches_are_collated_into_pinned_memory(tiny_model):
 def test_training_lets_go_of_its_optimizer(tiny_model, tmp_path, fresh_accelerate_state):
     """The scheduler registered for checkpointing holds the optimizer (Adam states, weights): after training
     nothing of it may stay alive in the accelerator, which evaluation and a study's next run reuse."""
-    accelerator = main.make_accelerator("no")
+    accelerator = runtime.make_accelerator("no")
     tokenizer, model = load_pretrained(str(tiny_model))
     config = main.TrainConfig(model_name=str(tiny_model), num_epochs=1, batch_size=8, max_length=32,
                               checkpoint_every=2)
-    training_set = main.TrainingSet(Dataset.from_list(synthetic_reviews(32, seed=3)))
+    training_set = augmentation.TrainingSet(Dataset.from_list(synthetic_reviews(32, seed=3)))
     loader = main.training_dataloader(training_set, tokenizer, config)
     gc.collect()
     before = {id(o) for o in gc.get_objects() if issubclass(type(o), torch.optim.Optimizer)}

@@ -24,6 +24,7 @@ import torch
 import main
 from benchmarks.cpu_processes import free_port, launch_command
 from conftest import PROJECT_DIR, offline_env, run_main
+from pipeline import runtime
 from pipeline.checkpoints import checkpoint_root, latest_checkpoint
 from pipeline.results import read_predictions
 
@@ -386,7 +387,7 @@ save_dir = Path({work!r}) / f"rank{{accelerator.process_index}}" / "out"
 remove_checkpoints(accelerator, save_dir)
 counts = accelerator.gather(torch.tensor([barriers])).tolist()
 # main.py's way out: the process group ends before the interpreter (gloo can abort at its teardown otherwise)
-from main import end_process_group
+from pipeline.runtime import end_process_group
 end_process_group()
 if accelerator.is_main_process:
     print(json.dumps({{"barriers": counts, "left": checkpoint_root(save_dir).exists(),
@@ -425,17 +426,17 @@ def test_checkpoint_deletion_is_decided_once_for_all_processes(tmp_path):
 def test_every_accelerator_ends_its_process_group_at_exit():
     """make_accelerator registers end_process_group with atexit, so that errors and normal ends alike destroy the
     group before the interpreter's teardown (each call unregisters the earlier registration first)."""
-    code = ("import atexit, main\n"
+    code = ("import atexit\nfrom pipeline import runtime\n"
             "seen = []\n"
             "register = atexit.register\n"
             "atexit.register = lambda f, *a, **k: (seen.append(f), register(f, *a, **k))[1]\n"
-            "main.make_accelerator('no'); main.make_accelerator('no')\n"
-            "print(sum(f is main.end_process_group for f in seen))\n")
+            "runtime.make_accelerator('no'); runtime.make_accelerator('no')\n"
+            "print(sum(f is runtime.end_process_group for f in seen))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env={**env(), "ACCELERATE_USE_CPU": "1"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "2"  # by each call
-    main.end_process_group()  # no process group in this process: nothing to do, no error
+    runtime.end_process_group()  # no process group in this process: nothing to do, no error
 
 
 def test_a_checkpoint_is_resumed_only_at_its_own_precision(two_process_run, tiny_model, tiny_data):
@@ -502,12 +503,11 @@ def test_a_signal_saves_a_checkpoint_at_the_next_step_and_exits_to_be_requeued(p
 def test_an_error_of_the_main_process_alone_ends_the_launchers_output(tiny_model, tiny_data, tmp_path):
     """Only the main process checks the folders it writes: its one-line error was buried under the launcher's
     traceback. torch's launcher ends its failure report with the message of the process's error file."""
-    import shutil
-
-    model = tmp_path / "models" / "m"
-    shutil.copytree(tiny_model, model)
-    (tmp_path / "models" / "out").write_text("not a folder")  # where the predictions of models/m would go
-    result = launch(["--eval", "--model_dir", model, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path)
+    model_dir = tmp_path / "models" / "model"
+    shutil.copytree(tiny_model, model_dir)
+    (tmp_path / "models" / "out").write_text("not a folder")  # where the model's prediction files would go
+    result = launch(["--eval", "--model_dir", model_dir, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path)
     assert result.returncode != 0
     tail = result.stderr.strip().splitlines()[-12:]
-    assert any("error: the prediction folder" in line and "cannot be written" in line for line in tail), "\n".join(tail)
+    assert any("error: the prediction folder" in line and "cannot be written" in line for line in tail), \
+        "\n".join(tail)

@@ -164,6 +164,7 @@ def test_readme_transformations_table_is_utils_and_the_audits():
 
 def test_readme_flags_table_defaults_are_main_py_defaults():
     import main
+    from pipeline import augmentation
 
     resolved = vars(main.parse_args(["--train"]))
     rows = table(text_of(README), "| flag | default | meaning |")
@@ -179,7 +180,7 @@ def test_readme_flags_table_defaults_are_main_py_defaults():
             else:
                 assert default == str(value) or float(default) == value, (flag, default, value)
     augment = next(cells for cells in rows if "`--augment_size`" in cells[0])
-    assert augment[1] == f"`{main.DEFAULT_AUGMENT_SIZE}`" and resolved["augment_size"] is None  # None: the rule
+    assert augment[1] == f"`{augmentation.DEFAULT_AUGMENT_SIZE}`" and resolved["augment_size"] is None  # None: the rule
     checkpoint = next(cells for cells in rows if cells[0].startswith("`--checkpoint_every`"))
     assert checkpoint[1] == "`0` (off)" and resolved["checkpoint_every"] == 0
 

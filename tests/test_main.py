@@ -14,6 +14,7 @@ import pytest
 import main
 import utils
 from conftest import PROJECT_DIR, offline_env, run_main, synthetic_reviews, write_parquet
+from pipeline import augmentation, preflight
 from pipeline.checkpoints import save_model
 from pipeline.data import project_path
 from pipeline.errors import UsageError
@@ -302,12 +303,12 @@ def test_the_start_of_a_run_finishes_an_interrupted_save_and_says_so(save_case, 
     model_dir.rename(old)
     accelerator = SimpleNamespace(is_main_process=True, wait_for_everyone=lambda: None, num_processes=1,
                                   mixed_precision="no")
-    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    preflight.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
     note = capsys.readouterr().err
     assert note.startswith(f"note: a save into {model_dir} was interrupted") and "finished its swap" in note, note
     assert json.loads((model_dir / "training_info.json").read_text()) == {"augmented": False}
     assert not old.exists() and not new.exists()
-    main.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
+    preflight.check_outputs(main.parse_args(["--train", "--model_dir", str(model_dir)]), accelerator)
     assert capsys.readouterr().err == "", "nothing to say without leftovers"
 
 
@@ -414,7 +415,7 @@ def test_evaluating_damaged_weights_is_one_line_before_any_work(tiny_model, tiny
     result = run_main(["--eval", "--model_dir", folder, "--dataset", tiny_data, "--max_length", "48"], cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"--model_dir {folder}: model.safetensors is damaged" in result.stderr
-    assert "Traceback" not in result.stderr and not list(folder.glob("out_*"))  # no prediction file written
+    assert "Traceback" not in result.stderr and not list(folder.glob("out_original.*"))  # no prediction file
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -585,13 +586,13 @@ def test_a_batch_size_leaving_one_step_at_learning_rate_0_trains_and_saves_nothi
 
 def test_augment_size_larger_than_training_set_is_an_error():
     with pytest.raises(UsageError, match="at most 40"):
-        main.augment_size(50, 40)
-    assert main.augment_size(None, 25_000) == 5000
-    assert main.augment_size(None, 4000) == 800
-    assert main.augment_size(None, 3) == 1
+        augmentation.augment_size(50, 40)
+    assert augmentation.augment_size(None, 25_000) == 5000
+    assert augmentation.augment_size(None, 4000) == 800
+    assert augmentation.augment_size(None, 3) == 1
     with pytest.raises(UsageError, match="that is none; pass --augment_size N"):
-        main.augment_size(None, 2)  # 1/5 of 2 rounds to 0: the model would be recorded as augmented with none
-    assert main.augment_size(1, 2) == 1
+        augmentation.augment_size(None, 2)  # 1/5 of 2 rounds to 0: the model would be recorded as augmented with none
+    assert augmentation.augment_size(1, 2) == 1
 
 
 def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tiny_data):
@@ -599,7 +600,7 @@ def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tin
 
     train = load_imdb(str(tiny_data))["train"]
     data_seed = 42
-    training_set = main.augmented_training_set(train, "typo", 0.5, 50, data_seed)
+    training_set = augmentation.augmented_training_set(train, "typo", 0.5, 50, data_seed)
     augmented = training_set.data
     assert len(augmented) == len(train) + 50
     assert augmented.select(range(len(train)))["text"] == train["text"]  # the originals, untouched
@@ -607,13 +608,14 @@ def test_augmented_set_is_train_plus_transformed_sample_with_the_same_labels(tin
     sample = train.shuffle(seed=data_seed).select(range(50))
     assert added["label"] == sample["label"]  # each transformed review keeps its source's label
     assert sum(a != b for a, b in zip(added["text"], sample["text"])) >= 45  # and really is transformed
-    again = main.augmented_training_set(train, "typo", 0.5, 50, data_seed)
+    again = augmentation.augmented_training_set(train, "typo", 0.5, 50, data_seed)
     assert again.data["text"] == augmented["text"]  # seeded: same set every run
     assert training_set.record() == {"train_examples": len(train) + 50, "augmented": True, "augment_size": 50,
                                      "transform": "typo", "transform_strength": 0.5, "transform_stages": None,
                                      "cad_pairs": None}
     # custom_transform's records say which stages it was, so results of an earlier composition are told apart
-    stages = main.augmented_training_set(train, "custom_transform", None, 5, data_seed).record()["transform_stages"]
+    stages = augmentation.augmented_training_set(train, "custom_transform", None, 5, data_seed).record()
+    stages = stages["transform_stages"]
     assert stages == [list(stage) for stage in utils.CUSTOM_STAGES]
 
 
@@ -621,15 +623,15 @@ def test_untransformed_control_adds_the_same_sample_unchanged(tiny_data):
     from pipeline.data import load_imdb
 
     train = load_imdb(str(tiny_data))["train"]
-    control = main.augmented_training_set(train, None, None, 50, 42)
-    transformed = main.augmented_training_set(train, "typo", 0.5, 50, 42)
+    control = augmentation.augmented_training_set(train, None, None, 50, 42)
+    transformed = augmentation.augmented_training_set(train, "typo", 0.5, 50, 42)
     sample = train.shuffle(seed=42).select(range(50))
     added = control.data.select(range(len(train), len(control.data)))
     assert added["text"] == sample["text"] and added["label"] == sample["label"]  # the same reviews, as they were
     assert len(control.data) == len(transformed.data)  # so the same number of optimizer steps
     assert control.record()["transform"] is None and control.record()["augment_size"] == 50
     args = main.parse_args(["--train_augmented", "--transform", "none", "--eval"])
-    assert args.model_dir == "out_duplicated" and not main.transforms_data(args)  # never over out_augmented/
+    assert args.model_dir == "out_duplicated" and not preflight.transforms_data(args)  # never over out_augmented/
     for argv in (["--eval_transformed", "--transform", "none"], ["--train", "--transform", "none"],
                  ["--train_augmented", "--transform", "none", "--transform_strength", "0.5"]):
         with pytest.raises(SystemExit) as exit_info:

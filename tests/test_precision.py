@@ -11,7 +11,7 @@ import torch
 
 import main
 from conftest import run_main, run_main_with
-from pipeline import dropout, optimizer, precision, results
+from pipeline import dropout, optimizer, precision, results, runtime
 from pipeline.data import load_pretrained
 from pipeline.errors import UsageError
 from pipeline.results import read_predictions
@@ -55,10 +55,10 @@ def test_the_cli_accelerator_takes_the_cpu_rule(monkeypatch, native, expected):
         def __init__(self, mixed_precision, **_):
             self.mixed_precision = mixed_precision
 
-    monkeypatch.setattr(main, "PartialState", CpuState)
-    monkeypatch.setattr(main, "Accelerator", FakeAccelerator)
-    assert main.make_accelerator("auto").mixed_precision == expected
-    assert main.make_accelerator("no").mixed_precision == "no"
+    monkeypatch.setattr(runtime, "PartialState", CpuState)
+    monkeypatch.setattr(runtime, "Accelerator", FakeAccelerator)
+    assert runtime.make_accelerator("auto").mixed_precision == expected
+    assert runtime.make_accelerator("no").mixed_precision == "no"
 
 
 def test_attention_dropout_choices():
