@@ -398,7 +398,7 @@ def fmt_int(n) -> str:
     if n is None:
         return NA
     n = int(n)
-    return f"{n:,}".replace(",", "{,}") if n >= 10_000 else str(n)
+    return f"{n:,}".replace(",", "{,}")  # 5{,}000 beside 25{,}000, one style in a sentence
 
 
 def fmt_strength(s) -> str:

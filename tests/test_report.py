@@ -463,7 +463,7 @@ def test_drop_gain_and_pvalue_macros_equal_values_computed_from_files(fake):
 
 def test_setup_macros_and_escaping(fake):
     m = fake["macros"]
-    assert m["TrainExamples"] == "2000" and m["AugmentSize"] == "400" and m["AugTrainExamples"] == "2400" and m["AugRatio"] == "5"
+    assert m["TrainExamples"] == "2{,}000" and m["AugmentSize"] == "400" and m["AugTrainExamples"] == "2{,}400" and m["AugRatio"] == "5"
     assert m["NumEpochsText"] == "one epoch" and m["BatchSize"] == "16" and m["MaxLength"] == "256"
     assert m["LearningRate"] == "$1\\times10^{-4}$"
     # times on a shared machine: median and range over the seeds (400, 410, 420 s; augmented +80 s)
@@ -965,9 +965,9 @@ def test_calibration_macros_come_from_its_results_file(fake):
     """The opinion-word transformation's calibration: a checkpoint of the full-scale run, held-out training reviews,
     every strength measured; the rule's target not met, and the text says so."""
     m = fake["macros"]
-    assert (m["CalibStrength"], m["CalibDrop"], m["CalibExamples"]) == ("1", "1.0", "1000")
+    assert (m["CalibStrength"], m["CalibDrop"], m["CalibExamples"]) == ("1", "1.0", "1{,}000")
     assert (m["CalibAccOriginal"], m["CalibAccTransformed"], m["CalibShare"]) == ("88.2", "87.2", "0.95")
-    assert (m["CalibStep"], m["CalibSteps"]) == ("1800", "3125")
+    assert (m["CalibStep"], m["CalibSteps"]) == ("1{,}800", "3{,}125")
     assert m["CalibStrengths"] == "0.25, 0.5, 0.75 and 1" and m["CalibDrops"] == "0.3, 0.8, 0.6 and 1.0"
     assert m["CalibMaxDrop"] == "1.0" and "not met" in m["CalibOutcomeText"]
     # the assignment's drop (4 points, read from the rule) beside the measured ones
@@ -981,7 +981,7 @@ def test_calibration_macros_come_from_its_results_file(fake):
     assert (m["FullPrecision"], m["FullAttentionDropout"], m["StudyPrecision"]) == ("bf16 autocast", "0", "fp32")
     # the training schedule of both scales, from their records
     assert (m["FullWarmupPercent"], m["FullWeightDecay"], m["FullMaxGradNorm"], m["FullSteps"]) == ("10", "0.01", "1",
-                                                                                                  "3125")
+                                                                                                  "3{,}125")
     assert (m["StudyWarmupPercent"], m["StudySteps"]) == ("10", "125")
     # no figure of an earlier transformation's audit or of a rejected stage is made any more
     assert not any(k.startswith(("EarlierAsides", "OpeningLast", "AuditFirstRound", "AuditRounds")) for k in m)
@@ -1040,7 +1040,7 @@ def test_full_scale_macros_and_table_equal_values_computed_from_the_prediction_f
     assert low <= num(macros["FullDrop"]) <= high
     assert macros["FullTestExamples"] == "500" and macros["FullTrainExamples"] == "25{,}000"
     assert macros["FullAugTrainExamples"] == "30{,}000" and macros["FullSeed"] == str(FULL_SEED)
-    assert macros["FullAugmentSize"] == "5000"
+    assert macros["FullAugmentSize"] == "5{,}000"
     assert macros["FullTrainMinutes"] == "60" and macros["FullAugTrainMinutes"] == "72"
     assert macros["FullEpochsText"] == "one epoch" and macros["FullModelName"] == "all-MiniLM-L6-v2"
     table = (fake["out"] / "tables" / "fullscale.tex").read_text()
@@ -1310,7 +1310,7 @@ def test_committed_report_figures_match_the_results_files():
     assert m["CalibDrop"] == f"{chosen['drop_points']:.1f}" and m["CalibAccTransformed"] == make_assets.pct(
         chosen["accuracy"])
     assert m["CalibAccOriginal"] == make_assets.pct(calibration["validation_accuracy_original"])
-    assert m["CalibExamples"] == calibration["validation"].split()[0]
+    assert m["CalibExamples"] == make_assets.fmt_int(calibration["validation"].split()[0])
     assert ("not met" in m["CalibOutcomeText"]) == (calibration["target_met"] is False)
     audit = json.loads((ROOT / "results" / "audit" / "opinion_summary.json").read_text())
     for stage, figures in audit["per_stage"].items():
@@ -1411,7 +1411,7 @@ def test_mechanism_macros_come_from_its_results_file(fake, tmp_path):
     record = dict(FAKE_MECHANISM, data=dict(FAKE_MECHANISM["data"], reviews=5000, subset="seeded shuffle (seed 42)"))
     (root / "mechanism.json").write_text(json.dumps(record))
     macros = make_assets.build(root / "study", tmp_path / "gen", tmp_path / "s.json", figures=False)["macros"]
-    assert (macros["MechSubset"], macros["MechReviews"]) == ("a seeded subset of", "5000")
+    assert (macros["MechSubset"], macros["MechReviews"]) == ("a seeded subset of", "5{,}000")
     (root / "mechanism.json").unlink()
     macros = make_assets.build(root / "study", tmp_path / "gen2", tmp_path / "s2.json", figures=False)["macros"]
     assert macros["MechTypoPiecesAfter"] == NA and macros["MechFlipTypoShare"] == NA and macros["MechAttrText"] == ""
