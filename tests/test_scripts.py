@@ -36,7 +36,7 @@ if [[ $first == "${FAKE_USR1_ON:-}" || $first == "${FAKE_TERM_ON:-}" ]]; then
     # main.py's handling: a signal passed on by the batch shell stops the step (after its checkpoint), exit 75
     for signal in USR1 TERM; do trap "printf 'received\t%s\n' $signal >> \"\$FAKE_DIR/calls\"; exit 75" $signal; done
     [[ $first == "${FAKE_USR1_ON:-}" ]] && kill -USR1 "$PPID" || kill -TERM "$PPID"
-    sleep 30 & wait
+    sleep 30 >/dev/null 2>&1 & wait   # not holding the output pipes, which the test reads to their end
     exit 1                 # not reached: the batch shell passed the signal on
 fi
 if [[ $first == "${FAKE_FAIL_ON:-}" ]]; then exit 1; fi
