@@ -14,6 +14,9 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
+# One thread per test process (and the main.py runs it starts): `pytest -n auto` runs a worker per core, and
+# multi-threaded tiny models only spin against each other there.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 POSITIVE = ["good", "great", "excellent", "wonderful", "superb", "brilliant", "enjoyable", "moving"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "dreadful", "poor", "dull", "horrible"]
