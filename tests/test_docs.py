@@ -78,9 +78,11 @@ def test_readme_results_table_is_the_full_scale_records():
     text = text_of(README)
     rows = rows_by_first_cell(text, "| model | original test set (%) |")
     accuracy = {}
+    control = "control: the same 5,000 added untransformed (`--transform none`)"
     for label, (original, transformed) in (("fine-tuned (`--train`)", ("out_original", "out_transformed")),
                                            ("augmented (`--train_augmented`)",
-                                            ("out_augmented_original", "out_augmented_transformed"))):
+                                            ("out_augmented_original", "out_augmented_transformed")),
+                                           (control, ("out_duplicated_original", "out_duplicated_transformed"))):
         cells = rows[label]
         for cell, name, eval_set in ((cells[0], original, "original"), (cells[1], transformed, "transformed")):
             figure, target = linked(cell)
@@ -88,7 +90,9 @@ def test_readme_results_table_is_the_full_scale_records():
             rec = record(PROJECT / target)
             # full scale: every test review, a model trained on every training review, the stated recipe
             assert rec["examples"] == 25000 and rec["max_eval_samples"] is None, name
-            assert rec["training"]["train_examples"] == (30000 if "augmented" in name else 25000), name
+            added = name.startswith(("out_augmented", "out_duplicated"))
+            assert rec["training"]["train_examples"] == (30000 if added else 25000), name
+            assert rec["training"]["transform"] == ("custom_transform" if "augmented" in name else None), name
             assert (rec["max_length"], rec["seed"], rec["training"]["num_epochs"]) == (512, 42, 1), name
             assert "minilm" in rec["model_name"].lower() and "Xeon" in rec["provenance"]["cpu"]["model"], name
             assert rec["training"]["mixed_precision"] == "bf16", name
@@ -100,6 +104,12 @@ def test_readme_results_table_is_the_full_scale_records():
     gains = [accuracy["augmented (`--train_augmented`)", s] - accuracy["fine-tuned (`--train`)", s]
              for s in ("original", "transformed")]
     assert effect[:2] == [points(gain, sign=True) for gain in gains]
+    # the control: the same added reviews untransformed, the same step count
+    steps = {label: record(OUT / f"{name}_original.json")["training"]["optimizer_steps"]
+             for label, name in (("augmented", "out_augmented"), ("control", "out_duplicated"))}
+    assert steps["augmented"] == steps["control"]
+    versus = [accuracy["augmented (`--train_augmented`)", s] - accuracy[control, s] for s in ("original", "transformed")]
+    assert rows["augmented − control (points)"][:2] == [points(gain, sign=True) for gain in versus]
     tfidf = rows["TF-IDF + logistic regression"]
     figures = []
     for cell, eval_set in ((tfidf[0], "original"), (tfidf[1], "transformed")):
