@@ -433,17 +433,22 @@ def test_benchmarks_readme_measured_changes_table_is_its_results_files():
     assert f"from {evaluation['default']['minor_page_faults_per_review']:,} per evaluated review to none" in prose
 
 
+def assert_path_table(rec: dict, header: str) -> None:
+    """The benchmarks README's table under ``header``: each path's ms per review and ratios to the starter's path."""
+    rows = rows_by_first_cell(benchmarks_text(), header)
+    for name, figures in rec["paths"].items():
+        ratios = rec["ratios"][name]
+        assert rows[f"`{name}`"] == [f"{figures['train_ms_per_example']:g}", f"{figures['eval_ms_per_example']:g}",
+                                     f"{ratios['train_vs_starter']:g}", f"{ratios['eval_vs_starter']:g}"], name
+
+
 def test_benchmarks_readme_avx2_table_is_its_results_files():
     avx2 = BENCHMARKS / "results" / "avx2"
     rec, profile = record(avx2 / "throughput.json"), record(avx2 / "profile_step.json")
     for each in (rec, profile):
         assert each["provenance"]["cpu"] == {"model": "AMD EPYC", "vector_isa": "AVX2", "native_bf16": False}
     assert rec["paths"]["default"]["mixed_precision"] == "no"  # auto's rule on this CPU: "gives fp32"
-    rows = rows_by_first_cell(benchmarks_text(), "| path, AVX2 |")
-    for name, figures in rec["paths"].items():
-        ratios = rec["ratios"][name]
-        assert rows[f"`{name}`"] == [f"{figures['train_ms_per_example']:g}", f"{figures['eval_ms_per_example']:g}",
-                                     f"{ratios['train_vs_starter']:g}", f"{ratios['eval_vs_starter']:g}"], name
+    assert_path_table(rec, "| path, AVX2 |")
     prose = flat(section(benchmarks_text(), "On a CPU without native bf16"))
     assert f"at commit {rec['provenance']['git_commit'][:7]}" in prose
     estimate = rec["full_assignment_estimate"]
@@ -461,11 +466,7 @@ def test_benchmarks_readme_gpu_table_is_its_results_files():
     gpu = BENCHMARKS / "results" / "gpu"
     rec, before = record(gpu / "throughput.json"), record(gpu / "throughput_before_no_cudnn_attention.json")
     assert rec["provenance"]["device"] == "cuda: NVIDIA H200 x1"
-    rows = rows_by_first_cell(benchmarks_text(), "| path, H200 |")
-    for name, figures in rec["paths"].items():
-        ratios = rec["ratios"][name]
-        assert rows[f"`{name}`"] == [f"{figures['train_ms_per_example']:g}", f"{figures['eval_ms_per_example']:g}",
-                                     f"{ratios['train_vs_starter']:g}", f"{ratios['eval_vs_starter']:g}"], name
+    assert_path_table(rec, "| path, H200 |")
     prose = flat(section(benchmarks_text(), "On a GPU"))
     assert (rec["train_samples"], rec["eval_samples"], rec["max_length"]) == (2000, 2000, 512)
     assert f"the code of {record(gpu / 'throughput.kit.json')['commit'][:7]}" in prose
