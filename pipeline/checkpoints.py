@@ -9,6 +9,7 @@ index means something only for that shape, so a run of another shape refuses to 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fnmatch
 import json
@@ -242,8 +243,27 @@ def swap_folders(save_dir: Path) -> tuple[Path, Path]:
 
 
 def unfinished_builds(save_dir: Path) -> list[Path]:
-    """New model folders that a save was still writing (``.out.tmp-save-<pid>``) when it was killed."""
+    """Folders a killed save left under its own name (``.out.tmp-save-<pid>``): a new model it was still writing,
+    or, killed right after an atomic exchange, the old model it replaced."""
     return [p for p in save_dir.parent.glob(f".{save_dir.name}.tmp-save-*") if p.name.rpartition("-")[2].isdigit()]
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2  # from <fcntl.h> and <linux/fs.h>
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 with RENAME_EXCHANGE), so that no instant sees
+    either name missing. False where the system or the file system has no such call (macOS, some network file
+    systems): the caller falls back to two renames."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
 def finish_interrupted_save(save_dir: Path) -> str | None:
@@ -257,7 +277,7 @@ def finish_interrupted_save(save_dir: Path) -> str | None:
     done = []
     for build in unfinished_builds(save_dir):
         shutil.rmtree(build)
-        done.append(f"deleted {build.name}, a new model that save did not finish writing")
+        done.append(f"deleted {build.name}, an unfinished new model or the one a finished save replaced")
     if new.is_dir():
         if save_dir.exists() and not old.exists():
             os.rename(save_dir, old)
@@ -304,9 +324,10 @@ def carry_over(old: Path, new: Path) -> None:
 
 
 def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info: dict) -> None:
-    """Replace the model folder as a whole: build the new one beside it, then swap the two by renames, so that
-    ``save_dir`` is the old model or the new one whenever the run is killed, and a next start
-    (``finish_interrupted_save``) completes a swap that was cut off. A failed build (a full disk) deletes itself."""
+    """Replace the model folder as a whole: build the new one beside it, then swap the two in one atomic exchange
+    (``exchange``), so that ``save_dir`` is the old model or the new one at every instant, whenever the run is killed.
+    Without that call, two renames; a next start (``finish_interrupted_save``) completes a swap cut off between them.
+    A failed build (a full disk) deletes itself."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         save_dir = model_folder(save_dir)
@@ -331,10 +352,13 @@ def save_model(accelerator: Accelerator, model, tokenizer, save_dir: Path, info:
                                  f"disk) and rerun" + (" with --resume" if latest_checkpoint(save_dir) else "")
                                  ) from error
             raise
-        new, old = swap_folders(save_dir)
-        os.rename(build, new)  # complete: from here a next start finishes the swap rather than undoing it
-        if save_dir.exists():
-            os.rename(save_dir, old)
-        os.rename(new, save_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        if save_dir.exists() and exchange(build, save_dir):
+            shutil.rmtree(build, ignore_errors=True)  # now the old model (a next start deletes what is left of it)
+        else:  # no atomic exchange here: two renames, a next start finishing a swap cut off between them
+            new, old = swap_folders(save_dir)
+            os.rename(build, new)  # complete: from here a next start finishes the swap rather than undoing it
+            if save_dir.exists():
+                os.rename(save_dir, old)
+            os.rename(new, save_dir)
+            shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()

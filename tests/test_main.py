@@ -225,20 +225,22 @@ def killed_save(case, kill_at: int | None) -> int:
 
     from accelerate import Accelerator
 
+    from pipeline import checkpoints
+
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # the child: never returns into pytest
         try:
             os.close(read)
             count = 0
-            for name in FILE_STEPS:
-                def step(*args, _real=getattr(os, name), **kwargs):
+            for owner, name in [(os, name) for name in FILE_STEPS] + [(checkpoints, "exchange")]:
+                def step(*args, _real=getattr(owner, name), **kwargs):
                     nonlocal count
                     count += 1
                     if count == kill_at:
                         os._exit(9)
                     return _real(*args, **kwargs)
-                setattr(os, name, step)
+                setattr(owner, name, step)
             save_model(Accelerator(cpu=True), case["model"], case["tokenizer"], case["model_dir"],
                        {"augmented": False})
             os.write(write, str(count).encode())
@@ -251,11 +253,24 @@ def killed_save(case, kill_at: int | None) -> int:
     return int(made) if made else kill_at
 
 
-def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(save_case):
+@pytest.mark.parametrize("swap", ["atomic exchange", "two renames"])
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(save_case, swap, monkeypatch):
     """The issue's mixed folder (new weights, the old training_info.json saying augmented): a save killed inside
     any of its steps leaves the old model or the new one, whole and loadable once the next start has finished or
-    undone the swap (and said so), with the folder's other files kept and nothing left beside it."""
+    undone the swap (and said so), with the folder's other files kept and nothing left beside it. With the atomic
+    exchange (Linux) the folder is there at every instant; without it (macOS, some network file systems), two
+    renames leave a moment with neither, which the next start repairs."""
     import shutil
+
+    from pipeline import checkpoints
+
+    if swap == "two renames":
+        monkeypatch.setattr(checkpoints, "exchange", lambda a, b: False)
+    else:
+        probe = save_case["model_dir"].parent / "probe"
+        probe.mkdir()
+        assert checkpoints.exchange(probe, save_case["model_dir"]) and checkpoints.exchange(probe, save_case["model_dir"])
+        probe.rmdir()  # the call works on this file system (and was swapped back)
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -271,6 +286,7 @@ def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(save_case):
         shutil.rmtree(model_dir)
         shutil.copytree(pristine, model_dir)
         killed_save(save_case, kill_at)
+        assert model_dir.exists() or swap == "two renames", f"killed at step {kill_at}: no model folder"
         if model_dir.exists():  # at every instant: the old model, the new one, or (between two renames) neither
             assert folder_bytes(model_dir) in (save_case["old"], save_case["new"]), kill_at
         leftovers = any(model_dir.parent.glob(".out.*")) or not model_dir.exists()
