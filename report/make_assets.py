@@ -7,7 +7,8 @@
 Reads ``<results>/runs/<model_id>/<eval_id>.json`` (one file per trained model and
 evaluation set, written by ``study/run_study.py``), ``<results>/config.json``,
 and beside ``<results>``: ``calibration_transform.json`` (study/calibrate_transform.py),
-``frontier_reference.json`` (study/frontier_reference.py) and ``mechanism.json`` (study/mechanism.py); in ``audit/``:
+``frontier_{reference,deleted,negated}.json`` (study/frontier_reference.py) and ``mechanism.json``
+(study/mechanism.py); in ``audit/``:
 ``opinion_summary.json`` + ``opinion_judged.tsv`` (the opinion-word transformation's validity audit),
 ``opinion_reviews_summary.json``, ``frontier_reviews_<strength>_summary.json`` and
 ``frontier_reference_<strength>_summary.json``; the full-scale runs in ``out/`` (main.py: the original, augmented and,
@@ -123,7 +124,8 @@ MechFlipSynOnlyRight MechFlipSynOnlyShare MechFlipSynOnlyWrong MechFlipTypoRight
 MechFlipTypoWrong MechReviews MechSubset MechSynPiecesAfter MechSynPiecesBefore MechTypoKeepsShare
 MechTypoPiecesAfter MechTypoPiecesBefore MechTypoSingleShare ModelName NoteCad NoteExamples NoteFrontier
 NoteFullscale NoteFullscaleResumed NoteStudy NumSeeds PDropCustom PGainAugVsDupCustom PGainCustom ReferenceDrop
-ReferenceReal ReferenceVsAssignment ReviewsJudged ReviewsReal ReviewsSameLabel SeedList SeedRange StudyAugText
+ReferenceReal ReferenceVsAssignment CeilingDrop NegatedDrop NegatedWideDrop ReviewsJudged ReviewsReal
+ReviewsSameLabel SeedList SeedRange StudyAugText
 SweepSeedText SweepTypoMaxDrop SweepTypoMaxDropAug TDof TQuantile TrainExamples
 """.split()
 
@@ -1018,6 +1020,7 @@ def calibration_assets(root: Path) -> tuple[dict, str, dict | None]:
         reading = reference_readings.get(p.get("strength"))
         rows.append(f"Reference & {fmt_strength(p.get('strength'))} & {fmt_share(p.get('misspelt_word_share'))} & "
                     f"{pct(p['drop_points'] / 100) if 'drop_points' in p else NA} & {reading_cell(reading)} \\\\")
+    macros.update(bound_macros(root))
     table = (HEADER + "\\setlength{\\tabcolsep}{3pt}\n\\begin{tabular}{@{}lrrrr@{}}\n\\toprule\n"
              "Edits & Str. & Misspelt (\\%) & Drop & Reads real \\\\\n\\midrule\n" + "\n".join(rows)
              + "\n\\bottomrule\n\\end{tabular}\n")
@@ -1043,6 +1046,20 @@ def calibration_assets(root: Path) -> tuple[dict, str, dict | None]:
                    "reference_readings": {str(k): v for k, v in sorted(reference_readings.items())},
                    "assignment_drop_points": assignment_points}
     return macros, table, summary
+
+
+def bound_macros(root: Path) -> dict[str, str]:
+    """What edits to the opinion words can cost at most (``frontier_deleted.json``: every one deleted) and what the
+    negated opposites cost (``frontier_negated.json``), both by study/frontier_reference.py; dashes until they exist."""
+    deleted = {p["edits"]: p for p in (read_json(root / "frontier_deleted.json") or {}).get("points") or []}
+    negated = {p["edits"]: p for p in (read_json(root / "frontier_negated.json") or {}).get("points") or []}
+
+    def drop(points, name):
+        return f"{points[name]['drop_points']:.1f}" if name in points else NA
+
+    return {"CeilingDrop": drop(deleted, "opinion words deleted"),
+            "NegatedDrop": drop(negated, "negated opposites, then custom_transform"),
+            "NegatedWideDrop": drop(negated, "negated opposites at every use, then custom_transform")}
 
 
 # --------------------------------------------------------------------------- the mechanism (study/mechanism.py)

@@ -170,6 +170,14 @@ def test_readme_transformations_table_is_utils_and_the_audits():
     assert reading["all_keep_label"]
     assert (f"drops {reference['drop_points']:g} points on the same reviews, but {reading['reads_real']} of "
             f"{reading['reviews']} such reviews read like a real post") in prose
+    # the bounds: deleting every opinion word, and negated opposites
+    bounds = {p["edits"]: p["drop_points"] for name in ("deleted", "negated")
+              for p in record(PROJECT / "results" / f"frontier_{name}.json")["points"]}
+    wide = record(AUDIT / "frontier_negated_1.0_summary.json")
+    assert f"Deleting every opinion word drops only {bounds['opinion words deleted']:g}" in prose
+    assert (f"{bounds['negated opposites, then custom_transform']:g} points to ours, "
+            f"{bounds['negated opposites at every use, then custom_transform']:g} at every use") in prose
+    assert wide["all_keep_label"] and f"({wide['reads_real']} of {wide['reviews']} read real," in prose
 
 
 def test_readme_flags_table_defaults_are_main_py_defaults():

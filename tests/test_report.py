@@ -122,6 +122,12 @@ CALIBRATION_POINTS = [(0.25, 0.879, 0.3, 0.0025), (0.5, 0.874, 0.8, 0.005), (0.7
                       (1.0, 0.872, 1.0, 0.0095)]  # strength, accuracy, drop (points), misspelt word share
 FRONTIER_READINGS = {0.25: 8, 0.5: 7, 1.0: 5}  # of 10 changed reviews, how many read like a real post
 REFERENCE_POINTS = [(0.5, 0.86, 2.2, 0.0376), (1.0, 0.819, 6.3, 0.0755)]
+# the bounds (study/frontier_reference.py --family deleted / negated): edits, accuracy, drop, edited word share
+DELETED_POINTS = [("opinion words deleted", 0.839, 4.3, 0.0286)]
+NEGATED_POINTS = [("custom_transform", 0.872, 1.0, 0.0105), ("negated opposites", 0.882, 0.0, 0.0007),
+                  ("negated opposites, then custom_transform", 0.87, 1.2, 0.0111),
+                  ("negated opposites at every use", 0.863, 1.9, 0.0046),
+                  ("negated opposites at every use, then custom_transform", 0.844, 3.8, 0.013)]
 
 
 # study/mechanism.py's record, in its format
@@ -180,6 +186,11 @@ def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
                         for s, a, d, w in REFERENCE_POINTS]}))
         (audit / "frontier_reference_1.0_summary.json").write_text(json.dumps(  # 0.5 not read yet
             {"reviews": 10, "same_label": 10, "reads_real": 0, "reads_real_share": 0.0}))
+        for family, points in (("deleted", DELETED_POINTS), ("negated", NEGATED_POINTS)):
+            (root / f"frontier_{family}.json").write_text(json.dumps(
+                {"checkpoint": "ckpt-1800", "validation_accuracy_original": 0.882,
+                 "points": [{"edits": e, "strength": 1.0, "accuracy": a, "drop_points": d, "edited_word_share": w}
+                            for e, a, d, w in points]}))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1001,6 +1012,7 @@ def test_frontier_table_and_macros_come_from_the_calibration_readings_and_refere
                f"{FRONTIER_READINGS[s]}/10" if s in FRONTIER_READINGS else NA] for s, _, d, w in CALIBRATION_POINTS]
     expect += [["Reference", "0.5", "3.8", "2.2", NA], ["Reference", "1", "7.5", "6.3", "0/10"]]
     assert rows == expect
+    assert (m["CeilingDrop"], m["NegatedDrop"], m["NegatedWideDrop"]) == ("4.3", "1.2", "3.8")
     assert m["NoteFrontier"] == make_assets.FRONTIER_NOTE  # 0.75 and the reference at 0.5 were not read
     assert (m["FrontierStrengthLow"], m["FrontierRealLow"], m["FrontierDropLow"]) == ("0.25", "8 of 10", "0.3")
     assert (m["FrontierStrengthHigh"], m["FrontierRealHigh"], m["FrontierDropHigh"]) == ("1", "5 of 10", "1.0")
@@ -1015,6 +1027,7 @@ def test_frontier_table_and_macros_come_from_the_calibration_readings_and_refere
     rows = frontier_rows(tmp_path / "gen" / "tables" / "frontier.tex")
     assert rows[-1] == ["Reference"] + [NA] * 4 and len(rows) == len(CALIBRATION_POINTS) + 1
     assert summary["macros"]["ReferenceDrop"] == NA and summary["macros"]["ReferenceVsAssignment"] == NA
+    assert summary["macros"]["CeilingDrop"] == NA and summary["macros"]["NegatedWideDrop"] == NA
     # a calibration file of the earlier format (no validation accuracy, no per-strength shares) is not read
     (root / "calibration_transform.json").write_text(json.dumps({"validation": "400 reviews", "candidates": [
         {"stages": [["synonym", 1.0], ["typo", 0.2]], "drop_points": 1.75}]}))
@@ -1330,6 +1343,10 @@ def test_committed_report_figures_match_the_results_files():
     reference = ROOT / "results" / "frontier_reference.json"
     top = max(json.loads(reference.read_text())["points"], key=lambda p: p["strength"]) if reference.is_file() else None
     assert m["ReferenceDrop"] == (make_assets.pct(top["drop_points"] / 100) if top else NA)
+    bounds = {q["edits"]: q["drop_points"] for f in ("deleted", "negated")
+              for q in json.loads((ROOT / "results" / f"frontier_{f}.json").read_text())["points"]}
+    assert m["CeilingDrop"] == f"{bounds['opinion words deleted']:.1f}"
+    assert m["NegatedWideDrop"] == f"{bounds['negated opposites at every use, then custom_transform']:.1f}"
     # the examples: edits of the audit judged valid, in plain words
     examples = (REPORT / "generated" / "tables" / "examples.tex").read_text()
     judged = (ROOT / "results" / "audit" / "opinion_judged.tsv").read_text()
