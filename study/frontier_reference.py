@@ -15,10 +15,10 @@ strengths 0.5 and 1.0, and written with 10 transformed reviews per strength to r
 ``deleted``: every occurrence of every word of custom_transform's opinion table removed, the ceiling of any edit
 confined to those words. ``negated``: the idea left to try for a larger natural drop, an evaluative adjective
 replaced by its negated opposite ("was boring" -> "was not interesting at all", "is good" -> "is anything but bad"),
-reviewed pairs of close strength, only after "is"/"was" at a clause's end; measured alone and with
-custom_transform after it;
-and, for the idea's ceiling, at every use (strong words and before film nouns too: "a far from bad film"). All on the same validation reviews as ``study/calibrate_transform.py`` (training reviews the
-checkpoint had not seen).
+reviewed pairs of close strength, only after "is"/"was" at a clause's end; measured alone and with custom_transform
+after it; and, for the idea's ceiling, at every use (strong words and before film nouns too: "a far from bad film").
+All on the same validation reviews as ``study/calibrate_transform.py`` (training reviews the checkpoint had not
+seen).
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def negated_opposites(tokens: list[str], rng: random.Random, strength: float, wi
             continue
         before = utils._neighbour_words(tokens, i, -1, 2)
         attributive = bool(utils._neighbour_words(tokens, i, 1, 1))  # by _evaluative_use: before a film noun
-        if (attributive and not wide) or utils.count_negations(" ".join(before)) or not utils._evaluative_use(tokens, i):
+        negated = utils.count_negations(" ".join(before))
+        if (attributive and not wide) or negated or not utils._evaluative_use(tokens, i):
             continue  # "wasn't boring", "a great fan"
         tokens[i] = rng.choice(ATTRIBUTIVE_FORMS if attributive else PREDICATIVE_FORMS).format(table[tok])
         j = i - 1
@@ -167,7 +168,9 @@ def run(options) -> dict:
         tokens = utils.tokenize(example["text"])
         stage(tokens, rng, strength)
         text = "".join(tokens)
-        return {**example, "text": utils.custom_transform({"text": text}, seed=options.seed)["text"] if on_custom else text}
+        if on_custom:
+            text = utils.custom_transform({"text": text}, seed=options.seed)["text"]
+        return {**example, "text": text}
 
     def accuracy(split) -> float:
         tokens = main.tokenize(split, tokenizer, options.max_length, with_idx=True)
@@ -203,8 +206,8 @@ def run(options) -> dict:
                         "same_label": "", "reads_real": "", "note": f"train[{rows[i]}] {name}={strength}"}
                        for k, i in enumerate(random.Random(strength).sample(readable, read))]
             if to_read:
-                audit_transform.write_tsv(to_read, project_path(f"results/audit/frontier_{options.family}_{strength}.tsv"),
-                                          audit_transform.REVIEW_COLUMNS)
+                path = project_path(f"results/audit/frontier_{options.family}_{strength}.tsv")
+                audit_transform.write_tsv(to_read, path, audit_transform.REVIEW_COLUMNS)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     record["provenance"] = provenance(accelerator.device)
