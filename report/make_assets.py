@@ -124,7 +124,7 @@ MechFlipSynOnlyRight MechFlipSynOnlyShare MechFlipSynOnlyWrong MechFlipTypoRight
 MechFlipTypoWrong MechReviews MechSubset MechSynPiecesAfter MechSynPiecesBefore MechTypoKeepsShare
 MechTypoPiecesAfter MechTypoPiecesBefore MechTypoSingleShare ModelName NoteCad NoteExamples NoteFrontier
 NoteFullscale NoteFullscaleResumed NoteStudy NumSeeds PDropCustom PGainAugVsDupCustom PGainCustom ReferenceDrop
-ReferenceReal ReferenceVsAssignment CeilingDrop NegatedDrop NegatedWideDrop ReviewsJudged ReviewsReal
+ReferenceReal ReferenceVsAssignment CeilingDrop CeilingLateDrop CeilingLateStep NegatedDrop NegatedWideDrop ReviewsJudged ReviewsReal
 ReviewsSameLabel SeedList SeedRange StudyAugText
 SweepSeedText SweepTypoMaxDrop SweepTypoMaxDropAug TDof TQuantile TrainExamples
 """.split()
@@ -1049,15 +1049,20 @@ def calibration_assets(root: Path) -> tuple[dict, str, dict | None]:
 
 
 def bound_macros(root: Path) -> dict[str, str]:
-    """What edits to the opinion words can cost at most (``frontier_deleted.json``: every one deleted) and what the
-    negated opposites cost (``frontier_negated.json``), both by study/frontier_reference.py; dashes until they exist."""
-    deleted = {p["edits"]: p for p in (read_json(root / "frontier_deleted.json") or {}).get("points") or []}
-    negated = {p["edits"]: p for p in (read_json(root / "frontier_negated.json") or {}).get("points") or []}
+    """What removing every opinion word costs (``frontier_deleted.json``, and ``frontier_deleted_step3000.json`` with
+    a checkpoint near the epoch's end) and what the negated opposites cost (``frontier_negated.json``), all by
+    study/frontier_reference.py; dashes until they exist."""
+    def points(name):
+        return {p["edits"]: p for p in (read_json(root / name) or {}).get("points") or []}
 
-    def drop(points, name):
-        return f"{points[name]['drop_points']:.1f}" if name in points else NA
+    def drop(found, name):
+        return f"{found[name]['drop_points']:.1f}" if name in found else NA
 
+    deleted, late, negated = (points(f"frontier_{n}.json") for n in ("deleted", "deleted_step3000", "negated"))
+    step = re.fullmatch(r"step-(\d+)", (read_json(root / "frontier_deleted_step3000.json") or {}).get("checkpoint", ""))
     return {"CeilingDrop": drop(deleted, "opinion words deleted"),
+            "CeilingLateDrop": drop(late, "opinion words deleted"),
+            "CeilingLateStep": fmt_int(int(step.group(1))) if step else NA,
             "NegatedDrop": drop(negated, "negated opposites, then custom_transform"),
             "NegatedWideDrop": drop(negated, "negated opposites at every use, then custom_transform")}
 

@@ -4,6 +4,8 @@ edits confined to the opinion words can cost at most. Never transformations.
     python study/frontier_reference.py --checkpoint out_checkpoints/step-1800 --model_name <base model folder>
     python study/frontier_reference.py --family deleted ...   # results/frontier_deleted.json
     python study/frontier_reference.py --family negated ...   # results/frontier_negated.json
+    python study/frontier_reference.py --family deleted --checkpoint out_checkpoints/step-3000 ... \
+        --results results/frontier_deleted_step3000.json        # near the epoch's end: its 1,000 unseen reviews
 
 ``reference``: every lower-case word of the VADER lexicon with |valence| >= 1 (negations and degree words aside:
 some 8% of a review's words, "like" and "well" included) gets one typing slip, the same at each occurrence in a

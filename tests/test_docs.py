@@ -174,7 +174,8 @@ def test_readme_transformations_table_is_utils_and_the_audits():
     bounds = {p["edits"]: p["drop_points"] for name in ("deleted", "negated")
               for p in record(PROJECT / "results" / f"frontier_{name}.json")["points"]}
     wide = record(AUDIT / "frontier_negated_1.0_summary.json")
-    assert f"Deleting every opinion word drops only {bounds['opinion words deleted']:g}" in prose
+    late = record(PROJECT / "results" / "frontier_deleted_step3000.json")["points"][0]["drop_points"]
+    assert f"Deleting every opinion word drops {bounds['opinion words deleted']:g} ({late:g} at step 3,000;" in prose
     assert (f"{bounds['negated opposites, then custom_transform']:g} points to ours, "
             f"{bounds['negated opposites at every use, then custom_transform']:g} at every use") in prose
     assert wide["all_keep_label"] and f"({wide['reads_real']} of {wide['reviews']} read real," in prose

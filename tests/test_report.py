@@ -186,9 +186,10 @@ def write_fake_opinion_files(root: Path, reference: bool = True) -> None:
                         for s, a, d, w in REFERENCE_POINTS]}))
         (audit / "frontier_reference_1.0_summary.json").write_text(json.dumps(  # 0.5 not read yet
             {"reviews": 10, "same_label": 10, "reads_real": 0, "reads_real_share": 0.0}))
-        for family, points in (("deleted", DELETED_POINTS), ("negated", NEGATED_POINTS)):
+        for family, points in (("deleted", DELETED_POINTS), ("negated", NEGATED_POINTS),
+                               ("deleted_step3000", [("opinion words deleted", 0.855, 5.8, 0.0291)])):
             (root / f"frontier_{family}.json").write_text(json.dumps(
-                {"checkpoint": "ckpt-1800", "validation_accuracy_original": 0.882,
+                {"checkpoint": "step-3000" if "3000" in family else "step-1800", "validation_accuracy_original": 0.882,
                  "points": [{"edits": e, "strength": 1.0, "accuracy": a, "drop_points": d, "edited_word_share": w}
                             for e, a, d, w in points]}))
 
@@ -1013,6 +1014,7 @@ def test_frontier_table_and_macros_come_from_the_calibration_readings_and_refere
     expect += [["Reference", "0.5", "3.8", "2.2", NA], ["Reference", "1", "7.5", "6.3", "0/10"]]
     assert rows == expect
     assert (m["CeilingDrop"], m["NegatedDrop"], m["NegatedWideDrop"]) == ("4.3", "1.2", "3.8")
+    assert (m["CeilingLateDrop"], m["CeilingLateStep"]) == ("5.8", "3{,}000")
     assert m["NoteFrontier"] == make_assets.FRONTIER_NOTE  # 0.75 and the reference at 0.5 were not read
     assert (m["FrontierStrengthLow"], m["FrontierRealLow"], m["FrontierDropLow"]) == ("0.25", "8 of 10", "0.3")
     assert (m["FrontierStrengthHigh"], m["FrontierRealHigh"], m["FrontierDropHigh"]) == ("1", "5 of 10", "1.0")
