@@ -240,10 +240,18 @@ def _article_for(word: str) -> str:
 
 
 def _fix_article(tokens: list[str], i: int) -> None:
-    """Make an "a"/"an" right before token i agree with its new first sound ("a existence" -> "an existence")."""
-    j = i - 1
-    if j >= 1 and tokens[j] == " " and tokens[j - 1].lower() in ("a", "an"):
-        tokens[j - 1] = _match_case(tokens[j - 1], _article_for(tokens[i]))
+    """Make an "a"/"an" right before token i agree with its new first sound ("a existence" -> "an existence").
+    Tokens an edit emptied (a word dropped before it: "an extremely" -> "a") are looked past."""
+    def previous(j: int) -> int:
+        while j >= 0 and tokens[j] == "":
+            j -= 1
+        return j
+
+    j = previous(i - 1)
+    if j >= 1 and tokens[j] == " ":
+        j = previous(j - 1)
+        if j >= 0 and tokens[j].lower() in ("a", "an"):
+            tokens[j] = _match_case(tokens[j], _article_for(tokens[i]))
 
 
 # --------------------------------------------------------------------------- synonym

@@ -1052,14 +1052,13 @@ def bound_macros(root: Path) -> dict[str, str]:
     """What removing every opinion word costs (``frontier_deleted.json``, and ``frontier_deleted_step3000.json`` with
     a checkpoint near the epoch's end) and what the negated opposites cost (``frontier_negated.json``), all by
     study/frontier_reference.py; dashes until they exist."""
-    def points(name):
-        return {p["edits"]: p for p in (read_json(root / name) or {}).get("points") or []}
+    records = {n: read_json(root / f"frontier_{n}.json") or {} for n in ("deleted", "deleted_step3000", "negated")}
+    deleted, late, negated = ({p["edits"]: p for p in record.get("points") or []} for record in records.values())
 
     def drop(found, name):
         return f"{found[name]['drop_points']:.1f}" if name in found else NA
 
-    deleted, late, negated = (points(f"frontier_{n}.json") for n in ("deleted", "deleted_step3000", "negated"))
-    step = re.fullmatch(r"step-(\d+)", (read_json(root / "frontier_deleted_step3000.json") or {}).get("checkpoint", ""))
+    step = re.fullmatch(r"step-(\d+)", records["deleted_step3000"].get("checkpoint", ""))
     return {"CeilingDrop": drop(deleted, "opinion words deleted"),
             "CeilingLateDrop": drop(late, "opinion words deleted"),
             "CeilingLateStep": fmt_int(int(step.group(1))) if step else NA,

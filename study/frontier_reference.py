@@ -128,11 +128,7 @@ def negated_opposites(tokens: list[str], rng: random.Random, strength: float, wi
             j -= 1
         if tokens[j].lower() in utils._DEGREE_BEFORE:  # "was really boring" -> "was not interesting at all"
             tokens[j] = tokens[j + 1] = ""
-        k = i - 1
-        while k > 0 and tokens[k] in ("", " "):
-            k -= 1
-        if tokens[k].lower() in ("a", "an"):  # "an excellent film" -> "a far from bad film"
-            tokens[k] = utils._match_case(tokens[k], utils._article_for(tokens[i]))
+        utils._fix_article(tokens, i)  # "an excellent film" -> "a far from bad film"
 
 
 # family -> [(what a point measures, token stage, strength, custom_transform after it, reviews written to read)]
